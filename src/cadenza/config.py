@@ -1,0 +1,139 @@
+"""The one settings object. Every value comes from a `CADENZA_*` environment variable (nested groups use
+`__`, e.g. `CADENZA_LIMITS__MAX_UPLOAD_BYTES`), with defaults for the embedded single-machine setup."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Limits(BaseModel):
+    """What an upload may be."""
+
+    max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
+    max_duration_sec: float = Field(default=2 * 3600, gt=0)
+    min_duration_sec: float = Field(default=1.0, ge=0)
+    max_sample_rate: int = Field(default=384_000, gt=0)
+    min_sample_rate: int = Field(default=8_000, gt=0)
+    max_channels: int = Field(default=8, gt=0)
+
+
+class Ingest(BaseModel):
+    """How the pipeline encodes and analyses a track."""
+
+    hls_segment_sec: float = Field(default=6.0, gt=0.5, le=30)
+    aac_bitrates_kbps: list[int] = Field(default=[128, 256, 320], min_length=1)
+    mp3_bitrate_kbps: int = Field(default=320, ge=32, le=320)
+    waveform_pixels_per_second: int = Field(default=10, gt=0, le=1000)
+    duplicate_threshold: float = Field(default=0.75, gt=0, le=1)
+    workers: int = Field(default=2, ge=1, le=64)
+    stage_timeout_sec: float = Field(default=1800, gt=0)
+
+
+class Storage(BaseModel):
+    """Where published media lives: a local directory or an S3-compatible bucket."""
+
+    backend: Literal["local", "s3"] = "local"
+    local_root: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""
+
+    @model_validator(mode="after")
+    def _s3_needs_bucket(self) -> Storage:
+        if self.backend == "s3" and not self.s3_bucket:
+            raise ValueError("storage backend 's3' needs CADENZA_STORAGE__S3_BUCKET")
+        return self
+
+
+class Signing(BaseModel):
+    """HMAC keys for signed media URLs: `keys` maps key id to secret; `active_key` signs new URLs."""
+
+    keys: dict[str, str] = Field(default_factory=dict)
+    active_key: str | None = None
+    start_ttl_sec: int = Field(default=60, gt=0)
+    bind_ip: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CADENZA_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    broker_url: str | None = None
+    work_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, gt=0, lt=65536)
+    demo: bool = False
+
+    limits: Limits = Field(default_factory=Limits)
+    ingest: Ingest = Field(default_factory=Ingest)
+    storage: Storage = Field(default_factory=Storage)
+    signing: Signing = Field(default_factory=Signing)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be a sqlite:// or postgresql:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.data_dir / 'cadenza.db'}"
+        if self.database_url.startswith("postgresql://"):
+            self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix("postgresql://")
+        if self.work_dir is None:
+            self.work_dir = self.data_dir / "work"
+        if self.storage.local_root is None:
+            self.storage.local_root = self.data_dir / "media"
+        return self
+
+    @property
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def work_path(self) -> Path:
+        assert self.work_dir is not None
+        return self.work_dir
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def signing_keys(self) -> tuple[str, dict[str, str]]:
+        """The active key id and all accepted keys; in dev a key is made once and kept in the data dir."""
+        keys = dict(self.signing.keys)
+        if not keys:
+            if self.env == "prod":
+                raise ValueError("CADENZA_SIGNING__KEYS must be set in production")
+            key_file = self.data_dir / "signing.key"
+            if not key_file.exists():
+                key_file.parent.mkdir(parents=True, exist_ok=True)
+                key_file.write_text(secrets.token_urlsafe(32))
+            keys = {"dev": key_file.read_text().strip()}
+        active = self.signing.active_key or sorted(keys)[0]
+        if active not in keys:
+            raise ValueError(f"signing active_key {active!r} is not among the keys")
+        return active, keys
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

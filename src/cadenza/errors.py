@@ -1,0 +1,31 @@
+"""Errors shared across domains; each carries a reason a person can read."""
+
+from __future__ import annotations
+
+
+class CadenzaError(Exception):
+    """Base class for every expected, reportable failure."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class StageError(CadenzaError):
+    """A pipeline stage rejected its input or failed; `stage` names where."""
+
+    def __init__(self, stage: str, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return f"{self.stage}: {self.reason}"
+
+
+class NotFound(CadenzaError):
+    """The requested object does not exist (or is not visible to the caller)."""
+
+
+class InvalidInput(CadenzaError):
+    """A value from outside failed validation."""
