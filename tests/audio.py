@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza.demo import synth_tune
+
 # Container/codec arguments per file suffix.
 CODECS: dict[str, list[str]] = {
     ".flac": ["-c:a", "flac"],
@@ -22,27 +24,7 @@ CODECS: dict[str, list[str]] = {
 
 
 def _melody(seed: int, duration: float, sample_rate: int, channels: int) -> np.ndarray:
-    """A seeded tune (notes with harmonics and a pulse envelope) plus quiet pink-ish noise, float32."""
-    rng = np.random.default_rng(seed)
-    n = int(round(duration * sample_rate))
-    t = np.arange(n, dtype=np.float64) / sample_rate
-    step = 0.2 + rng.random() * 0.3
-    scale = np.array([196, 220, 247, 262, 294, 330, 349, 392, 440, 494, 523, 587, 659, 698, 784])
-    slots = (t // step).astype(np.int64)
-    notes = rng.choice(scale, size=int(slots.max()) + 1 if n else 1)
-    freq = notes[slots] if n else np.zeros(0)
-    phase = 2 * np.pi * np.cumsum(freq) / sample_rate
-    env = 0.6 + 0.4 * np.sin(np.pi * (t % step) / step)
-    tone = (0.35 * np.sin(phase) + 0.15 * np.sin(2 * phase) + 0.08 * np.sin(3 * phase)) * env
-    white = rng.standard_normal(n)
-    noise = np.convolve(white, np.ones(8) / 8, mode="same") * 0.04
-    mono = (tone + noise).astype(np.float32)
-    if channels == 1:
-        return mono[:, None]
-    # a slight inter-channel difference keeps stereo encoders honest
-    other = np.roll(mono, 11) * 0.9
-    cols = [mono, other] + [mono * 0.5] * (channels - 2)
-    return np.stack(cols, axis=1)
+    return synth_tune(seed, duration, sample_rate, channels)
 
 
 def make_audio(

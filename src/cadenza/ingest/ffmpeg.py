@@ -62,3 +62,31 @@ def probe(path: Path, *, timeout: float = 60) -> dict[str, Any]:
         raise FFmpegError(proc.returncode, proc.stderr)
     data: dict[str, Any] = json.loads(proc.stdout or "{}")
     return data
+
+
+def fingerprint_raw(path: Path, *, timeout: float | None = 600) -> bytes:
+    """The raw Chromaprint fingerprint of a file's first audio stream (whole track, default algorithm).
+
+    Same muxer and options as the transcode stage's `-f chromaprint -fp_format raw` output, so both agree.
+    """
+    args = ffmpeg_args(["-i", str(path), "-map", "0:a:0", "-f", "chromaprint", "-fp_format", "raw", "-"])
+    proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise FFmpegError(proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
+def probe_report(path: Path, *, timeout: float = 60) -> tuple[dict[str, Any], str]:
+    """Like `probe`, plus ffprobe's warnings (e.g. "Estimating duration from bitrate")."""
+    proc = subprocess.run(
+        [FFPROBE, "-v", "warning", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise FFmpegError(proc.returncode, proc.stderr)
+    data: dict[str, Any] = json.loads(proc.stdout or "{}")
+    return data, proc.stderr

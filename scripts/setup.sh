@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine of this kind: system packages, virtualenv, Python and
+# npm dependencies. Fast when everything is already there (it compares stamps, it does not reinstall).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(ffmpeg libchromaprint-tools sox nodejs npm)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# nodejs may come from outside Debian (no `npm` package then): a working npm is enough.
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm}"); missing=("${missing[@]/nodejs}")
+fi
+read -r -a missing <<< "${missing[*]:-}"
+if ((${#missing[@]})); then
+  echo "setup: installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=".venv/.setup-stamp"
+want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing Python dependencies"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+
+if [ -f tests/js/package.json ]; then
+  jstamp="tests/js/node_modules/.setup-stamp"
+  jwant=$(cat tests/js/package.json tests/js/package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$jstamp" ] || [ "$(cat "$jstamp")" != "$jwant" ]; then
+    echo "setup: installing test npm packages"
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$jwant" > "$jstamp"
+  fi
+fi

@@ -1,0 +1,77 @@
+"""Wires the database, storage and task runner: the only place that chooses implementations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Engine
+
+from cadenza.config import Settings
+from cadenza.db import migrate
+from cadenza.db.engine import make_engine, make_session_factory
+from cadenza.ingest.pipeline import Collaborators
+from cadenza.storage.base import ObjectStore
+from cadenza.storage.local import LocalStore
+
+
+class Runner(Protocol):
+    def submit(self, track_id: int, *, start: str = "validate") -> object: ...
+
+    def resume_interrupted(self) -> int: ...
+
+    def shutdown(self, *, wait: bool = True) -> None: ...
+
+
+def make_store(settings: Settings) -> ObjectStore:
+    st = settings.storage
+    if st.backend == "s3":
+        from cadenza.storage.s3 import S3Store
+
+        assert st.s3_bucket
+        return S3Store(
+            bucket=st.s3_bucket,
+            prefix=st.s3_prefix,
+            endpoint_url=st.s3_endpoint_url,
+            region=st.s3_region,
+            access_key_id=st.s3_access_key_id,
+            secret_access_key=st.s3_secret_access_key,
+        )
+    assert st.local_root is not None
+    return LocalStore(st.local_root)
+
+
+def build_collaborators(
+    settings: Settings, *, engine: Engine | None = None, run_migrations: bool = True
+) -> Collaborators:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or make_engine(settings.db_url)
+    if run_migrations:
+        migrate.upgrade(engine)
+    return Collaborators(settings=settings, sessions=make_session_factory(engine), store=make_store(settings))
+
+
+def make_runner(c: Collaborators) -> Runner:
+    if c.settings.broker_url:
+        from cadenza.ingest.tasks import CeleryRunner
+
+        return CeleryRunner()
+    from cadenza.ingest.runner import InProcessRunner
+
+    return InProcessRunner(c, workers=c.settings.ingest.workers)
+
+
+@dataclass
+class App:
+    """Everything a process (web server, CLI) needs."""
+
+    c: Collaborators
+    runner: Runner
+
+
+def bootstrap(settings: Settings, *, resume: bool = True) -> App:
+    c = build_collaborators(settings)
+    runner = make_runner(c)
+    if resume:
+        runner.resume_interrupted()
+    return App(c=c, runner=runner)

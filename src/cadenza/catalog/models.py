@@ -1,0 +1,145 @@
+"""Catalog tables: artists, releases, tracks, their variants and fingerprint index."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CHAR,
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cadenza.db.base import Base, BigId, UTCDateTime, utcnow
+
+
+class TrackStatus(enum.StrEnum):
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class Artist(Base):
+    __tablename__ = "artists"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_artists_name", "name"),)
+
+
+class Release(Base):
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    upc: Mapped[str | None] = mapped_column(String(14))
+    release_date: Mapped[date | None] = mapped_column(Date)
+    artwork_key: Mapped[str | None] = mapped_column(String(1000))
+    artist_id: Mapped[int | None] = mapped_column(ForeignKey("artists.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    artist: Mapped[Artist | None] = relationship()
+
+    __table_args__ = (CheckConstraint("upc IS NULL OR length(upc) BETWEEN 12 AND 14", name="upc_length"),)
+
+
+class Track(Base):
+    __tablename__ = "tracks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    duration_sec: Mapped[float | None] = mapped_column(Float)
+    isrc: Mapped[str | None] = mapped_column(CHAR(12))
+    status: Mapped[TrackStatus] = mapped_column(
+        Enum(TrackStatus, name="track_status", native_enum=False, length=16), default=TrackStatus.processing
+    )
+    stage: Mapped[str | None] = mapped_column(String(32))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    genre: Mapped[str | None] = mapped_column(String(100))
+    track_number: Mapped[int | None] = mapped_column(Integer)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("releases.id", ondelete="SET NULL"))
+
+    source_key: Mapped[str | None] = mapped_column(String(1000))
+    source_filename: Mapped[str | None] = mapped_column(String(1000))
+    source_checksum: Mapped[str | None] = mapped_column(String(64))
+    source_size: Mapped[int | None] = mapped_column(BigInteger)
+    source_info: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    hifi_unavailable_reason: Mapped[str | None] = mapped_column(Text)
+
+    fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"))
+    duplicate_score: Mapped[float | None] = mapped_column(Float)
+
+    media_prefix: Mapped[str | None] = mapped_column(String(1000))
+    waveform_key: Mapped[str | None] = mapped_column(String(1000))
+    play_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    release: Mapped[Release | None] = relationship()
+    artists: Mapped[list[Artist]] = relationship(
+        secondary="track_artists", order_by="TrackArtist.position", viewonly=True
+    )
+    variants: Mapped[list[TrackVariant]] = relationship(
+        back_populates="track", cascade="all, delete-orphan", order_by="TrackVariant.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint("isrc IS NULL OR length(isrc) = 12", name="isrc_length"),
+        CheckConstraint("length(title) > 0", name="title_not_empty"),
+        Index("ix_tracks_status", "status"),
+        Index("ix_tracks_source_checksum", "source_checksum"),
+    )
+
+
+class TrackArtist(Base):
+    __tablename__ = "track_artists"
+
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)
+    artist_id: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    role: Mapped[str] = mapped_column(String(32), default="main")
+
+
+class TrackVariant(Base):
+    """One published rendition of a track: an HLS rendition, the MP3 download or the hi-fi FLAC."""
+
+    __tablename__ = "track_variants"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
+    quality: Mapped[str] = mapped_column(String(32))  # aac_128, aac_256, aac_320, mp3_320, flac
+    codec: Mapped[str] = mapped_column(String(32))
+    container: Mapped[str] = mapped_column(String(16))  # hls-fmp4, mp3, flac
+    bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(1000))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    checksum: Mapped[str] = mapped_column(String(64))
+
+    track: Mapped[Track] = relationship(back_populates="variants")
+
+    __table_args__ = (UniqueConstraint("track_id", "quality", name="uq_track_variants_track_quality"),)
+
+
+class FingerprintKey(Base):
+    """Inverted index from Chromaprint sub-fingerprint keys to tracks, so duplicate lookup needs no scan."""
+
+    __tablename__ = "fingerprint_keys"
+
+    key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)

@@ -1,0 +1,153 @@
+"""Catalog service functions: create and look up artists, releases and tracks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.catalog.codes import normalize_isrc, normalize_upc
+from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.errors import InvalidInput, NotFound
+
+
+@dataclass
+class TrackMetadata:
+    """What we know about a track before processing: from tags, overridden by form fields."""
+
+    title: str | None = None
+    artists: list[str] = field(default_factory=list)
+    release_title: str | None = None
+    release_date: date | None = None
+    upc: str | None = None
+    genre: str | None = None
+    track_number: int | None = None
+    isrc: str | None = None
+
+    def merged(self, override: TrackMetadata) -> TrackMetadata:
+        """This metadata with every field that `override` sets replaced."""
+        return TrackMetadata(
+            title=override.title or self.title,
+            artists=override.artists or self.artists,
+            release_title=override.release_title or self.release_title,
+            release_date=override.release_date or self.release_date,
+            upc=override.upc or self.upc,
+            genre=override.genre or self.genre,
+            track_number=override.track_number if override.track_number is not None else self.track_number,
+            isrc=override.isrc or self.isrc,
+        )
+
+
+def _clean(text: str | None, *, limit: int, what: str) -> str | None:
+    if text is None:
+        return None
+    text = " ".join(text.split())
+    if len(text) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    return text or None
+
+
+def get_or_create_artist(session: Session, *, name: str) -> Artist:
+    clean = _clean(name, limit=500, what="artist name")
+    if not clean:
+        raise InvalidInput("artist name is empty")
+    artist = session.scalar(select(Artist).where(Artist.name == clean).order_by(Artist.id).limit(1))
+    if artist is None:
+        artist = Artist(name=clean)
+        session.add(artist)
+        session.flush()
+    return artist
+
+
+def get_or_create_release(
+    session: Session, *, title: str, artist: Artist | None, release_date: date | None, upc: str | None
+) -> Release:
+    clean = _clean(title, limit=500, what="release title")
+    if not clean:
+        raise InvalidInput("release title is empty")
+    upc = normalize_upc(upc)
+    query = select(Release).where(Release.title == clean)
+    query = query.where(Release.upc == upc) if upc else query
+    query = query.where(Release.artist_id == (artist.id if artist else None))
+    release = session.scalar(query.order_by(Release.id).limit(1))
+    if release is None:
+        release = Release(
+            title=clean, artist_id=artist.id if artist else None, release_date=release_date, upc=upc
+        )
+        session.add(release)
+        session.flush()
+    return release
+
+
+def create_track(
+    session: Session,
+    *,
+    meta: TrackMetadata,
+    source_filename: str | None,
+    source_checksum: str,
+    source_size: int,
+) -> Track:
+    """A new track in `processing`, with its artists and release; metadata is validated here."""
+    title = _clean(meta.title, limit=500, what="title")
+    if not title:
+        raise InvalidInput("title is empty")
+    if meta.track_number is not None and not 0 < meta.track_number < 10000:
+        raise InvalidInput("track number must be between 1 and 9999")
+    artists = [get_or_create_artist(session, name=n) for n in _unique(meta.artists) if n.strip()]
+    release = None
+    if meta.release_title:
+        release = get_or_create_release(
+            session,
+            title=meta.release_title,
+            artist=artists[0] if artists else None,
+            release_date=meta.release_date,
+            upc=meta.upc,
+        )
+    track = Track(
+        title=title,
+        isrc=normalize_isrc(meta.isrc),
+        genre=_clean(meta.genre, limit=100, what="genre"),
+        track_number=meta.track_number,
+        release_id=release.id if release else None,
+        status=TrackStatus.processing,
+        stage="queued",
+        source_filename=_clean(source_filename, limit=1000, what="file name"),
+        source_checksum=source_checksum,
+        source_size=source_size,
+    )
+    session.add(track)
+    session.flush()
+    for position, artist in enumerate(artists):
+        session.add(TrackArtist(track_id=track.id, artist_id=artist.id, position=position))
+    session.flush()
+    return track
+
+
+def _unique(names: Sequence[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in names:
+        seen.setdefault(" ".join(name.split()), None)
+    return list(seen)
+
+
+def get_track(session: Session, *, track_id: int) -> Track | None:
+    return session.get(Track, track_id)
+
+
+def get_track_or_raise(session: Session, *, track_id: int) -> Track:
+    track = session.get(Track, track_id)
+    if track is None:
+        raise NotFound(f"track {track_id} not found")
+    return track
+
+
+def list_tracks(
+    session: Session, *, status: TrackStatus | None = None, limit: int = 50, after_id: int = 0
+) -> list[Track]:
+    query = select(Track).where(Track.id > after_id).order_by(Track.id).limit(limit)
+    if status is not None:
+        query = query.where(Track.status == status)
+    return list(session.scalars(query))

@@ -1,0 +1,192 @@
+"""The `cadenza` command: serve, import, migrate, worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cadenza.config import get_settings
+
+app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
+console = Console()
+
+AUDIO_SUFFIXES = {
+    ".flac",
+    ".wav",
+    ".wave",
+    ".aif",
+    ".aiff",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".alac",
+}
+
+
+def _collect(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files named directly are taken as they are; folders are walked for audio files."""
+    files: list[Path] = []
+    problems: list[str] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(
+                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
+            )
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    return files, problems
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Audio files or folders (searched recursively).")],
+    wait: Annotated[bool, typer.Option(help="Wait for processing to finish and print a summary.")] = True,
+) -> None:
+    """Import audio files into the catalog through the ingest pipeline."""
+    from cadenza.bootstrap import bootstrap
+    from cadenza.catalog.models import Track, TrackStatus
+    from cadenza.errors import CadenzaError
+    from cadenza.ingest.service import accept_upload
+
+    files, problems = _collect(paths)
+    for p in problems:
+        console.print(f"[red]{p}[/red]")
+    if not files:
+        console.print("nothing to import")
+        raise typer.Exit(1 if problems else 0)
+    wired = bootstrap(get_settings(), resume=False)
+    queued: dict[int, Path] = {}
+    rejected: list[tuple[Path, str]] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("importing", total=len(files))
+        for f in files:
+            try:
+                track = accept_upload(wired.c, wired.runner, path=f, filename=f.name)
+                queued[track.id] = f
+            except CadenzaError as exc:
+                rejected.append((f, exc.reason))
+                progress.advance(bar)
+        if not wait:
+            progress.update(bar, completed=len(files))
+        pending = set(queued)
+        while wait and pending:
+            with wired.c.sessions() as s:
+                for tid in list(pending):
+                    t = s.get(Track, tid)
+                    if t is None or t.status != TrackStatus.processing:
+                        pending.discard(tid)
+                        progress.advance(bar)
+            time.sleep(0.3)
+    table = Table(title="Import summary")
+    for col in ("file", "track", "status", "detail"):
+        table.add_column(col)
+    counts = {"ready": 0, "failed": 0, "duplicate": 0, "processing": 0}
+    with wired.c.sessions() as s:
+        for tid, f in queued.items():
+            t = s.get(Track, tid)
+            assert t is not None
+            status = t.status.value
+            detail = ""
+            if t.status == TrackStatus.failed:
+                detail = f"{t.stage}: {t.failure_reason}"
+            elif t.duplicate_of:
+                counts["duplicate"] += 1
+                detail = f"duplicate of track {t.duplicate_of} (similarity {t.duplicate_score:.2f})"
+            elif t.hifi_unavailable_reason:
+                detail = t.hifi_unavailable_reason
+            counts[status] = counts.get(status, 0) + 1
+            style = {"ready": "green", "failed": "red"}.get(status, "yellow")
+            table.add_row(str(f), str(tid), f"[{style}]{status}[/{style}]", detail)
+    for f, reason in rejected:
+        counts["failed"] += 1
+        table.add_row(str(f), "-", "[red]rejected[/red]", reason)
+    console.print(table)
+    console.print(
+        f"ready: {counts['ready']}  failed: {counts['failed']}  duplicates: {counts['duplicate']}"
+        + (f"  still processing: {counts['processing']}" if counts["processing"] else "")
+    )
+    wired.runner.shutdown(wait=True)
+    if counts["failed"] or problems:
+        raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    demo: Annotated[bool, typer.Option(help="Import demo tracks if the catalog is empty.")] = False,
+) -> None:
+    """Run the HTTP server (migrations run first; pending tracks resume)."""
+    import uvicorn
+
+    from cadenza.web.app import create_app
+
+    settings = get_settings()
+    if demo or settings.demo:
+        _ensure_demo()
+    uvicorn.run(
+        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
+    )
+
+
+def _ensure_demo() -> None:
+    from sqlalchemy import func, select
+
+    from cadenza.bootstrap import bootstrap
+    from cadenza.catalog.models import Track
+    from cadenza.demo import write_demo_tracks
+    from cadenza.ingest.service import accept_upload
+
+    settings = get_settings()
+    wired = bootstrap(settings, resume=False)
+    with wired.c.sessions() as s:
+        count = s.scalar(select(func.count()).select_from(Track)) or 0
+    if count == 0:
+        console.print("catalog is empty: importing demo tracks")
+        for path in write_demo_tracks(settings.data_dir / "demo"):
+            accept_upload(wired.c, wired.runner, path=path, filename=path.name)
+    wired.runner.shutdown(wait=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (also done automatically at start)."""
+    from cadenza.db import migrate as m
+    from cadenza.db.engine import make_engine
+
+    m.upgrade(make_engine(get_settings().db_url))
+    console.print("database is up to date")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+) -> None:
+    """Run a Celery worker for the ingest pipeline (needs CADENZA_BROKER_URL)."""
+    settings = get_settings()
+    if not settings.broker_url:
+        console.print(
+            "[red]CADENZA_BROKER_URL is not set: the embedded server runs the pipeline itself[/red]"
+        )
+        raise typer.Exit(2)
+    from cadenza.ingest.tasks import celery_app
+
+    celery_app.worker_main(
+        ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "cadenza-ingest"]
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,320 @@
+"""The ingest pipeline: each stage is a function of (collaborators, track id) that loads what it needs,
+does its work, records the result and names the next stage. The in-process runner and the Celery tasks
+both call `run_stage`; neither holds any rule of its own. See README.md beside this file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from cadenza.catalog import fingerprints
+from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
+from cadenza.config import Settings
+from cadenza.db.engine import transaction
+from cadenza.errors import StageError
+from cadenza.ingest import fingerprint as fp
+from cadenza.ingest import transcode as tc
+from cadenza.ingest import validate as val
+from cadenza.ingest import waveform as wf
+from cadenza.storage.base import ObjectStore
+
+log = logging.getLogger(__name__)
+
+STAGES: tuple[str, ...] = ("validate", "transcode", "waveform", "fingerprint", "publish")
+DONE = "done"
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".m4s": "audio/mp4",
+    ".mp4": "audio/mp4",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".json": "application/json",
+}
+
+
+@dataclass
+class Collaborators:
+    """What the stages need, wired once by bootstrap."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+
+
+def source_key(track_id: int, checksum: str, suffix: str) -> str:
+    """Where an upload's original file lives in the store."""
+    clean = "".join(c for c in suffix.lower() if c.isalnum())[:8] or "bin"
+    return f"uploads/{track_id}/{checksum[:16]}.{clean}"
+
+
+def media_version(settings: Settings, checksum: str) -> str:
+    """A key from the source's checksum and every output setting, so a changed setting never serves stale
+    media."""
+    profile = settings.ingest.model_dump(
+        include={"hls_segment_sec", "aac_bitrates_kbps", "mp3_bitrate_kbps", "waveform_pixels_per_second"}
+    )
+    blob = json.dumps({"src": checksum, "profile": profile, "v": 1}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _work_dir(c: Collaborators, track: Track) -> Path:
+    assert track.source_checksum
+    return c.settings.work_path / str(track.id) / media_version(c.settings, track.source_checksum)
+
+
+def _load(session: Session, track_id: int) -> Track:
+    track = session.get(Track, track_id)
+    if track is None:
+        raise StageError("pipeline", f"track {track_id} does not exist", retryable=False)
+    return track
+
+
+# --- stages -------------------------------------------------------------------------------------------
+
+
+def _validate(c: Collaborators, track: Track) -> None:
+    assert track.source_key
+    with c.store.fetch(track.source_key) as path:
+        info = val.validate(path, c.settings.limits)
+    with transaction(c.sessions) as s:
+        t = _load(s, track.id)
+        t.source_info = asdict(info)
+        t.duration_sec = info.duration_sec
+
+
+def _source_info(track: Track) -> val.SourceInfo:
+    if not track.source_info:
+        raise StageError("transcode", "track has not been validated", retryable=False)
+    return val.SourceInfo(**track.source_info)  # type: ignore[arg-type]
+
+
+def _transcode(c: Collaborators, track: Track) -> tc.TranscodeResult:
+    info = _source_info(track)
+    work = _work_dir(c, track)
+    work.mkdir(parents=True, exist_ok=True)
+    assert track.source_key
+    with c.store.fetch(track.source_key) as path:
+        result = tc.transcode(
+            path,
+            sample_rate=info.sample_rate,
+            channels=info.channels,
+            lossless=info.lossless,
+            bits_per_sample=info.bits_per_sample,
+            duration_sec=info.duration_sec,
+            out_dir=work / "out",
+            cfg=c.settings.ingest,
+        )
+    summary = asdict(result)
+    summary["out_dir"] = str(result.out_dir)
+    (work / "transcode.json").write_text(json.dumps(summary, default=str))
+    with transaction(c.sessions) as s:
+        t = _load(s, track.id)
+        t.hifi_unavailable_reason = result.flac_skipped_reason
+    return result
+
+
+def _transcoded(c: Collaborators, track: Track) -> tc.TranscodeResult:
+    """The transcode stage's outputs; made again if this worker's disk does not have them (another host)."""
+    summary_path = _work_dir(c, track) / "transcode.json"
+    if not summary_path.exists():
+        return _transcode(c, track)
+    data: dict[str, Any] = json.loads(summary_path.read_text())
+    data["out_dir"] = Path(data["out_dir"])
+    data["renditions"] = [tc.Rendition(**r) for r in data["renditions"]]
+    return tc.TranscodeResult(**data)
+
+
+def _waveform(c: Collaborators, track: Track) -> None:
+    result = _transcoded(c, track)
+    wf.write_waveform_json(result.out_dir / result.peaks, result.out_dir / "waveform.json")
+
+
+def _fingerprint(c: Collaborators, track: Track) -> None:
+    result = _transcoded(c, track)
+    raw = (result.out_dir / result.fingerprint).read_bytes()
+    items = fp.parse_raw(raw)
+    if len(items) == 0:
+        raise StageError("fingerprint", "the audio is too short or too quiet to fingerprint")
+    with transaction(c.sessions) as s:
+        fingerprints.flag_duplicate(
+            s, track_id=track.id, fingerprint=items, threshold=c.settings.ingest.duplicate_threshold
+        )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _publish(c: Collaborators, track: Track) -> None:
+    result = _transcoded(c, track)
+    out = result.out_dir
+    if not (out / "waveform.json").exists():
+        _waveform(c, track)
+    assert track.source_checksum
+    prefix = f"tracks/{track.id}/{media_version(c.settings, track.source_checksum)}"
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] != "analysis")
+    playlists = [p for p in files if p.suffix == ".m3u8"]
+    # Media first, then variant playlists, then the master: a reader never sees a manifest whose parts
+    # are missing. Keys of segments are content hashes, so re-publishing rewrites identical objects.
+    ordered = [p for p in files if p.suffix != ".m3u8"]
+    ordered += sorted((p for p in playlists if p.name != "master.m3u8"), key=str)
+    ordered += [p for p in playlists if p.name == "master.m3u8"]
+    try:
+        for path in ordered:
+            key = f"{prefix}/{path.relative_to(out).as_posix()}"
+            c.store.put_file(key, path, content_type=CONTENT_TYPES.get(path.suffix))
+        variants = _variant_rows(track.id, prefix, result)
+        with transaction(c.sessions) as s:
+            t = _load(s, track.id)
+            s.execute(delete(TrackVariant).where(TrackVariant.track_id == t.id))
+            s.add_all(variants)
+            t.media_prefix = prefix
+            t.waveform_key = f"{prefix}/waveform.json"
+            t.duration_sec = result.duration_sec
+            t.status = TrackStatus.ready
+            t.stage = DONE
+            t.failure_reason = None
+    except BaseException:
+        c.store.delete_prefix(prefix)
+        raise
+    # Older versions (other settings or source) of this track are no longer referenced.
+    for key in c.store.list(f"tracks/{track.id}"):
+        if not key.startswith(prefix + "/"):
+            c.store.delete(key)
+    shutil.rmtree(c.settings.work_path / str(track.id), ignore_errors=True)
+
+
+def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> list[TrackVariant]:
+    out = result.out_dir
+    rows: list[TrackVariant] = []
+    for r in result.renditions:
+        playlist = out / r.playlist
+        size = sum(p.stat().st_size for p in playlist.parent.iterdir() if p.is_file())
+        rows.append(
+            TrackVariant(
+                track_id=track_id,
+                quality=r.name,
+                codec="aac",
+                container="hls-fmp4",
+                bitrate_kbps=r.bitrate_kbps,
+                storage_key=f"{prefix}/{r.playlist}",
+                size_bytes=size,
+                checksum=_sha256(playlist),
+            )
+        )
+    files = [("mp3_320", "mp3", "mp3", 320, result.mp3)]
+    if result.flac:
+        files.append(("flac", "flac", "flac", None, result.flac))
+    for quality, codec, container, kbps, rel in files:
+        path = out / rel
+        rows.append(
+            TrackVariant(
+                track_id=track_id,
+                quality=quality,
+                codec=codec,
+                container=container,
+                bitrate_kbps=kbps,
+                storage_key=f"{prefix}/{rel}",
+                size_bytes=path.stat().st_size,
+                checksum=_sha256(path),
+            )
+        )
+    return rows
+
+
+_STAGE_FUNCS: dict[str, Callable[[Collaborators, Track], object]] = {
+    "validate": _validate,
+    "transcode": _transcode,
+    "waveform": _waveform,
+    "fingerprint": _fingerprint,
+    "publish": _publish,
+}
+
+
+# --- driving ------------------------------------------------------------------------------------------
+
+
+def next_stage(stage: str) -> str | None:
+    i = STAGES.index(stage)
+    return STAGES[i + 1] if i + 1 < len(STAGES) else None
+
+
+def run_stage(c: Collaborators, track_id: int, stage: str) -> str | None:
+    """Run one stage for a track; return the next stage, or None when the track is done or failed.
+
+    A StageError marks the track failed (with stage and reason) and cleans up. Any other exception is
+    left to the caller, which retries it (a database hiccup, a killed process, a full disk)."""
+    if stage not in _STAGE_FUNCS:
+        raise ValueError(f"unknown stage {stage!r}")
+    with c.sessions() as s:
+        track = s.get(Track, track_id)
+        if track is None or track.status == TrackStatus.failed:
+            return None
+        if track.status == TrackStatus.ready and stage != "publish":
+            return None
+        s.expunge(track)
+    _set_stage(c, track_id, stage)
+    try:
+        _STAGE_FUNCS[stage](c, track)
+    except StageError as exc:
+        if exc.retryable:
+            raise
+        mark_failed(c, track_id, stage=exc.stage if exc.stage != "pipeline" else stage, reason=exc.reason)
+        return None
+    return next_stage(stage)
+
+
+def run_all(c: Collaborators, track_id: int, *, start: str = "validate") -> None:
+    """Run the stages from `start` to the end in this thread (the in-process runner's unit of work)."""
+    stage: str | None = start
+    while stage is not None:
+        stage = run_stage(c, track_id, stage)
+
+
+def resume_point(track: Track) -> str:
+    """Where a track that was interrupted while processing should continue."""
+    return track.stage if track.stage in _STAGE_FUNCS else "validate"
+
+
+def _set_stage(c: Collaborators, track_id: int, stage: str) -> None:
+    with transaction(c.sessions) as s:
+        t = _load(s, track_id)
+        t.stage = stage
+
+
+def mark_failed(c: Collaborators, track_id: int, *, stage: str, reason: str) -> None:
+    """Record the failure and remove everything the track had put anywhere but its source."""
+    log.info("track %s failed at %s: %s", track_id, stage, reason)
+    c.store.delete_prefix(f"tracks/{track_id}")
+    shutil.rmtree(c.settings.work_path / str(track_id), ignore_errors=True)
+    dropped_source: str | None = None
+    with transaction(c.sessions) as s:
+        t = s.get(Track, track_id)
+        if t is None:
+            return
+        t.status = TrackStatus.failed
+        t.stage = stage
+        t.failure_reason = reason
+        t.media_prefix = None
+        t.waveform_key = None
+        s.execute(delete(TrackVariant).where(TrackVariant.track_id == track_id))
+        s.execute(delete(FingerprintKey).where(FingerprintKey.track_id == track_id))
+        if stage == "validate":
+            # Not audio, or not acceptable: keeping the bytes would only fill the disk.
+            dropped_source, t.source_key = t.source_key, None
+    if dropped_source:
+        c.store.delete(dropped_source)

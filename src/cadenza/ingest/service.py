@@ -1,0 +1,61 @@
+"""Accepting an upload: store the original, create the track, queue the pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Protocol
+
+from cadenza.catalog import service as catalog
+from cadenza.catalog.models import Track
+from cadenza.catalog.service import TrackMetadata
+from cadenza.db.engine import transaction
+from cadenza.ingest import pipeline
+from cadenza.ingest.metadata import read_tags
+
+
+class Submitter(Protocol):
+    def submit(self, track_id: int, *, start: str = "validate") -> object: ...
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def accept_upload(
+    c: pipeline.Collaborators,
+    runner: Submitter,
+    *,
+    path: Path,
+    filename: str | None,
+    overrides: TrackMetadata | None = None,
+    checksum: str | None = None,
+) -> Track:
+    """Create a `processing` track for the file at `path` (which is copied into the store) and queue it.
+
+    Metadata: tags from the file, overridden by `overrides`; the title falls back to the file name.
+    Invalid metadata raises InvalidInput before anything is stored."""
+    stem = Path(filename).stem if filename else None
+    meta = read_tags(path, fallback_title=stem or "Untitled").merged(overrides or TrackMetadata())
+    size = path.stat().st_size
+    checksum = checksum or sha256_file(path)
+    suffix = Path(filename).suffix if filename else ""
+    stored: str | None = None
+    try:
+        with transaction(c.sessions) as s:
+            track = catalog.create_track(
+                s, meta=meta, source_filename=filename, source_checksum=checksum, source_size=size
+            )
+            stored = pipeline.source_key(track.id, checksum, suffix)
+            c.store.put_file(stored, path)
+            track.source_key = stored
+    except BaseException:
+        if stored:
+            c.store.delete(stored)
+        raise
+    runner.submit(track.id)
+    return track

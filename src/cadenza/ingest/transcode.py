@@ -1,0 +1,398 @@
+"""Stage 2 of ingest: one decode per ffmpeg process feeding every encoder, two processes in parallel.
+
+Debian's ffmpeg 5.1 runs all encoders of one process on one thread, so the outputs are split between two
+concurrent processes (one per core), each decoding the source once and fanning it out with `asplit`.
+The split is a longest-job-first balance over measured encoder costs (see `_COST`); with the default
+bitrates it comes out as
+
+    A: AAC 128k + AAC 256k + FLAC                 (~8.8 s CPU for a 4-min stereo 44.1 kHz track)
+    B: AAC 320k + MP3 320k + Chromaprint + PCM    (~7.9 s, plus the Python peak reader on the PCM)
+
+Outputs (paths relative to `out_dir`):
+    hls/master.m3u8, hls/aac_<kbps>/index.m3u8 + content-named .mp4 init and .m4s segments,
+    download/mp3_<kbps>.mp3, download/hifi.flac (lossless sources only),
+    analysis/peaks.bin (see `waveform`), analysis/fingerprint.raw (see `read_fingerprint`).
+
+Everything is written into a fresh sibling temp dir which replaces `out_dir` only when complete.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cadenza.config import Ingest
+from cadenza.errors import StageError
+from cadenza.ingest import ffmpeg, hls, waveform
+from cadenza.ingest.hls import Rendition
+
+__all__ = ["Rendition", "TranscodeResult", "lossy_sample_rate", "read_fingerprint", "transcode"]
+
+STAGE = "transcode"
+PROCESSES = 2
+MASTER_PLAYLIST = "hls/master.m3u8"
+FLAC_PATH = "download/hifi.flac"
+PEAKS_PATH = "analysis/peaks.bin"
+FINGERPRINT_PATH = "analysis/fingerprint.raw"
+_PCM_CHUNK = 1 << 16
+_STDERR_LINES = 40
+
+# Relative CPU cost of each output, measured on a 4-min stereo 44.1 kHz FLAC (seconds of one core,
+# decode included): aac 128k 3.6, 256k 4.3, 320k 4.2, mp3 320k 3.2, flac 0.5, chromaprint + PCM tap 0.6
+# plus the peak reader in Python, which competes for the same two cores.
+_COST = {"aac": 1.0, "mp3": 0.8, "flac": 0.15, "taps": 0.3}
+
+
+@dataclass(frozen=True)
+class TranscodeResult:
+    """What the transcode stage produced; every path is relative to `out_dir`."""
+
+    out_dir: Path
+    renditions: list[Rendition]
+    master_playlist: str
+    mp3: str
+    flac: str | None
+    flac_skipped_reason: str | None
+    peaks: str
+    fingerprint: str
+    duration_sec: float
+
+
+@dataclass
+class _Job:
+    """One output of an ffmpeg process: its filter branch and output arguments."""
+
+    kind: str  # "aac" | "mp3" | "flac" | "taps"
+    cost: float
+    bitrate_kbps: int = 0
+
+
+@dataclass
+class _Plan:
+    """Everything `transcode` decided from the source parameters before running ffmpeg."""
+
+    source: Path
+    sample_rate: int
+    channels: int
+    lossy_rate: int
+    lossy_layout: str
+    flac_bits: int | None
+    spp: int
+    segment_sec: float
+    mp3_kbps: int
+    jobs: list[list[_Job]] = field(default_factory=list)
+
+
+def lossy_sample_rate(sample_rate: int) -> int:
+    """AAC/MP3 output rate: 44.1 or 48 kHz kept, anything above 48k to 48k, anything else to 44.1k."""
+    if sample_rate in (44_100, 48_000):
+        return sample_rate
+    return 48_000 if sample_rate > 48_000 else 44_100
+
+
+def flac_bits(bits_per_sample: int | None) -> int:
+    """FLAC bit depth for a lossless source: 16 stays 16, deeper (24, s32, float) becomes 24."""
+    if bits_per_sample is not None and bits_per_sample <= 16:
+        return 16
+    # Unknown depth: 24 bits can hold any 16-bit source exactly, 16 could truncate.
+    return 24
+
+
+def read_fingerprint(path: Path) -> np.ndarray:
+    """Load `analysis/fingerprint.raw`: Chromaprint's raw fingerprint, a bare array of uint32 little-endian.
+
+    ffmpeg's chromaprint muxer with `-fp_format raw` writes the sub-fingerprints exactly as
+    `chromaprint_get_raw_fingerprint` returns them (algorithm 1 = TEST2, fpcalc's default), no header,
+    native byte order (little-endian on the x86/ARM hosts we run on), about 8.07 items per second of
+    audio. Checked item for item against `fpcalc -raw -length 0` on the same file: identical
+    (fpcalc prints them unsigned unless `-signed`).
+    """
+    raw = path.read_bytes()
+    if len(raw) % 4:
+        raise ValueError(f"{path.name}: {len(raw)} bytes is not a whole number of uint32 items")
+    return np.frombuffer(raw, dtype="<u4").copy()
+
+
+def transcode(
+    source: Path,
+    *,
+    sample_rate: int,
+    channels: int,
+    lossless: bool,
+    bits_per_sample: int | None,
+    duration_sec: float,
+    out_dir: Path,
+    cfg: Ingest,
+) -> TranscodeResult:
+    """Encode `source` into HLS AAC renditions, an MP3, a FLAC (lossless only) and the analysis taps."""
+    if sample_rate <= 0 or channels <= 0:
+        raise StageError(STAGE, f"invalid source parameters: {sample_rate} Hz, {channels} channels")
+    if not source.is_file():
+        raise StageError(STAGE, f"source file {source} does not exist")
+    plan = _plan(source, sample_rate, channels, lossless, bits_per_sample, cfg)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for sub in ("download", "analysis", *(f"hls/{_aac_name(k)}" for k in cfg.aac_bitrates_kbps)):
+            (work / sub).mkdir(parents=True, exist_ok=True)
+        timeout = max(cfg.stage_timeout_sec, 60.0)
+        peaks = _run_encoders(plan, work, timeout=timeout)
+        waveform.save_peaks(peaks.finish(), work / PEAKS_PATH)
+        measured = peaks.duration_sec
+        if measured <= 0:
+            raise StageError(STAGE, "the source decoded to no audio")
+        _check_outputs(work, plan)
+        specs = [hls.RenditionSpec(_aac_name(k), k) for k in cfg.aac_bitrates_kbps]
+        renditions = hls.package(work / "hls", specs)
+        _replace_dir(work, out_dir)
+    except StageError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Exception as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise StageError(STAGE, f"{type(exc).__name__}: {exc}") from exc
+
+    return TranscodeResult(
+        out_dir=out_dir,
+        renditions=renditions,
+        master_playlist=MASTER_PLAYLIST,
+        mp3=_mp3_path(plan.mp3_kbps),
+        flac=FLAC_PATH if plan.flac_bits else None,
+        flac_skipped_reason=None if lossless else _lossy_reason(source),
+        peaks=PEAKS_PATH,
+        fingerprint=FINGERPRINT_PATH,
+        duration_sec=round(measured, 6),
+    )
+
+
+def _plan(
+    source: Path, sample_rate: int, channels: int, lossless: bool, bits: int | None, cfg: Ingest
+) -> _Plan:
+    """Decide formats and how the outputs are spread over the ffmpeg processes."""
+    plan = _Plan(
+        source=source,
+        sample_rate=sample_rate,
+        channels=channels,
+        lossy_rate=lossy_sample_rate(sample_rate),
+        lossy_layout="mono" if channels == 1 else "stereo",
+        flac_bits=flac_bits(bits) if lossless else None,
+        spp=waveform.samples_per_pixel(sample_rate, cfg.waveform_pixels_per_second),
+        segment_sec=cfg.hls_segment_sec,
+        mp3_kbps=cfg.mp3_bitrate_kbps,
+    )
+    jobs = [_Job("aac", _COST["aac"], k) for k in cfg.aac_bitrates_kbps]
+    jobs.append(_Job("mp3", _COST["mp3"], cfg.mp3_bitrate_kbps))
+    jobs.append(_Job("taps", _COST["taps"]))
+    if plan.flac_bits:
+        # FLAC cost grows with the samples it has to code, unlike the lossy encoders that resample first.
+        scale = sample_rate * channels / (44_100 * 2)
+        jobs.append(_Job("flac", _COST["flac"] * scale))
+    plan.jobs = _balance(jobs, PROCESSES)
+    return plan
+
+
+def _balance(jobs: list[_Job], processes: int) -> list[list[_Job]]:
+    """Longest-processing-time-first: each job, heaviest first, goes to the least loaded process."""
+    bins: list[list[_Job]] = [[] for _ in range(processes)]
+    loads = [0.0] * processes
+    # Ties go to higher bitrates first; stable sort keeps the config order otherwise.
+    for job in sorted(jobs, key=lambda j: (-j.cost, -j.bitrate_kbps)):
+        i = loads.index(min(loads))
+        bins[i].append(job)
+        loads[i] += job.cost
+    return [b for b in bins if b]
+
+
+def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
+    """ffmpeg arguments for one process: decode once, asplit to every output it owns."""
+    lossy = [j for j in jobs if j.kind in ("aac", "mp3")]
+    native = [j for j in jobs if j.kind in ("flac", "taps")]
+    branches: list[str] = []
+    graph: list[str] = []
+    outputs: list[str] = []
+
+    if lossy:
+        branches.append("[lossy]")
+        chain = []
+        if plan.lossy_rate != plan.sample_rate:
+            chain.append(f"aresample={plan.lossy_rate}:resampler=soxr")
+        chain.append(f"aformat=sample_fmts=fltp:channel_layouts={plan.lossy_layout}")
+        labels = [f"[l{i}]" for i in range(len(lossy))]
+        graph.append(f"[lossy]{','.join(chain)},asplit={len(lossy)}{''.join(labels)}")
+        for label, job in zip(labels, lossy, strict=True):
+            outputs += _lossy_output(plan, job, label, work)
+    for job in native:
+        if job.kind == "flac":
+            branches.append("[flac]")
+            fmt = "s16" if plan.flac_bits == 16 else "s32"
+            outputs += ["-map", "[flac]", "-c:a", "flac", "-sample_fmt", fmt]
+            if plan.flac_bits == 24:
+                outputs += ["-bits_per_raw_sample", "24"]
+            outputs += ["-map_metadata", "-1", "-f", "flac", str(work / FLAC_PATH)]
+        else:
+            branches += ["[fp]", "[pcm]"]
+            # The chromaprint muxer takes at most two channels.
+            fp_chain = "[fp]aformat=channel_layouts=stereo[fpo]" if plan.channels > 2 else "[fp]anull[fpo]"
+            graph.append(fp_chain)
+            outputs += ["-map", "[fpo]", "-f", "chromaprint", "-fp_format", "raw"]
+            outputs += [str(work / FINGERPRINT_PATH)]
+            # Pinning rate/channels makes the pipe's layout exactly what the reader assumes.
+            outputs += ["-map", "[pcm]", "-c:a", "pcm_s16le", "-ar", str(plan.sample_rate)]
+            outputs += ["-ac", str(plan.channels), "-f", "s16le", "pipe:1"]
+    split = f"[0:a:0]asplit={len(branches)}{''.join(branches)}"
+    return ["-i", str(plan.source), "-filter_complex", ";".join([split, *graph]), *outputs]
+
+
+def _lossy_output(plan: _Plan, job: _Job, label: str, work: Path) -> list[str]:
+    """Output arguments for an AAC HLS rendition or the MP3 download."""
+    if job.kind == "mp3":
+        return [
+            "-map", label, "-c:a", "libmp3lame", "-b:a", f"{job.bitrate_kbps}k",
+            "-map_metadata", "-1", "-f", "mp3", str(work / _mp3_path(job.bitrate_kbps)),
+        ]  # fmt: skip
+    variant = work / "hls" / _aac_name(job.bitrate_kbps)
+    return [
+        "-map", label, "-c:a", "aac", "-b:a", f"{job.bitrate_kbps}k",
+        "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+        "-f", "hls", "-hls_time", _num(plan.segment_sec), "-hls_playlist_type", "vod",
+        "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+        "-hls_segment_filename", str(variant / "seg_%05d.m4s"), str(variant / "index.m3u8"),
+    ]  # fmt: skip
+
+
+class _Proc:
+    """A running ffmpeg with its stderr drained in a thread, so a chatty ffmpeg never blocks on it."""
+
+    def __init__(self, name: str, args: list[str], *, pcm: bool) -> None:
+        self.name = name
+        self.popen = ffmpeg.spawn(args, stdout=subprocess.PIPE if pcm else subprocess.DEVNULL)
+        self.stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+
+    def _read_stderr(self) -> None:
+        assert self.popen.stderr is not None
+        for line in iter(self.popen.stderr.readline, b""):
+            self.stderr.append(line.decode(errors="replace").rstrip())
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.wait()
+
+    def close(self) -> None:
+        self._drain.join(timeout=5)
+        for stream in (self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
+
+    def error(self) -> str:
+        tail = [line for line in self.stderr if line][-5:]
+        return f"ffmpeg {self.name} exited with {self.popen.returncode}: {' | '.join(tail) or 'no message'}"
+
+
+def _run_encoders(plan: _Plan, work: Path, *, timeout: float) -> waveform.PeakAccumulator:
+    """Run the planned ffmpeg processes concurrently, feeding the PCM tap to a PeakAccumulator."""
+    peaks = waveform.PeakAccumulator(plan.sample_rate, plan.channels, plan.spp)
+    procs: list[_Proc] = []
+    reader_error: list[BaseException] = []
+    reader: threading.Thread | None = None
+    try:
+        for i, jobs in enumerate(plan.jobs):
+            taps = any(j.kind == "taps" for j in jobs)
+            names = "+".join(f"{j.kind}{j.bitrate_kbps or ''}" for j in jobs)
+            proc = _Proc(f"{'AB'[i] if i < 2 else i} ({names})", _process_args(plan, jobs, work), pcm=taps)
+            procs.append(proc)
+            if taps:
+                reader = threading.Thread(target=_read_pcm, args=(proc, peaks, reader_error), daemon=True)
+                reader.start()
+        deadline = time.monotonic() + timeout
+        while True:
+            codes = [p.popen.poll() for p in procs]
+            failed = next((p for p, c in zip(procs, codes, strict=True) if c not in (None, 0)), None)
+            if failed is not None:
+                raise StageError(STAGE, failed.error())
+            if reader_error:
+                raise StageError(STAGE, f"reading the PCM tap failed: {reader_error[0]}")
+            if all(c == 0 for c in codes):
+                break
+            if time.monotonic() > deadline:
+                raise StageError(STAGE, f"ffmpeg took longer than {timeout:.0f} s", retryable=True)
+            time.sleep(0.05)
+        if reader is not None:
+            reader.join(timeout=30)
+            if reader.is_alive():
+                raise StageError(STAGE, "the PCM tap reader did not finish")
+            if reader_error:
+                raise StageError(STAGE, f"reading the PCM tap failed: {reader_error[0]}")
+        return peaks
+    finally:
+        for p in procs:
+            p.kill()  # no-op for those that exited; stops the rest after any failure
+        if reader is not None:
+            reader.join(timeout=5)
+        for p in procs:
+            p.close()
+
+
+def _read_pcm(proc: _Proc, peaks: waveform.PeakAccumulator, errors: list[BaseException]) -> None:
+    """Drain the PCM pipe to the end; ffmpeg blocks (it never deadlocks) if we fall behind."""
+    stream = proc.popen.stdout
+    assert stream is not None
+    try:
+        for chunk in iter(lambda: stream.read(_PCM_CHUNK), b""):
+            peaks.feed(chunk)
+    except BaseException as exc:  # reported by the waiting thread
+        errors.append(exc)
+
+
+def _check_outputs(work: Path, plan: _Plan) -> None:
+    """Every expected file exists and is non-empty (an encoder that wrote nothing is a failure)."""
+    expected = [work / _mp3_path(plan.mp3_kbps), work / FINGERPRINT_PATH]
+    if plan.flac_bits:
+        expected.append(work / FLAC_PATH)
+    for jobs in plan.jobs:
+        expected += [work / "hls" / _aac_name(j.bitrate_kbps) / "index.m3u8" for j in jobs if j.kind == "aac"]
+    missing = [str(p.relative_to(work)) for p in expected if not p.is_file() or p.stat().st_size == 0]
+    if missing:
+        raise StageError(STAGE, f"ffmpeg finished but wrote nothing to {', '.join(missing)}")
+
+
+def _replace_dir(work: Path, out_dir: Path) -> None:
+    """Move the finished temp dir into place; an existing out_dir is swapped out, then removed."""
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        old.rmdir()
+        out_dir.rename(old)
+        work.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        work.rename(out_dir)
+
+
+def _lossy_reason(source: Path) -> str:
+    """Why no FLAC was made, naming the source format when the suffix tells it."""
+    kind = source.suffix.lstrip(".").lower() or "lossy codec"
+    return f"source is lossy ({kind}); a FLAC made from it would not be hi-fi"
+
+
+def _aac_name(kbps: int) -> str:
+    return f"aac_{kbps}"
+
+
+def _mp3_path(kbps: int) -> str:
+    return f"download/mp3_{kbps}.mp3"
+
+
+def _num(value: float) -> str:
+    """A number for ffmpeg without a pointless '.0'."""
+    return str(int(value)) if float(value).is_integer() else repr(value)

@@ -1,0 +1,55 @@
+"""The object-store interface that every storage backend implements, and key validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from cadenza.errors import InvalidInput
+
+# Keys are relative, slash-separated, from a small alphabet: nothing can climb out of the store.
+_KEY = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*(/[A-Za-z0-9_\-][A-Za-z0-9_.\-]*)*$")
+
+
+def check_key(key: str) -> str:
+    """Return `key` if it is a safe object key, else raise InvalidInput."""
+    if not key or len(key) > 1000 or not _KEY.match(key) or any(p in {".", ".."} for p in key.split("/")):
+        raise InvalidInput(f"invalid object key {key!r}")
+    return key
+
+
+class ObjectStore(Protocol):
+    """A flat key → bytes store (a local directory or an S3 bucket)."""
+
+    def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None: ...
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def fetch(self, key: str) -> AbstractContextManager[Path]:
+        """A local file holding the object, for tools (ffmpeg) that need a path."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file behind `key` when the store is a local directory (for sendfile), else None."""
+        ...
+
+
+def iter_file(fh: BinaryIO, chunk: int = 256 * 1024) -> Iterator[bytes]:
+    with fh:
+        while data := fh.read(chunk):
+            yield data

@@ -1,0 +1,71 @@
+"""Shared fixtures: databases on both backends (SQLite file, PostgreSQL schema), wired collaborators."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from cadenza.config import Settings  # noqa: E402
+from cadenza.db import migrate  # noqa: E402
+from cadenza.db.base import Base  # noqa: E402
+from cadenza.db.engine import make_engine  # noqa: E402
+
+PG_URL = os.environ.get("CADENZA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def make_test_engine(backend: str, tmp: Path) -> tuple[Engine, str, str | None]:
+    """A migrated, empty database: a SQLite file or a fresh PostgreSQL schema (returned for dropping)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'cadenza.db'}"
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        return engine, url, None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    migrate.upgrade(engine)
+    return engine, f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+
+
+def drop_schema(schema: str) -> None:
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, str]]:
+    """(engine, url) of a migrated database, once per module and backend."""
+    engine, url, schema = make_test_engine(request.param, tmp_path_factory.mktemp(request.param))
+    yield engine, url
+    engine.dispose()
+    if schema:
+        drop_schema(schema)
+
+
+@pytest.fixture
+def engine(db: tuple[Engine, str]) -> Iterator[Engine]:
+    """The module's database, emptied before each test."""
+    eng = db[0]
+    with eng.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield eng
+
+
+def make_settings(tmp: Path, url: str, **overrides: object) -> Settings:
+    return Settings(data_dir=tmp, database_url=url, env="test", **overrides)  # type: ignore[arg-type]
