@@ -143,3 +143,5 @@ class FingerprintKey(Base):
 
     key: Mapped[int] = mapped_column(Integer, primary_key=True)
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (Index("ix_fingerprint_keys_track_id", "track_id"),)

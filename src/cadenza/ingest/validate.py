@@ -93,8 +93,10 @@ def _validate(path: Path, limits: Limits) -> SourceInfo:
     size = _check_size(path, limits)
     data, warnings = _probe(path)
     guessed = "misdetection possible" in warnings
+    # ffprobe's JSON is trusted for nothing: odd shapes read as "no format info" / "no streams"
     fmt = data.get("format") if isinstance(data.get("format"), dict) else {}
-    streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
+    raw_streams = data.get("streams")
+    streams = [s for s in raw_streams if isinstance(s, dict)] if isinstance(raw_streams, list) else []
     stream = _audio_stream(streams, fmt)
 
     codec = str(stream.get("codec_name") or "")
@@ -243,6 +245,9 @@ def _check_duration(decoded: float, limits: Limits) -> None:
             f"duration {_fmt_duration(decoded)} is under the {_fmt_limit(limits.min_duration_sec)} minimum"
         )
     if decoded > limits.max_duration_sec:
+        if decoded >= _decode_cap(limits):
+            # decoding stopped at the cap, so the real length is unknown beyond "too long"
+            raise _reject(f"duration is over the {_fmt_limit(limits.max_duration_sec)} limit")
         raise _reject(_over_max(decoded, limits))
 
 
@@ -301,10 +306,14 @@ def _check_ogg_pages(path: Path, size: int) -> None:
             pos = end
 
 
+def _decode_cap(limits: Limits) -> float:
+    """How much audio to decode at most: a little past the limit, so a lying header cannot cost hours."""
+    return limits.max_duration_sec + 1
+
+
 def _decode(path: Path, index: int, codec: str, limits: Limits) -> tuple[float, list[str]]:
     """Decode the audio stream once; return the seconds decoded and ffmpeg's error messages."""
-    # Stop a little past the limit: a lying header cannot make us decode for hours.
-    cap = limits.max_duration_sec + 1
+    cap = _decode_cap(limits)
     checks = ["-err_detect", "crccheck"] if codec in _CRC_CODECS else []
     args = [
         *checks,

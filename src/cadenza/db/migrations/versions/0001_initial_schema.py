@@ -156,6 +156,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("key", "track_id", name=op.f("pk_fingerprint_keys")),
     )
+    with op.batch_alter_table("fingerprint_keys", schema=None) as batch_op:
+        batch_op.create_index("ix_fingerprint_keys_track_id", ["track_id"], unique=False)
     op.create_table(
         "library_entries",
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
