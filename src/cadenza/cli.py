@@ -142,22 +142,26 @@ def serve(
 
 
 def _ensure_demo() -> None:
+    """Queue demo tracks when the catalog is empty; the server's runner processes them after start."""
     from sqlalchemy import func, select
 
-    from cadenza.bootstrap import bootstrap
+    from cadenza.bootstrap import build_collaborators
     from cadenza.catalog.models import Track
     from cadenza.demo import write_demo_tracks
     from cadenza.ingest.service import accept_upload
 
+    class _Later:
+        def submit(self, track_id: int, *, start: str = "validate") -> None:
+            return None  # picked up by the server's runner as an interrupted track
+
     settings = get_settings()
-    wired = bootstrap(settings, resume=False)
-    with wired.c.sessions() as s:
+    c = build_collaborators(settings)
+    with c.sessions() as s:
         count = s.scalar(select(func.count()).select_from(Track)) or 0
     if count == 0:
-        console.print("catalog is empty: importing demo tracks")
+        console.print("catalog is empty: adding demo tracks")
         for path in write_demo_tracks(settings.data_dir / "demo"):
-            accept_upload(wired.c, wired.runner, path=path, filename=path.name)
-    wired.runner.shutdown(wait=True)
+            accept_upload(c, _Later(), path=path, filename=path.name)
 
 
 @app.command()

@@ -5,8 +5,8 @@ concurrent processes (one per core), each decoding the source once and fanning i
 The split is a longest-job-first balance over measured encoder costs (see `_COST`); with the default
 bitrates it comes out as
 
-    A: AAC 128k + AAC 256k + FLAC                 (~8.8 s CPU for a 4-min stereo 44.1 kHz track)
-    B: AAC 320k + MP3 320k + Chromaprint + PCM    (~7.9 s, plus the Python peak reader on the PCM)
+    A: AAC 320k + AAC 128k + FLAC                 (8.4 s CPU for a 4-min stereo 44.1 kHz track)
+    B: AAC 256k + MP3 320k + Chromaprint + PCM    (8.0 s, plus 0.25 s for the Python peak reader)
 
 Outputs (paths relative to `out_dir`):
     hls/master.m3u8, hls/aac_<kbps>/index.m3u8 + content-named .mp4 init and .m4s segments,
@@ -45,10 +45,15 @@ FINGERPRINT_PATH = "analysis/fingerprint.raw"
 _PCM_CHUNK = 1 << 16
 _STDERR_LINES = 40
 
-# Relative CPU cost of each output, measured on a 4-min stereo 44.1 kHz FLAC (seconds of one core,
-# decode included): aac 128k 3.6, 256k 4.3, 320k 4.2, mp3 320k 3.2, flac 0.5, chromaprint + PCM tap 0.6
-# plus the peak reader in Python, which competes for the same two cores.
-_COST = {"aac": 1.0, "mp3": 0.8, "flac": 0.15, "taps": 0.3}
+# CPU seconds each output costs on a 4-min stereo 44.1 kHz FLAC (one core, its share of decoding included),
+# measured with getrusage: aac 128k 3.9, 256k 4.7, 320k 4.5, mp3 320k 3.4, flac 0.7, chromaprint + PCM
+# tap 0.5, plus 0.25 for the Python peak reader, which competes for the same two cores.
+_COST = {"mp3": 3.4, "flac": 0.7, "taps": 0.75}
+
+
+def _aac_cost(kbps: int) -> float:
+    """AAC encoder cost grows with bitrate up to ~256k, then levels off (more bits, same analysis)."""
+    return 3.9 + 0.8 * (min(max(kbps, 128), 256) - 128) / 128
 
 
 @dataclass(frozen=True)
@@ -131,8 +136,13 @@ def transcode(
     duration_sec: float,
     out_dir: Path,
     cfg: Ingest,
+    codec: str | None = None,
 ) -> TranscodeResult:
-    """Encode `source` into HLS AAC renditions, an MP3, a FLAC (lossless only) and the analysis taps."""
+    """Encode `source` into HLS AAC renditions, an MP3, a FLAC (lossless only) and the analysis taps.
+
+    `duration_sec` is the validator's estimate; the result carries the duration measured on the PCM tap.
+    `codec` (e.g. "mp3") only words the reason a lossy source gets no FLAC; it is probed when omitted.
+    """
     if sample_rate <= 0 or channels <= 0:
         raise StageError(STAGE, f"invalid source parameters: {sample_rate} Hz, {channels} channels")
     if not source.is_file():
@@ -167,7 +177,7 @@ def transcode(
         master_playlist=MASTER_PLAYLIST,
         mp3=_mp3_path(plan.mp3_kbps),
         flac=FLAC_PATH if plan.flac_bits else None,
-        flac_skipped_reason=None if lossless else _lossy_reason(source),
+        flac_skipped_reason=None if lossless else _lossy_reason(source, codec),
         peaks=PEAKS_PATH,
         fingerprint=FINGERPRINT_PATH,
         duration_sec=round(measured, 6),
@@ -189,7 +199,7 @@ def _plan(
         segment_sec=cfg.hls_segment_sec,
         mp3_kbps=cfg.mp3_bitrate_kbps,
     )
-    jobs = [_Job("aac", _COST["aac"], k) for k in cfg.aac_bitrates_kbps]
+    jobs = [_Job("aac", _aac_cost(k), k) for k in cfg.aac_bitrates_kbps]
     jobs.append(_Job("mp3", _COST["mp3"], cfg.mp3_bitrate_kbps))
     jobs.append(_Job("taps", _COST["taps"]))
     if plan.flac_bits:
@@ -379,10 +389,15 @@ def _replace_dir(work: Path, out_dir: Path) -> None:
         work.rename(out_dir)
 
 
-def _lossy_reason(source: Path) -> str:
-    """Why no FLAC was made, naming the source format when the suffix tells it."""
-    kind = source.suffix.lstrip(".").lower() or "lossy codec"
-    return f"source is lossy ({kind}); a FLAC made from it would not be hi-fi"
+def _lossy_reason(source: Path, codec: str | None) -> str:
+    """Why no FLAC was made, naming the source codec."""
+    if codec is None:
+        try:
+            streams = ffmpeg.probe(source).get("streams", [])
+            codec = next((s.get("codec_name") for s in streams if s.get("codec_type") == "audio"), None)
+        except ffmpeg.FFmpegError:
+            codec = None
+    return f"source is lossy ({codec or 'lossy codec'}); a FLAC made from it would not be hi-fi"
 
 
 def _aac_name(kbps: int) -> str:
