@@ -11,6 +11,7 @@ import pytest
 from audio import make_audio, transcode_file
 from conftest import make_settings
 from sqlalchemy import Engine, func, select
+from unit.test_validate import MALFORMED, src  # noqa: F401 (src is a fixture)
 
 from cadenza.bootstrap import build_collaborators
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus
@@ -163,3 +164,24 @@ def test_stages_are_idempotent_and_a_crash_in_publish_leaves_no_orphans(
     assert first == again
     segments = [p for p in first if p.suffix == ".m4s"]
     assert segments and all(len(p.stem) >= 16 for p in segments)
+
+
+def test_malformed_corpus_fails_with_reasons_and_publishes_nothing(
+    engine: Engine, db: tuple[Engine, str], tmp_path: Path, src: dict[str, Path]
+) -> None:
+    cases = [m for m in MALFORMED if m[0] not in {"directory", "missing"}]
+    assert len(cases) >= 15
+    for name, builder, limits, words in cases:
+        folder = tmp_path / name
+        folder.mkdir()
+        settings = make_settings(folder / "data", db[1], limits=limits.model_dump())
+        c = build_collaborators(settings, engine=engine, run_migrations=False)
+        upload = builder(src, folder)
+        track = _ingest(c, upload)
+        assert track.status == TrackStatus.failed, name
+        assert track.stage == "validate", (name, track.stage)
+        assert all(w in (track.failure_reason or "") for w in words), (name, track.failure_reason)
+        assert track.variants == [] and track.media_prefix is None and track.source_key is None
+        root = settings.storage.local_root
+        assert root is not None
+        assert [p for p in root.rglob("*") if p.is_file()] == [], name

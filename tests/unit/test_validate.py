@@ -139,6 +139,15 @@ def test_goes_by_content_not_extension(tmp_path: Path) -> None:
     assert (info.container, info.codec) == ("mp3", "mp3")
 
 
+@pytest.mark.parametrize("suffix", [".mp3", ".aac"])
+def test_junk_after_the_last_lossy_frame_is_tolerated(tmp_path: Path, suffix: str) -> None:
+    path = make_audio(tmp_path / f"tail{suffix}", duration=5)
+    with path.open("ab") as fh:
+        fh.write(random.Random(7).randbytes(2000))
+    info = validate(path, Limits())
+    assert abs(info.duration_sec - 5) < 0.2
+
+
 def test_mp3_without_xing_header_is_not_mistaken_for_truncated(tmp_path: Path) -> None:
     # VBR without a Xing header: ffprobe guesses the length from the first frame's bit rate.
     path = make_audio(tmp_path / "vbr.mp3", duration=DURATION, extra=["-q:a", "2", "-write_xing", "0"])

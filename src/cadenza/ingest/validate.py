@@ -121,7 +121,13 @@ def _validate(path: Path, limits: Limits) -> SourceInfo:
     elif format_name == "ogg":
         _check_ogg_pages(path, size)
 
-    decoded, errors = _decode(path, _int(stream.get("index")) or 0, codec, limits)
+    index = _int(stream.get("index")) or 0
+    decoded, errors = _decode(path, index, codec, limits)
+    if errors and not guessed and codec not in _LOSSLESS_CODECS and decoded > _TAIL_SEC * 2:
+        # Real-world MP3/AAC files often end in junk (stray tags, a cut last frame). Errors that vanish
+        # when the last moments are left out are that tail, not damage in the music.
+        _, body_errors = _decode(path, index, codec, limits, stop=decoded - _TAIL_SEC)
+        errors = body_errors
     if errors:
         if guessed:
             raise _reject("not an audio file (ffprobe could only guess a format and it does not decode)")
@@ -306,14 +312,20 @@ def _check_ogg_pages(path: Path, size: int) -> None:
             pos = end
 
 
+# How much of a lossy file's end may hold junk that fails to decode.
+_TAIL_SEC = 1.0
+
+
 def _decode_cap(limits: Limits) -> float:
     """How much audio to decode at most: a little past the limit, so a lying header cannot cost hours."""
     return limits.max_duration_sec + 1
 
 
-def _decode(path: Path, index: int, codec: str, limits: Limits) -> tuple[float, list[str]]:
-    """Decode the audio stream once; return the seconds decoded and ffmpeg's error messages."""
-    cap = _decode_cap(limits)
+def _decode(
+    path: Path, index: int, codec: str, limits: Limits, *, stop: float | None = None
+) -> tuple[float, list[str]]:
+    """Decode the audio stream once (up to `stop` s); return the seconds decoded and ffmpeg's errors."""
+    cap = _decode_cap(limits) if stop is None else stop
     checks = ["-err_detect", "crccheck"] if codec in _CRC_CODECS else []
     args = [
         *checks,
