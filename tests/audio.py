@@ -48,9 +48,11 @@ def make_audio(
         pcm = _melody(seed, duration, sample_rate, channels).tobytes()
         src = f"anull,aformat=channel_layouts={layout}"
     elif kind == "noise":
-        src = f"anoisesrc=color=pink:seed={seed}:amplitude=0.5:r={sample_rate}:d={duration},aformat=channel_layouts={layout}"
+        noise = f"anoisesrc=color=pink:seed={seed}:amplitude=0.5:r={sample_rate}:d={duration}"
+        src = f"{noise},aformat=channel_layouts={layout}"
     elif kind == "sine":
-        src = f"sine=frequency=440:sample_rate={sample_rate}:duration={duration},aformat=channel_layouts={layout}"
+        sine = f"sine=frequency=440:sample_rate={sample_rate}:duration={duration}"
+        src = f"{sine},aformat=channel_layouts={layout}"
     elif kind == "silence":
         src = f"anullsrc=r={sample_rate}:cl={layout},atrim=duration={duration}"
     else:
@@ -62,8 +64,15 @@ def make_audio(
     else:
         source = ["-filter_complex", src]
     args = [
-        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-        *source, *CODECS[suffix], *(extra or []), str(path),
+        "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *source,
+        *CODECS[suffix],
+        *(extra or []),
+        str(path),
     ]
     subprocess.run(args, check=True, input=pcm if pcm is not None else b"")
     return path
@@ -72,8 +81,19 @@ def make_audio(
 def transcode_file(src: Path, dst: Path, *, extra: list[str] | None = None) -> Path:
     """Re-encode an existing file into the format named by `dst`'s suffix (e.g. a lossy copy)."""
     suffix = ".alac.m4a" if dst.name.endswith(".alac.m4a") else dst.suffix
-    args = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src),
-            *(extra or []), *CODECS[suffix], str(dst)]
+    args = [
+        "ffmpeg",
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        *(extra or []),
+        *CODECS[suffix],
+        str(dst),
+    ]
     subprocess.run(args, check=True)
     return dst
 
@@ -82,6 +102,8 @@ def media_duration(path: Path) -> float:
     """Duration in seconds as an outside client measures it: decode fully and count samples."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip())

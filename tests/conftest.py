@@ -14,10 +14,10 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from cadenza.config import Settings  # noqa: E402
-from cadenza.db import migrate  # noqa: E402
-from cadenza.db.base import Base  # noqa: E402
-from cadenza.db.engine import make_engine  # noqa: E402
+from cadenza.config import Settings
+from cadenza.db import migrate
+from cadenza.db.base import Base
+from cadenza.db.engine import make_engine
 
 PG_URL = os.environ.get("CADENZA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
@@ -48,7 +48,9 @@ def drop_schema(schema: str) -> None:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, str]]:
+def db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Engine, str]]:
     """(engine, url) of a migrated database, once per module and backend."""
     engine, url, schema = make_test_engine(request.param, tmp_path_factory.mktemp(request.param))
     yield engine, url

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audio import make_audio
-from conftest import make_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
 from cadenza.ingest.runner import InProcessRunner
 from cadenza.web.app import create_app
+from conftest import make_settings
 
 
 @pytest.fixture

@@ -13,21 +13,22 @@ from pathlib import Path
 
 import pytest
 import redis
-from audio import make_audio
-from conftest import drop_schema, make_settings, make_test_engine
-from sqlalchemy import Engine
 
+from audio import make_audio
 from cadenza.bootstrap import build_collaborators
 from cadenza.catalog.models import Track, TrackStatus
 from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
 from cadenza.ingest.tasks import CeleryRunner, make_celery
+from conftest import drop_schema, make_settings, make_test_engine
 
 REDIS = "redis://127.0.0.1:6379"
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[pipeline.Collaborators, CeleryRunner, subprocess.Popen[bytes]]]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[pipeline.Collaborators, CeleryRunner, subprocess.Popen[bytes]]]:
     tmp = tmp_path_factory.mktemp("celery")
     engine, url, schema = make_test_engine("postgres", tmp)
     broker = f"{REDIS}/{random.randint(1, 15)}"
@@ -60,7 +61,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[pipeline
     print((tmp / "worker.log").read_text()[-3000:])
 
 
-def _wait(c: pipeline.Collaborators, track_id: int, *, until: str | None = None, timeout: float = 120) -> Track:
+def _wait(
+    c: pipeline.Collaborators, track_id: int, *, until: str | None = None, timeout: float = 120
+) -> Track:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with c.sessions() as s:

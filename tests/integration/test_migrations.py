@@ -9,11 +9,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import PG_URL, drop_schema
 from sqlalchemy import inspect, text
 
 from cadenza.db.base import Base
 from cadenza.db.engine import make_engine
+from conftest import PG_URL, drop_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def _alembic(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CADENZA_DATABASE_URL": url}
     return subprocess.run(
-        [sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import m3u8
 import pytest
-from audio import make_audio, transcode_file
-from conftest import make_settings
 from sqlalchemy import Engine, func, select
-from unit.test_validate import MALFORMED, src  # noqa: F401 (src is a fixture)
 
+from audio import make_audio, transcode_file
 from cadenza.bootstrap import build_collaborators
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus
 from cadenza.catalog.service import TrackMetadata
 from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
+from conftest import make_settings
+from unit.test_validate import MALFORMED, src  # noqa: F401 (src is a fixture)
 
 
 class Inline:
@@ -55,8 +55,8 @@ def _decode_errors(path: Path) -> str:
 
 
 def test_lossless_upload_becomes_ready_with_every_output(c: pipeline.Collaborators, tmp_path: Path) -> None:
-    src = make_audio(tmp_path / "song.flac", duration=20, seed=5)
-    track = _ingest(c, src, title="Song", artists=["Ana", "Bo"], genre="Jazz", isrc="US-RC1-76-07839")
+    source = make_audio(tmp_path / "song.flac", duration=20, seed=5)
+    track = _ingest(c, source, title="Song", artists=["Ana", "Bo"], genre="Jazz", isrc="US-RC1-76-07839")
     assert track.status == TrackStatus.ready, track.failure_reason
     assert track.stage == pipeline.DONE
     assert track.isrc == "USRC17607839"
@@ -87,8 +87,8 @@ def test_lossless_upload_becomes_ready_with_every_output(c: pipeline.Collaborato
 
 
 def test_lossy_upload_has_no_hifi_and_says_why(c: pipeline.Collaborators, tmp_path: Path) -> None:
-    src = make_audio(tmp_path / "song.mp3", duration=12, seed=8)
-    track = _ingest(c, src)
+    source = make_audio(tmp_path / "song.mp3", duration=12, seed=8)
+    track = _ingest(c, source)
     assert track.status == TrackStatus.ready, track.failure_reason
     assert "flac" not in {v.quality for v in track.variants}
     assert track.hifi_unavailable_reason and "lossy" in track.hifi_unavailable_reason
@@ -123,7 +123,7 @@ def test_garbage_fails_at_validate_and_leaves_nothing(c: pipeline.Collaborators,
 def test_stages_are_idempotent_and_a_crash_in_publish_leaves_no_orphans(
     c: pipeline.Collaborators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    src = make_audio(tmp_path / "song.wav", duration=10, seed=31)
+    source = make_audio(tmp_path / "song.wav", duration=10, seed=31)
     with c.sessions() as s, s.begin():
         pass
     from cadenza.ingest.service import accept_upload as accept
@@ -132,7 +132,7 @@ def test_stages_are_idempotent_and_a_crash_in_publish_leaves_no_orphans(
         def submit(self, track_id: int, *, start: str = "validate") -> None:
             return None
 
-    track = accept(c, Nothing(), path=src, filename=src.name)
+    track = accept(c, Nothing(), path=source, filename=source.name)
     for stage in ("validate", "transcode", "transcode", "waveform", "fingerprint", "fingerprint"):
         pipeline.run_stage(c, track.id, stage)
     # publish dies half-way (the store breaks after a few objects): the error propagates for a retry
@@ -167,7 +167,10 @@ def test_stages_are_idempotent_and_a_crash_in_publish_leaves_no_orphans(
 
 
 def test_malformed_corpus_fails_with_reasons_and_publishes_nothing(
-    engine: Engine, db: tuple[Engine, str], tmp_path: Path, src: dict[str, Path]
+    engine: Engine,
+    db: tuple[Engine, str],
+    tmp_path: Path,
+    src: dict[str, Path],  # noqa: F811
 ) -> None:
     cases = [m for m in MALFORMED if m[0] not in {"directory", "missing"}]
     assert len(cases) >= 15

@@ -34,7 +34,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "rights", "territory", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_python_and_sql_agree(engine: Engine, name: str, rights: list, territory: str, expected: bool) -> None:
+def test_python_and_sql_agree(
+    engine: Engine, name: str, rights: list, territory: str, expected: bool
+) -> None:
     with Session(engine) as s, s.begin():
         track = Track(title=f"case {name}")
         s.add(track)
