@@ -71,3 +71,25 @@ def engine(db: tuple[Engine, str]) -> Iterator[Engine]:
 
 def make_settings(tmp: Path, url: str, **overrides: object) -> Settings:
     return Settings(data_dir=tmp, database_url=url, env="test", **overrides)  # type: ignore[arg-type]
+
+
+def create_user(sessions, *, email: str, role: str = "listener", tier: str = "free") -> str:  # type: ignore[no-untyped-def]
+    """A user with a live bearer token (returned), made straight through the accounts service."""
+    from datetime import timedelta
+
+    from cadenza.accounts import service
+    from cadenza.accounts.models import Role, Tier
+    from cadenza.config import Accounts
+    from cadenza.db.engine import transaction
+
+    with transaction(sessions) as s:
+        user = service.register(
+            s,
+            email=email,
+            password="correct horse battery",
+            display_name=None,
+            cfg=Accounts(),
+            role=Role(role),
+            tier=Tier(tier),
+        )
+        return service.issue_token(s, user=user, ttl=timedelta(hours=1)).token

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -10,9 +11,14 @@ from sqlalchemy import Engine
 from cadenza.config import Settings
 from cadenza.db import migrate
 from cadenza.db.engine import make_engine, make_session_factory
+from cadenza.delivery.clientip import parse_trusted
+from cadenza.delivery.signing import Keyring
 from cadenza.ingest.pipeline import Collaborators
+from cadenza.rights.geo import GeoLookup
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore
+
+IPNetwork = IPv4Network | IPv6Network
 
 
 class Runner(Protocol):
@@ -67,6 +73,15 @@ class App:
 
     c: Collaborators
     runner: Runner
+    keyring: Keyring = field(init=False)
+    geo: GeoLookup = field(init=False)
+    trusted_proxies: list[IPNetwork] = field(init=False)
+
+    def __post_init__(self) -> None:
+        active, keys = self.c.settings.signing_keys()
+        self.keyring = Keyring(active=active, keys=keys)
+        self.geo = GeoLookup(self.c.settings.delivery.geo_overrides)
+        self.trusted_proxies = parse_trusted(self.c.settings.delivery.trusted_proxies)
 
 
 def bootstrap(settings: Settings, *, resume: bool = True) -> App:

@@ -14,7 +14,14 @@ from rich.table import Table
 from cadenza.config import get_settings
 
 app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 console = Console()
+
+DEMO_USERS = [
+    ("admin@cadenza.local", "cadenza-admin", "admin", "hifi"),
+    ("listener@cadenza.local", "cadenza-listener", "listener", "premium"),
+]
 
 AUDIO_SUFFIXES = {
     ".flac",
@@ -52,6 +59,10 @@ def _collect(paths: list[Path]) -> tuple[list[Path], list[str]]:
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Audio files or folders (searched recursively).")],
     wait: Annotated[bool, typer.Option(help="Wait for processing to finish and print a summary.")] = True,
+    grant: Annotated[
+        str | None, typer.Option(help="Rights to grant worldwide to each import, e.g. 'stream,download'.")
+    ] = None,
+    holder: Annotated[str, typer.Option(help="Rights holder named in --grant rights.")] = "Self-published",
 ) -> None:
     """Import audio files into the catalog through the ingest pipeline."""
     from cadenza.bootstrap import bootstrap
@@ -75,6 +86,8 @@ def import_(
             try:
                 track = accept_upload(wired.c, wired.runner, path=f, filename=f.name)
                 queued[track.id] = f
+                if grant:
+                    _grant(wired.c, track.id, grant, holder)
             except CadenzaError as exc:
                 rejected.append((f, exc.reason))
                 progress.advance(bar)
@@ -122,6 +135,50 @@ def import_(
         raise typer.Exit(2)
 
 
+def _grant(c: object, track_id: int, kinds: str, holder: str) -> None:
+    from cadenza.db.engine import transaction
+    from cadenza.rights import service as rights
+
+    with transaction(c.sessions) as s:  # type: ignore[attr-defined]
+        h = rights.get_or_create_holder(s, name=holder)
+        for kind in (k.strip() for k in kinds.split(",") if k.strip()):
+            rights.grant(s, track_id=track_id, right_type=kind, holder_id=h.id)
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    admin: Annotated[bool, typer.Option(help="Give the account the admin role.")] = False,
+    tier: Annotated[str, typer.Option(help="free, premium or hifi.")] = "free",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create an account (the first admin is made this way)."""
+    from cadenza.accounts import service
+    from cadenza.accounts.models import Role, Tier
+    from cadenza.bootstrap import build_collaborators
+    from cadenza.db.engine import transaction
+    from cadenza.errors import CadenzaError
+
+    settings = get_settings()
+    c = build_collaborators(settings)
+    try:
+        with transaction(c.sessions) as s:
+            user = service.register(
+                s,
+                email=email,
+                password=password,
+                display_name=name,
+                cfg=settings.accounts,
+                role=Role.admin if admin else Role.listener,
+                tier=Tier(tier),
+            )
+            console.print(f"created user {user.id} <{user.email}> ({user.role.value}, {user.tier.value})")
+    except (CadenzaError, ValueError) as exc:
+        console.print(f"[red]{getattr(exc, 'reason', exc)}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -145,8 +202,11 @@ def _ensure_demo() -> None:
     """Queue demo tracks when the catalog is empty; the server's runner processes them after start."""
     from sqlalchemy import func, select
 
+    from cadenza.accounts import service
+    from cadenza.accounts.models import Role, Tier
     from cadenza.bootstrap import build_collaborators
     from cadenza.catalog.models import Track
+    from cadenza.db.engine import transaction
     from cadenza.demo import write_demo_tracks
     from cadenza.ingest.service import accept_upload
 
@@ -161,7 +221,22 @@ def _ensure_demo() -> None:
     if count == 0:
         console.print("catalog is empty: adding demo tracks")
         for path in write_demo_tracks(settings.data_dir / "demo"):
-            accept_upload(c, _Later(), path=path, filename=path.name)
+            track = accept_upload(c, _Later(), path=path, filename=path.name)
+            _grant(c, track.id, "stream,download", "Cadenza Demo Label")
+    with transaction(c.sessions) as s:
+        for email, password, role, tier in DEMO_USERS:
+            if service.get_user_by_email(s, email=email) is None:
+                service.register(
+                    s,
+                    email=email,
+                    password=password,
+                    display_name=None,
+                    cfg=settings.accounts,
+                    role=Role(role),
+                    tier=Tier(tier),
+                )
+    for email, password, role, _ in DEMO_USERS:
+        console.print(f"demo {role}: {email} / {password}")
 
 
 @app.command()

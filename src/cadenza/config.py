@@ -63,6 +63,32 @@ class Signing(BaseModel):
     bind_ip: bool = True
 
 
+class Accounts(BaseModel):
+    """Sessions and login protection."""
+
+    token_ttl_hours: float = Field(default=24 * 7, gt=0)
+    login_attempts_per_ip: int = Field(default=20, gt=0)
+    login_attempts_per_account: int = Field(default=5, gt=0)
+    login_window_sec: int = Field(default=300, gt=0)
+    min_password_length: int = Field(default=8, ge=6)
+
+
+class Delivery(BaseModel):
+    """How media bytes reach listeners."""
+
+    # direct: Python serves the bytes (embedded default); x-accel: nginx serves them (production)
+    mode: Literal["direct", "x-accel"] = "direct"
+    manifest_max_age_sec: int = Field(default=10, ge=5, le=30)
+    progressive_max_age_sec: int = Field(default=86400, ge=0)
+    # Playback tokens last the track's duration times this factor plus the margin (pauses, slow starts).
+    playback_ttl_factor: float = Field(default=2.0, ge=1.0)
+    playback_ttl_margin_sec: int = Field(default=600, ge=0)
+    origin_secret: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # IP address or CIDR → ISO country code, checked before the bundled database (tests, private networks).
+    geo_overrides: dict[str, str] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CADENZA_", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -81,6 +107,8 @@ class Settings(BaseSettings):
     ingest: Ingest = Field(default_factory=Ingest)
     storage: Storage = Field(default_factory=Storage)
     signing: Signing = Field(default_factory=Signing)
+    accounts: Accounts = Field(default_factory=Accounts)
+    delivery: Delivery = Field(default_factory=Delivery)
 
     @field_validator("database_url")
     @classmethod
@@ -115,6 +143,18 @@ class Settings(BaseSettings):
     @property
     def uploads_path(self) -> Path:
         return self.data_dir / "uploads"
+
+    def origin_secret(self) -> str:
+        """The shared secret nginx sends to the origin endpoint; in dev one is made and kept."""
+        if self.delivery.origin_secret:
+            return self.delivery.origin_secret
+        if self.env == "prod":
+            raise ValueError("CADENZA_DELIVERY__ORIGIN_SECRET must be set in production")
+        path = self.data_dir / "origin.secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()
 
     def signing_keys(self) -> tuple[str, dict[str, str]]:
         """The active key id and all accepted keys; in dev a key is made once and kept in the data dir."""

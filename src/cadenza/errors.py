@@ -29,3 +29,7 @@ class NotFound(CadenzaError):
 
 class InvalidInput(CadenzaError):
     """A value from outside failed validation."""
+
+
+class Forbidden(CadenzaError):
+    """The caller is known but may not do this."""

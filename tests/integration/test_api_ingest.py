@@ -14,7 +14,7 @@ from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
 from cadenza.ingest.runner import InProcessRunner
 from cadenza.web.app import create_app
-from conftest import make_settings
+from conftest import create_user, make_settings
 
 
 @pytest.fixture
@@ -22,7 +22,9 @@ def client(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[T
     settings = make_settings(tmp_path / "data", db[1], limits={"max_upload_bytes": 3_000_000})
     c = build_collaborators(settings, engine=engine, run_migrations=False)
     runner = InProcessRunner(c, workers=2)
+    token = create_user(c.sessions, email="admin@example.org", role="admin")
     with TestClient(create_app(settings, wired=App(c=c, runner=runner))) as tc:
+        tc.headers["Authorization"] = f"Bearer {token}"
         yield tc
     runner.shutdown(wait=True)
 
@@ -103,3 +105,18 @@ def test_unknown_track_is_404(client: TestClient) -> None:
     resp = client.get("/api/tracks/999999")
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"
     assert client.get("/api/tracks/abc").status_code == 422
+
+
+def test_upload_needs_an_admin(client: TestClient) -> None:
+    anonymous = client.post(
+        "/api/tracks", files={"file": ("a.flac", b"fLaC", "audio/flac")}, headers={"Authorization": ""}
+    )
+    assert anonymous.status_code == 401
+    state = client.app.state.cadenza  # type: ignore[attr-defined]
+    listener = create_user(state.c.sessions, email="fan@example.org")
+    resp = client.post(
+        "/api/tracks",
+        files={"file": ("a.flac", b"fLaC", "audio/flac")},
+        headers={"Authorization": f"Bearer {listener}"},
+    )
+    assert resp.status_code == 403 and resp.json()["error"] == "forbidden"

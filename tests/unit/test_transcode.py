@@ -78,7 +78,8 @@ def _decoded_seconds(path: Path, sample_rate: int) -> float:
 def _stream(path: Path) -> dict[str, str]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
-         "stream=codec_name,sample_rate,channels,sample_fmt,bits_per_raw_sample", "-of", "default=nw=1", str(path)],
+         "stream=codec_name,sample_rate,channels,sample_fmt,bits_per_raw_sample",
+         "-of", "default=nw=1", str(path)],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)

@@ -34,7 +34,7 @@ from cadenza.errors import StageError
 from cadenza.ingest import ffmpeg, hls, waveform
 from cadenza.ingest.hls import Rendition
 
-__all__ = ["Rendition", "TranscodeResult", "lossy_sample_rate", "read_fingerprint", "transcode"]
+__all__ = ["Rendition", "TranscodeResult", "flac_bits", "lossy_sample_rate", "read_fingerprint", "transcode"]
 
 STAGE = "transcode"
 PROCESSES = 2
@@ -93,6 +93,7 @@ class _Plan:
     spp: int
     segment_sec: float
     mp3_kbps: int
+    aac_kbps: list[int]
     jobs: list[list[_Job]] = field(default_factory=list)
 
 
@@ -117,8 +118,8 @@ def read_fingerprint(path: Path) -> np.ndarray:
     ffmpeg's chromaprint muxer with `-fp_format raw` writes the sub-fingerprints exactly as
     `chromaprint_get_raw_fingerprint` returns them (algorithm 1 = TEST2, fpcalc's default), no header,
     native byte order (little-endian on the x86/ARM hosts we run on); one item per 4096/3 samples at
-    11025 Hz (~8.07 per second), less about 20 at the edges. Checked item for item against `fpcalc -raw -length 0` on the same file: identical
-    (fpcalc prints them unsigned unless `-signed`).
+    11025 Hz (~8.07 per second), less about 20 at the edges. Checked item for item against
+    `fpcalc -raw -length 0` on the same file: identical (fpcalc prints them unsigned unless `-signed`).
     """
     raw = path.read_bytes()
     if len(raw) % 4:
@@ -145,34 +146,38 @@ def transcode(
     """
     if sample_rate <= 0 or channels <= 0:
         raise StageError(STAGE, f"invalid source parameters: {sample_rate} Hz, {channels} channels")
+    source = Path(source)
     if not source.is_file():
         raise StageError(STAGE, f"source file {source} does not exist")
-    plan = _plan(source, sample_rate, channels, lossless, bits_per_sample, cfg)
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    # Absolute paths: ffmpeg would read "name:rest" as a protocol and a leading "-" as an option.
+    plan = _plan(source.resolve(), sample_rate, channels, lossless, bits_per_sample, cfg)
+    target = Path(out_dir).resolve()
+    if "%" in str(target):
+        # ffmpeg's HLS muxer expands '%' in segment paths and has no escape for it.
+        raise StageError(STAGE, f"output path {target} must not contain '%'")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        for sub in ("download", "analysis", *(f"hls/{_aac_name(k)}" for k in cfg.aac_bitrates_kbps)):
+        for sub in ("download", "analysis", *(f"hls/{_aac_name(k)}" for k in plan.aac_kbps)):
             (work / sub).mkdir(parents=True, exist_ok=True)
-        timeout = max(cfg.stage_timeout_sec, 60.0)
-        peaks = _run_encoders(plan, work, timeout=timeout)
+        peaks = _run_encoders(plan, work, timeout=cfg.stage_timeout_sec)
         waveform.save_peaks(peaks.finish(), work / PEAKS_PATH)
         measured = peaks.duration_sec
         if measured <= 0:
             raise StageError(STAGE, "the source decoded to no audio")
         _check_outputs(work, plan)
-        specs = [hls.RenditionSpec(_aac_name(k), k) for k in cfg.aac_bitrates_kbps]
+        specs = [hls.RenditionSpec(_aac_name(k), k) for k in plan.aac_kbps]
         renditions = hls.package(work / "hls", specs)
-        _replace_dir(work, out_dir)
-    except StageError:
+        _replace_dir(work, target)
+    except BaseException as exc:
+        # Whatever happened (including Ctrl-C), no half-written output survives.
         shutil.rmtree(work, ignore_errors=True)
-        raise
-    except Exception as exc:
-        shutil.rmtree(work, ignore_errors=True)
+        if isinstance(exc, StageError) or not isinstance(exc, Exception):
+            raise
         raise StageError(STAGE, f"{type(exc).__name__}: {exc}") from exc
 
     return TranscodeResult(
-        out_dir=out_dir,
+        out_dir=Path(out_dir),
         renditions=renditions,
         master_playlist=MASTER_PLAYLIST,
         mp3=_mp3_path(plan.mp3_kbps),
@@ -198,8 +203,9 @@ def _plan(
         spp=waveform.samples_per_pixel(sample_rate, cfg.waveform_pixels_per_second),
         segment_sec=cfg.hls_segment_sec,
         mp3_kbps=cfg.mp3_bitrate_kbps,
+        aac_kbps=sorted(set(cfg.aac_bitrates_kbps)),
     )
-    jobs = [_Job("aac", _aac_cost(k), k) for k in cfg.aac_bitrates_kbps]
+    jobs = [_Job("aac", _aac_cost(k), k) for k in plan.aac_kbps]
     jobs.append(_Job("mp3", _COST["mp3"], cfg.mp3_bitrate_kbps))
     jobs.append(_Job("taps", _COST["taps"]))
     if plan.flac_bits:
@@ -367,7 +373,10 @@ def _read_pcm(proc: _Proc, peaks: waveform.PeakAccumulator, errors: list[BaseExc
 
 def _check_outputs(work: Path, plan: _Plan) -> None:
     """Every expected file exists and is non-empty (an encoder that wrote nothing is a failure)."""
-    expected = [work / _mp3_path(plan.mp3_kbps), work / FINGERPRINT_PATH]
+    if not (work / FINGERPRINT_PATH).is_file():
+        raise StageError(STAGE, f"ffmpeg finished but wrote no {FINGERPRINT_PATH}")
+    # An empty fingerprint is legitimate (too short or silent); the fingerprint stage decides about it.
+    expected = [work / _mp3_path(plan.mp3_kbps)]
     if plan.flac_bits:
         expected.append(work / FLAC_PATH)
     for jobs in plan.jobs:

@@ -2,78 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from cadenza.catalog import service as catalog
-from cadenza.catalog.models import Track
 from cadenza.catalog.service import TrackMetadata
 from cadenza.errors import InvalidInput
 from cadenza.ingest import service
-from cadenza.web.deps import AppState
+from cadenza.web.deps import AdminUser, AppState
 from cadenza.web.upload import receive_upload
 
 router = APIRouter(prefix="/api/tracks", tags=["tracks"])
-
-
-class VariantOut(BaseModel):
-    quality: str
-    codec: str
-    container: str
-    bitrate_kbps: int | None
-    size_bytes: int
-
-
-class TrackOut(BaseModel):
-    id: int
-    title: str
-    status: str
-    stage: str | None
-    failure_reason: str | None
-    duration_sec: float | None
-    isrc: str | None
-    genre: str | None
-    track_number: int | None
-    artists: list[str]
-    release_id: int | None
-    duplicate_of: int | None
-    duplicate_score: float | None
-    hifi_unavailable_reason: str | None
-    variants: list[VariantOut]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, t: Track) -> TrackOut:
-        return cls(
-            id=t.id,
-            title=t.title,
-            status=t.status.value,
-            stage=t.stage,
-            failure_reason=t.failure_reason,
-            duration_sec=t.duration_sec,
-            isrc=t.isrc,
-            genre=t.genre,
-            track_number=t.track_number,
-            artists=[a.name for a in t.artists],
-            release_id=t.release_id,
-            duplicate_of=t.duplicate_of,
-            duplicate_score=t.duplicate_score,
-            hifi_unavailable_reason=t.hifi_unavailable_reason,
-            variants=[
-                VariantOut(
-                    quality=v.quality,
-                    codec=v.codec,
-                    container=v.container,
-                    bitrate_kbps=v.bitrate_kbps,
-                    size_bytes=v.size_bytes,
-                )
-                for v in t.variants
-            ],
-            created_at=t.created_at,
-        )
 
 
 class UploadOut(BaseModel):
@@ -111,7 +52,7 @@ def overrides_from_form(fields: dict[str, list[str]]) -> TrackMetadata:
 
 
 @router.post("", status_code=202, response_model=UploadOut)
-async def upload_track(request: Request, state: AppState) -> UploadOut:
+async def upload_track(request: Request, state: AppState, _: AdminUser) -> UploadOut:
     """Upload an audio file (multipart field `file`; optional fields title, artist (repeat or `;`), album,
     genre, isrc, track_number, release_date, upc). Processing continues in the background."""
     settings = state.c.settings
@@ -133,17 +74,3 @@ async def upload_track(request: Request, state: AppState) -> UploadOut:
     finally:
         received.discard()
     return UploadOut(id=track.id, status=track.status.value, stage=track.stage)
-
-
-@router.get("/{track_id}", response_model=TrackOut)
-def get_track(track_id: int, state: AppState) -> TrackOut:
-    with state.c.sessions() as s:
-        return TrackOut.of(catalog.get_track_or_raise(s, track_id=track_id))
-
-
-@router.get("", response_model=list[TrackOut])
-def list_tracks(state: AppState, limit: int = 50, after_id: int = 0) -> list[TrackOut]:
-    if not 0 < limit <= 200:
-        raise InvalidInput("limit must be between 1 and 200")
-    with state.c.sessions() as s:
-        return [TrackOut.of(t) for t in catalog.list_tracks(s, limit=limit, after_id=after_id)]

@@ -27,7 +27,7 @@ _INT16_MAX = 32767
 
 
 def samples_per_pixel(sample_rate: int, pixels_per_second: int) -> int:
-    """Samples per waveform pixel for a zoom given in pixels per second (at least 2, as audiowaveform needs)."""
+    """Samples per pixel for a zoom in pixels per second (at least 2, audiowaveform's minimum)."""
     return max(2, round(sample_rate / pixels_per_second))
 
 

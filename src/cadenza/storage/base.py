@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -19,6 +20,13 @@ def check_key(key: str) -> str:
     if not key or len(key) > 1000 or not _KEY.match(key) or any(p in {".", ".."} for p in key.split("/")):
         raise InvalidInput(f"invalid object key {key!r}")
     return key
+
+
+@dataclass(frozen=True)
+class ObjectStat:
+    size: int
+    mtime: float
+    etag: str  # quoted strong validator
 
 
 class ObjectStore(Protocol):
@@ -39,6 +47,14 @@ class ObjectStore(Protocol):
     def list(self, prefix: str) -> list[str]: ...
 
     def open(self, key: str) -> BinaryIO: ...
+
+    def stat(self, key: str) -> ObjectStat:
+        """Size, modification time and ETag; FileNotFoundError if absent."""
+        ...
+
+    def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """The bytes start..end (inclusive), in chunks."""
+        ...
 
     def fetch(self, key: str) -> AbstractContextManager[Path]:
         """A local file holding the object, for tools (ffmpeg) that need a path."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from cadenza.storage.base import check_key
+from cadenza.storage.base import ObjectStat, check_key
 
 
 class LocalStore:
@@ -93,6 +94,20 @@ class LocalStore:
 
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
+
+    def stat(self, key: str) -> ObjectStat:
+        st = self._path(key).stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(key)
+        return ObjectStat(size=st.st_size, mtime=st.st_mtime, etag=f'"{st.st_size:x}-{st.st_mtime_ns:x}"')
+
+    def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        with self._path(key).open("rb") as fh:
+            fh.seek(start)
+            left = end - start + 1
+            while left > 0 and (chunk := fh.read(min(left, 512 * 1024))):
+                left -= len(chunk)
+                yield chunk
 
     @contextmanager
     def fetch(self, key: str) -> Iterator[Path]:

@@ -12,7 +12,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cadenza.storage.base import check_key
+from cadenza.storage.base import ObjectStat, check_key
 
 
 class S3Store:
@@ -87,6 +87,29 @@ class S3Store:
         except ClientError as exc:
             raise FileNotFoundError(key) from exc
         return cast(BinaryIO, obj["Body"])
+
+    def stat(self, key: str) -> ObjectStat:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._k(key))
+        except ClientError as exc:
+            raise FileNotFoundError(key) from exc
+        etag = str(head.get("ETag") or "")
+        return ObjectStat(
+            size=int(head["ContentLength"]),
+            mtime=head["LastModified"].timestamp(),
+            etag=etag if etag.startswith('"') else f'"{etag}"',
+        )
+
+    def read_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._k(key), Range=f"bytes={start}-{end}")
+        except ClientError as exc:
+            raise FileNotFoundError(key) from exc
+        body = obj["Body"]
+        try:
+            yield from body.iter_chunks(512 * 1024)
+        finally:
+            body.close()
 
     @contextmanager
     def fetch(self, key: str) -> Iterator[Path]:

@@ -12,10 +12,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadenza import __version__
+from cadenza.accounts import views as accounts_views
+from cadenza.accounts.service import AuthError, RateLimited
 from cadenza.bootstrap import App, bootstrap
+from cadenza.catalog import views as catalog_views
+from cadenza.catalog.models import Track
 from cadenza.config import Settings, get_settings
-from cadenza.errors import CadenzaError, InvalidInput, NotFound
+from cadenza.delivery import service as delivery_service
+from cadenza.delivery import views as delivery_views
+from cadenza.delivery.asgi import MediaConfig, MediaMiddleware
+from cadenza.delivery.service import NotAvailable
+from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
 from cadenza.ingest import views as ingest_views
+from cadenza.rights import views as rights_views
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
@@ -23,6 +32,17 @@ log = logging.getLogger(__name__)
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": error, "reason": reason})
+
+
+def _duration_of(state: App, master_key: str) -> float:
+    """The duration of the track whose master playlist this is (tracks/<id>/...), for token lifetimes."""
+    parts = master_key.split("/")
+    if len(parts) > 1 and parts[0] == "tracks" and parts[1].isdigit():
+        with state.c.sessions() as s:
+            track = s.get(Track, int(parts[1]))
+            if track is not None and track.duration_sec:
+                return track.duration_sec
+    return 3600.0
 
 
 def create_app(settings: Settings | None = None, *, wired: App | None = None) -> FastAPI:
@@ -38,7 +58,35 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
             state.runner.shutdown(wait=False)
 
     app = FastAPI(title="Cadenza", version=__version__, lifespan=lifespan)
-    app.include_router(ingest_views.router)
+    for router in (
+        accounts_views.router,
+        ingest_views.router,
+        catalog_views.router,
+        delivery_views.router,
+        rights_views.router,
+    ):
+        app.include_router(router)
+
+    def media_config() -> MediaConfig:
+        state: App = app.state.cadenza
+        s = state.c.settings
+
+        def playback_ttl(master_key: str) -> int:
+            return delivery_service.playback_ttl(s.delivery, _duration_of(state, master_key))
+
+        return MediaConfig(
+            store=state.c.store,
+            keyring=state.keyring,
+            bind_ip=s.signing.bind_ip,
+            trusted_proxies=s.delivery.trusted_proxies,
+            manifest_max_age=s.delivery.manifest_max_age_sec,
+            progressive_max_age=s.delivery.progressive_max_age_sec,
+            playback_ttl=playback_ttl,
+            origin_secret=s.origin_secret(),
+            accel=s.delivery.mode == "x-accel",
+        )
+
+    app.add_middleware(MediaMiddleware, cfg=media_config)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str]:
@@ -47,6 +95,26 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     @app.exception_handler(UploadRejected)
     async def _upload_rejected(_: Request, exc: UploadRejected) -> JSONResponse:
         return _error(exc.status, "upload_rejected", exc.reason)
+
+    @app.exception_handler(AuthError)
+    async def _auth(_: Request, exc: AuthError) -> JSONResponse:
+        resp = _error(401, "unauthorized", exc.reason)
+        resp.headers["WWW-Authenticate"] = "Bearer"
+        return resp
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return _error(403, "forbidden", exc.reason)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(_: Request, exc: RateLimited) -> JSONResponse:
+        resp = _error(429, "rate_limited", exc.reason)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.exception_handler(NotAvailable)
+    async def _unavailable(_: Request, exc: NotAvailable) -> JSONResponse:
+        return _error(451, "not_available", exc.reason)
 
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:

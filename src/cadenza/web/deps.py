@@ -1,12 +1,17 @@
-"""FastAPI dependencies: the wired application from bootstrap."""
+"""FastAPI dependencies: the wired application, the caller, the client's address and territory."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from cadenza.accounts import service as accounts
+from cadenza.accounts.models import Role, User
 from cadenza.bootstrap import App
+from cadenza.delivery import clientip
+from cadenza.errors import Forbidden
 
 
 def get_app_state(request: Request) -> App:
@@ -15,3 +20,36 @@ def get_app_state(request: Request) -> App:
 
 
 AppState = Annotated[App, Depends(get_app_state)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/login")
+
+
+def get_client_ip(request: Request, state: AppState) -> str:
+    peer = request.client.host if request.client else ""
+    return clientip.client_ip(peer, request.headers.get("x-forwarded-for"), state.trusted_proxies)
+
+
+ClientIP = Annotated[str, Depends(get_client_ip)]
+
+
+def get_current_user(
+    state: AppState, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise accounts.AuthError("sign in first: send Authorization: Bearer <token>")
+    with state.c.sessions() as s:
+        user = accounts.user_for_token(s, token=creds.credentials)
+        s.expunge(user)
+        return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_admin(user: CurrentUser) -> User:
+    if user.role != Role.admin:
+        raise Forbidden("this needs an administrator")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]

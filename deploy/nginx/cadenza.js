@@ -1,0 +1,105 @@
+// Cadenza edge authorization (njs 0.7.9, Debian's libnginx-mod-http-js).
+//
+// Verifies the signed media URL `/media/{kid}~{exp}~{depth}~{sig}/{key}` exactly as
+// src/cadenza/delivery/signing.py `verify` does, so nginx can serve segments, variant playlists
+// and progressive files without asking Python. Change both together; tests/e2e/test_nginx.py
+// runs the same cases through both and fails when they disagree.
+//
+// njs notes: every request runs in a fresh clone of this module's VM, so nothing computed here
+// survives between requests (no key cache to go stale on rotation, nothing to leak between
+// listeners); plain ES5 style because njs 0.7 lacks parts of ES6 (no `class`, no default params).
+
+var crypto = require('crypto');
+
+// Same shapes as signing._TOKEN and storage.base._KEY (ASCII only: JS `\d` is [0-9]).
+var TOKEN = /^([A-Za-z0-9_-]{1,32})~([0-9]{1,12})~([0-9]{1,2})~([A-Za-z0-9_-]{43})$/;
+var KEY = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/;
+var MAX_KEY = 1000;
+
+// Compare every character whatever the first difference, so response time says nothing about how
+// much of a forged signature was right.
+function sameString(a, b) {
+    var diff = a.length ^ b.length;
+    for (var i = 0; i < a.length; i++) {
+        diff |= a.charCodeAt(i) ^ (b.charCodeAt(i) | 0);
+    }
+    return diff === 0;
+}
+
+// signing.scope_of; returns null where Python raises.
+function scopeOf(key, depth) {
+    if (depth === 0) {
+        return key;
+    }
+    var parts = key.split('/');
+    if (depth >= parts.length) {
+        return null;
+    }
+    return parts.slice(0, depth).join('/') + '/';
+}
+
+// signing.verify: '' when `token` opens `key` for a client at `ip` at time `now` (Unix seconds,
+// may be fractional), else the same reason string Python's SignatureError carries. Checks run in
+// Python's order so both give the same reason for the same input.
+function verify(keys, token, key, ip, now) {
+    var m = TOKEN.exec(token);
+    if (!m) {
+        return 'malformed token';
+    }
+    var kid = m[1];
+    // hasOwnProperty: a kid such as "constructor" or "__proto__" must not find Object's members.
+    if (!Object.prototype.hasOwnProperty.call(keys, kid) || typeof keys[kid] !== 'string') {
+        return 'unknown key id';
+    }
+    // Python signs int(exp) and int(depth): leading zeros are dropped before signing.
+    var exp = parseInt(m[2], 10);
+    var depth = parseInt(m[3], 10);
+    var scope = scopeOf(key, depth);
+    if (scope === null) {
+        return 'token depth reaches past the object key';
+    }
+    var msg = kid + '|' + exp + '|' + (ip || '') + '|' + scope;
+    var expected = crypto.createHmac('sha256', keys[kid]).update(msg).digest('base64url');
+    // Signature before expiry, as in Python: timing says nothing about which check failed.
+    if (!sameString(expected, m[4])) {
+        return 'bad signature';
+    }
+    if (exp < now) {
+        return 'token expired';
+    }
+    return '';
+}
+
+function keyring(r) {
+    try {
+        return JSON.parse(r.variables.cadenza_signing_keys);
+    } catch (e) {
+        r.error('cadenza: $cadenza_signing_keys is not a JSON object of kid -> secret');
+        return null;
+    }
+}
+
+// js_set $cadenza_denied: '' lets the request through; anything else is the reason for a 403.
+// Reads the captures $cadenza_token and $cadenza_key of the /media/ location.
+function denied(r) {
+    var token = r.variables.cadenza_token;
+    var key = r.variables.cadenza_key;
+    // nginx matched the location against the decoded, dot-segment-resolved URI. Insist the client
+    // sent exactly that path: percent-escapes (%2e%2e, %2F, %00) and dot segments never reach the
+    // signature check or the origin, and the key signed is byte for byte the key requested.
+    var raw = r.variables.request_uri.split('?')[0];
+    if (raw !== '/media/' + token + '/' + key) {
+        return 'invalid object key';
+    }
+    if (key.length > MAX_KEY || !KEY.test(key)) {
+        return 'invalid object key';
+    }
+    var keys = keyring(r);
+    if (keys === null) {
+        return 'edge misconfigured';
+    }
+    var ip = r.variables.cadenza_bind_ip === '1' ? r.variables.remote_addr : '';
+    return verify(keys, token, key, ip, Date.now() / 1000);
+}
+
+export default { denied: denied, verify: verify };
