@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
             state.runner.shutdown(wait=False)
 
     app = FastAPI(title="Cadenza", version=__version__, lifespan=lifespan)
+    if wired is not None:
+        app.state.cadenza = wired  # usable without a lifespan (test clients that skip it)
     for router in (
         accounts_views.router,
         ingest_views.router,
