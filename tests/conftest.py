@@ -35,9 +35,10 @@ def make_test_engine(backend: str, tmp: Path) -> tuple[Engine, str, str | None]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # `public` too: extensions (pg_trgm) are database-wide and live there.
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema},public"})
     migrate.upgrade(engine)
-    return engine, f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+    return engine, f"{PG_URL}?options=-csearch_path%3D{schema}%2Cpublic", schema
 
 
 def drop_schema(schema: str) -> None:

@@ -43,7 +43,8 @@ function scopeOf(key, depth) {
 // Python's order so both give the same reason for the same input.
 function verify(keys, token, key, ip, now) {
     var m = TOKEN.exec(token);
-    if (!m) {
+    // njs regexps are PCRE: `$` also matches before a final newline, so insist on the whole string.
+    if (!m || m[0] !== token) {
         return 'malformed token';
     }
     var kid = m[1];
@@ -91,7 +92,8 @@ function denied(r) {
     if (raw !== '/media/' + token + '/' + key) {
         return 'invalid object key';
     }
-    if (key.length > MAX_KEY || !KEY.test(key)) {
+    var k = KEY.exec(key);
+    if (key.length > MAX_KEY || !k || k[0] !== key) {
         return 'invalid object key';
     }
     var keys = keyring(r);

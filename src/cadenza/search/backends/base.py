@@ -1,0 +1,314 @@
+"""What both backends share: the relational half of the index (documents, exact keys, artists, vocabulary)
+and the SQL around the one thing that differs, the full-text match."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from cadenza.search.document import Document, Field, Kind, term_row
+from cadenza.search.ranking import Level
+from cadenza.search.similarity import trigrams
+
+ORDER = "d.popularity DESC, d.recency DESC, d.id DESC"
+MAX_EXPANSIONS = 200  # vocabulary rows read per query word before the shared rules pick the best
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: Kind | None = None
+    genre: str | None = None  # folded keyword
+    date_from: date | None = None
+    date_to: date | None = None
+    artist_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    doc_id: int
+    kind: Kind
+    ref_id: int
+
+
+class IndexBackend:
+    """One database's index. Subclasses supply the full-text half: writing it and matching a `Level`."""
+
+    # --- the full-text half ------------------------------------------------------------------------------
+
+    def _match_sql(self, level: Level) -> tuple[str, str, dict[str, Any]]:
+        """(FROM clause naming the documents `d`, condition, parameters) matching `level`."""
+        raise NotImplementedError
+
+    def _write_text(self, session: Session, doc_id: int, doc: Document) -> None:
+        raise NotImplementedError
+
+    def _clear_text(self, session: Session) -> None:
+        raise NotImplementedError
+
+    def _add_grams(self, session: Session, rows: list[dict[str, object]]) -> None:
+        """Side tables for typo candidates, where the database has no trigram index of its own."""
+
+    def typo_candidates(self, session: Session, word: str, max_edits: int) -> list[str]:
+        """Vocabulary words sharing trigrams with `word`, of a length within `max_edits`."""
+        raise NotImplementedError
+
+    def _date(self, value: date | None) -> object:
+        return value
+
+    # --- writing -----------------------------------------------------------------------------------------
+
+    def write(self, session: Session, doc: Document) -> int:
+        """Add or replace one document; returns its id."""
+        params = self._doc_params(doc)
+        doc_id = session.execute(
+            text(
+                "INSERT INTO search_documents (kind, ref_id, release_id, popularity, recency, genre, "
+                "genre_label, release_date" + self._extra_columns() + ") VALUES (:kind, :ref_id, :release_id, "
+                ":popularity, :recency, :genre, :genre_label, :release_date" + self._extra_values() + ") "
+                "ON CONFLICT (kind, ref_id) DO UPDATE SET release_id = excluded.release_id, "
+                "popularity = excluded.popularity, recency = excluded.recency, genre = excluded.genre, "
+                "genre_label = excluded.genre_label, release_date = excluded.release_date"
+                + self._extra_updates()
+                + " RETURNING id"
+            ),
+            params,
+        ).scalar_one()
+        self._write_text(session, doc_id, doc)
+        session.execute(text("DELETE FROM search_keys WHERE doc_id = :id"), {"id": doc_id})
+        keys = [{"doc_id": doc_id, "field": int(f), "key": k} for f, k in doc.keys()]
+        if keys:
+            session.execute(
+                text("INSERT INTO search_keys (doc_id, field, key) VALUES (:doc_id, :field, :key)"), keys
+            )
+        session.execute(text("DELETE FROM search_doc_artists WHERE doc_id = :id"), {"id": doc_id})
+        artists = [{"doc_id": doc_id, "artist_id": a} for a in dict.fromkeys(doc.artist_ids)]
+        if artists:
+            session.execute(
+                text("INSERT INTO search_doc_artists (doc_id, artist_id) VALUES (:doc_id, :artist_id)"),
+                artists,
+            )
+        self.add_terms(session, doc.terms())
+        return doc_id
+
+    def _doc_params(self, doc: Document) -> dict[str, Any]:
+        return {
+            "kind": int(doc.kind),
+            "ref_id": doc.ref_id,
+            "release_id": doc.release_id,
+            "popularity": doc.popularity,
+            "recency": doc.recency,
+            "genre": doc.genre_key,
+            "genre_label": (doc.genre or "")[:100] or None,
+            "release_date": self._date(doc.release_date),
+            "t_title": doc.text(Field.title),
+            "t_artist": doc.text(Field.artist),
+            "t_release": doc.text(Field.release),
+            "t_genre": doc.text(Field.genre),
+        }
+
+    def _extra_columns(self) -> str:
+        return ""
+
+    def _extra_values(self) -> str:
+        return ""
+
+    def _extra_updates(self) -> str:
+        return ""
+
+    def add_terms(self, session: Session, terms: dict[str, bool]) -> None:
+        """Add words to the vocabulary (with phonetic keys); an abjad spelling adds its skeleton."""
+        if not terms:
+            return
+        known = {
+            row[0]: row[1]
+            for row in session.execute(
+                text("SELECT term, skel FROM search_terms WHERE term IN :terms").bindparams(
+                    bindparam("terms", expanding=True)
+                ),
+                {"terms": list(terms)},
+            )
+        }
+        rows = [term_row(t, abjad) for t, abjad in terms.items() if t not in known or (abjad and not known[t])]
+        self.insert_terms(session, rows)
+
+    def insert_terms(self, session: Session, rows: list[dict[str, object]]) -> None:
+        if not rows:
+            return
+        session.execute(
+            text(
+                "INSERT INTO search_terms (term, length, dm1, dm2, skel, grams) "
+                "VALUES (:term, :length, :dm1, :dm2, :skel, :grams) "
+                "ON CONFLICT (term) DO UPDATE SET skel = excluded.skel "
+                "WHERE search_terms.skel IS NULL AND excluded.skel IS NOT NULL"
+            ),
+            rows,
+        )
+        self._add_grams(session, rows)
+
+    def delete(self, session: Session, *, kind: Kind, ref_ids: Sequence[int]) -> None:
+        """Remove documents (their keys and artists go with them, by cascade)."""
+        if not ref_ids:
+            return
+        session.execute(
+            text("DELETE FROM search_documents WHERE kind = :kind AND ref_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"kind": int(kind), "ids": list(ref_ids)},
+        )
+
+    def clear(self, session: Session) -> None:
+        """Empty the whole index, vocabulary included."""
+        self._clear_text(session)
+        for table in ("search_keys", "search_doc_artists", "search_documents", "search_terms"):
+            session.execute(text(f"DELETE FROM {table}"))
+
+    def bulk_write(self, session: Session, docs: Sequence[Document], first_id: int) -> int:
+        """Write many new documents with ids from `first_id` while the index is rebuilt; returns the next id.
+
+        The vocabulary is left to the caller, which collects it across batches."""
+        rows, keys, artists = [], [], []
+        for i, doc in enumerate(docs):
+            doc_id = first_id + i
+            rows.append({**self._doc_params(doc), "id": doc_id})
+            keys += [{"doc_id": doc_id, "field": int(f), "key": k} for f, k in doc.keys()]
+            artists += [{"doc_id": doc_id, "artist_id": a} for a in dict.fromkeys(doc.artist_ids)]
+        if not rows:
+            return first_id
+        session.execute(
+            text(
+                "INSERT INTO search_documents (id, kind, ref_id, release_id, popularity, recency, genre, "
+                "genre_label, release_date" + self._extra_columns() + ") VALUES (:id, :kind, :ref_id, "
+                ":release_id, :popularity, :recency, :genre, :genre_label, :release_date"
+                + self._extra_values()
+                + ")"
+            ),
+            rows,
+        )
+        self._bulk_text(session, rows)
+        if keys:
+            session.execute(
+                text("INSERT INTO search_keys (doc_id, field, key) VALUES (:doc_id, :field, :key)"), keys
+            )
+        if artists:
+            session.execute(
+                text("INSERT INTO search_doc_artists (doc_id, artist_id) VALUES (:doc_id, :artist_id)"),
+                artists,
+            )
+        return first_id + len(rows)
+
+    def _bulk_text(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        """The full-text half of `bulk_write` (rows carry `id` and the `t_*` field texts)."""
+
+    def begin_bulk(self, session: Session) -> None:
+        """Before a rebuild: drop what is cheaper to build once at the end."""
+
+    def end_bulk(self, session: Session, next_id: int) -> None:
+        """After a rebuild: rebuild what `begin_bulk` dropped and refresh planner statistics."""
+
+    def doc_ids(self, session: Session) -> int:
+        """The next free document id."""
+        return int(session.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM search_documents")).scalar_one())
+
+    # --- reading -----------------------------------------------------------------------------------------
+
+    def _filters(
+        self, f: Filters, exclude: Sequence[int] = (), *, genre: bool = True
+    ) -> tuple[list[str], dict[str, Any]]:
+        conds: list[str] = []
+        params: dict[str, Any] = {}
+        if f.kind is not None:
+            conds.append("d.kind = :f_kind")
+            params["f_kind"] = int(f.kind)
+        if genre and f.genre:
+            conds.append("d.genre = :f_genre")
+            params["f_genre"] = f.genre
+        if f.date_from:
+            conds.append("d.release_date >= :f_from")
+            params["f_from"] = self._date(f.date_from)
+        if f.date_to:
+            conds.append("d.release_date <= :f_to")
+            params["f_to"] = self._date(f.date_to)
+        if f.artist_id is not None:
+            conds.append("d.id IN (SELECT doc_id FROM search_doc_artists WHERE artist_id = :f_artist)")
+            params["f_artist"] = f.artist_id
+        if exclude:
+            conds.append("d.id NOT IN :f_exclude")
+            params["f_exclude"] = list(exclude)
+        return conds, params
+
+    def _run(self, session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+        stmt = text(sql)
+        if "f_exclude" in params:
+            stmt = stmt.bindparams(bindparam("f_exclude", expanding=True))
+        return list(session.execute(stmt, params))
+
+    def match(
+        self, session: Session, level: Level, f: Filters, *, exclude: Sequence[int] = (), limit: int
+    ) -> list[Match]:
+        """Documents matching `level`, best first by popularity and recency."""
+        source, cond, params = self._match_sql(level)
+        conds, fparams = self._filters(f, exclude)
+        sql = (
+            f"SELECT d.id, d.kind, d.ref_id FROM {source} WHERE {' AND '.join([cond, *conds])} "
+            f"ORDER BY {ORDER} LIMIT :limit"
+        )
+        rows = self._run(session, sql, {**params, **fparams, "limit": limit})
+        return [Match(r[0], Kind(r[1]), r[2]) for r in rows]
+
+    def match_exact(
+        self, session: Session, key: str, f: Filters, *, exclude: Sequence[int] = (), limit: int
+    ) -> list[Match]:
+        """Documents one of whose fields is the whole query; titles first, then artists, then releases."""
+        conds, fparams = self._filters(f, exclude)
+        where = f"WHERE {' AND '.join(conds)}" if conds else ""
+        sql = (
+            "SELECT d.id, d.kind, d.ref_id FROM search_documents d JOIN (SELECT doc_id, MIN(field) AS field "
+            f"FROM search_keys WHERE key = :key GROUP BY doc_id) k ON k.doc_id = d.id {where} "
+            f"ORDER BY k.field, {ORDER} LIMIT :limit"
+        )
+        rows = self._run(session, sql, {**fparams, "key": key, "limit": limit})
+        return [Match(r[0], Kind(r[1]), r[2]) for r in rows]
+
+    def facets(self, session: Session, level: Level, f: Filters, *, cap: int) -> list[tuple[str | None, str, int]]:
+        """(genre key, label, count) over at most `cap` matches of `level`, ignoring the genre filter."""
+        source, cond, params = self._match_sql(level)
+        conds, fparams = self._filters(f, genre=False)
+        sql = (
+            "SELECT s.genre, MIN(s.genre_label), COUNT(*) FROM (SELECT d.genre, d.genre_label FROM "
+            f"{source} WHERE {' AND '.join([cond, *conds])} LIMIT :cap) s GROUP BY s.genre"
+        )
+        rows = self._run(session, sql, {**params, **fparams, "cap": cap})
+        return [(r[0], r[1] or "", int(r[2])) for r in rows]
+
+    def phonetic_terms(self, session: Session, keys: Sequence[str], skel: str | None) -> list[str]:
+        """Vocabulary words with one of these Double Metaphone keys, or this abjad skeleton."""
+        if not keys and not skel:
+            return []
+        conds = []
+        params: dict[str, Any] = {"limit": MAX_EXPANSIONS}
+        stmt_params = []
+        if keys:
+            conds += ["dm1 IN :keys", "dm2 IN :keys"]
+            params["keys"] = list(keys)
+            stmt_params.append(bindparam("keys", expanding=True))
+        if skel:
+            conds.append("skel = :skel")
+            params["skel"] = skel
+        stmt = text(f"SELECT term FROM search_terms WHERE {' OR '.join(conds)} LIMIT :limit").bindparams(
+            *stmt_params
+        )
+        return [r[0] for r in session.execute(stmt, params)]
+
+
+def gram_rows(rows: Iterable[dict[str, object]]) -> list[dict[str, object]]:
+    """Trigram postings for vocabulary rows (SQLite's stand-in for a pg_trgm index)."""
+    out = []
+    for row in rows:
+        term = str(row["term"])
+        out.extend({"gram": g, "length": row["length"], "term": term} for g in trigrams(term))
+    return out

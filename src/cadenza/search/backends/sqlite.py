@@ -1,0 +1,95 @@
+"""SQLite: an FTS5 table (unicode61 words, prefix indexes) beside the documents; trigram postings of the
+vocabulary in a plain table, so typo candidates are the same set pg_trgm finds."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+from cadenza.search.backends.base import MAX_EXPANSIONS, IndexBackend, gram_rows
+from cadenza.search.document import Document, Field
+from cadenza.search.ranking import Clause, Level
+from cadenza.search.similarity import MIN_SIMILARITY, similarity, trigrams
+
+
+def fts_query(level: Level) -> str:
+    """The FTS5 MATCH expression for a level; every term is quoted, so no word is taken for an operator."""
+    return " AND ".join(_clause(c) for c in level)
+
+
+def _clause(c: Clause) -> str:
+    if c.phrase:
+        return '"' + " ".join(c.phrase) + '"'
+    return "(" + " OR ".join(f'"{a.term}"*' if a.prefix else f'"{a.term}"' for a in c.alts) + ")"
+
+
+class SqliteIndex(IndexBackend):
+    def _date(self, value: date | None) -> object:
+        return value.isoformat() if value else None  # SQLAlchemy's Date stores ISO text on SQLite
+
+    def _match_sql(self, level: Level) -> tuple[str, str, dict[str, Any]]:
+        return (
+            "search_fts JOIN search_documents d ON d.id = search_fts.rowid",
+            "search_fts MATCH :fts",
+            {"fts": fts_query(level)},
+        )
+
+    def _write_text(self, session: Session, doc_id: int, doc: Document) -> None:
+        session.execute(text("DELETE FROM search_fts WHERE rowid = :id"), {"id": doc_id})
+        session.execute(
+            text(
+                "INSERT INTO search_fts (rowid, title, artists, release, genre) "
+                "VALUES (:id, :title, :artists, :release, :genre)"
+            ),
+            {
+                "id": doc_id,
+                "title": doc.text(Field.title),
+                "artists": doc.text(Field.artist),
+                "release": doc.text(Field.release),
+                "genre": doc.text(Field.genre),
+            },
+        )
+
+    def _bulk_text(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        session.execute(
+            text(
+                "INSERT INTO search_fts (rowid, title, artists, release, genre) "
+                "VALUES (:id, :t_title, :t_artist, :t_release, :t_genre)"
+            ),
+            rows,
+        )
+
+    def _clear_text(self, session: Session) -> None:
+        session.execute(text("DELETE FROM search_fts"))
+        session.execute(text("DELETE FROM search_term_grams"))
+
+    def _add_grams(self, session: Session, rows: list[dict[str, object]]) -> None:
+        grams = gram_rows(rows)
+        if grams:
+            session.execute(
+                text("INSERT OR IGNORE INTO search_term_grams (gram, length, term) VALUES (:gram, :length, :term)"),
+                grams,
+            )
+
+    def typo_candidates(self, session: Session, word: str, max_edits: int) -> list[str]:
+        mine = trigrams(word)
+        # similarity >= s needs at least s * (|a| + |b|) / (1 + s) shared trigrams, and |b| >= 1.
+        least = max(1, int(MIN_SIMILARITY * (len(mine) + 1) / (1 + MIN_SIMILARITY)))
+        rows = session.execute(
+            text(
+                "SELECT term FROM search_term_grams WHERE gram IN :grams AND length BETWEEN :lo AND :hi "
+                "GROUP BY term HAVING COUNT(*) >= :least"
+            ).bindparams(bindparam("grams", expanding=True)),
+            {"grams": sorted(mine), "lo": len(word) - max_edits, "hi": len(word) + max_edits, "least": least},
+        )
+        scored = [(similarity(word, r[0]), r[0]) for r in rows]
+        scored = [s for s in scored if s[0] >= MIN_SIMILARITY]
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [t for _, t in scored[:MAX_EXPANSIONS]]
+
+    def end_bulk(self, session: Session, next_id: int) -> None:
+        session.execute(text("INSERT INTO search_fts (search_fts) VALUES ('optimize')"))
+        session.execute(text("ANALYZE"))

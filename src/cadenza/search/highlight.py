@@ -1,0 +1,40 @@
+"""Highlights: the words of a displayed name that the query matched, marked with <em>."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+
+from cadenza.search.folding import fold
+from cadenza.search.ranking import Alt
+
+_CHUNK = re.compile(r"\S+")
+
+
+class Highlighter:
+    """Marks every whitespace-separated chunk of a text one of whose folded forms a query alternative hits."""
+
+    def __init__(self, alts: Iterable[Alt]) -> None:
+        self._exact = {a.term for a in alts if not a.prefix}
+        self._prefixes = tuple({a.term for a in alts if a.prefix})
+
+    def _hit(self, chunk: str) -> bool:
+        return any(t in self._exact or t.startswith(self._prefixes) for t in fold(chunk).terms)
+
+    def mark(self, text: str) -> str | None:
+        """The text, HTML-escaped, with matched chunks in <em>; None when nothing matched."""
+        out: list[str] = []
+        pos = 0
+        hit = False
+        for m in _CHUNK.finditer(text):
+            out.append(html.escape(text[pos : m.start()]))
+            chunk = m.group()
+            if self._hit(chunk):
+                hit = True
+                out.append(f"<em>{html.escape(chunk)}</em>")
+            else:
+                out.append(html.escape(chunk))
+            pos = m.end()
+        out.append(html.escape(text[pos:]))
+        return "".join(out) if hit else None
