@@ -35,10 +35,12 @@ def make_test_engine(backend: str, tmp: Path) -> tuple[Engine, str, str | None]:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    # `public` too: extensions (pg_trgm) are database-wide and live there.
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema},public"})
+    # Only the test's schema: with `public` on the path too, Alembic would find and move a
+    # `public.alembic_version` left by a server run against the same database. Search code qualifies
+    # the pg_trgm names it uses with the extension's schema instead.
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
     migrate.upgrade(engine)
-    return engine, f"{PG_URL}?options=-csearch_path%3D{schema}%2Cpublic", schema
+    return engine, f"{PG_URL}?options=-csearch_path%3D{schema}", schema
 
 
 def drop_schema(schema: str) -> None:

@@ -183,19 +183,39 @@ def user_add(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    demo: Annotated[bool, typer.Option(help="Import demo tracks if the catalog is empty.")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="Import demo tracks and accounts if the catalog is empty.")
+    ] = False,
+    server: Annotated[str, typer.Option(help="granian (default, fast media path) or uvicorn.")] = "granian",
+    threads: Annotated[int, typer.Option(help="Granian runtime threads (I/O).")] = 2,
 ) -> None:
-    """Run the HTTP server (migrations run first; pending tracks resume)."""
-    import uvicorn
+    """Run the HTTP server (migrations run first; pending tracks resume).
 
-    from cadenza.web.app import create_app
-
+    One server process holds the in-process pipeline; Granian's runtime threads spread the I/O over the
+    cores. For more processes, run the pipeline on Celery (CADENZA_BROKER_URL) and add servers."""
     settings = get_settings()
     if demo or settings.demo:
         _ensure_demo()
-    uvicorn.run(
-        create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info"
-    )
+    address, listen = host or settings.host, port or settings.port
+    if server == "uvicorn":
+        import uvicorn
+
+        from cadenza.web.app import create_app
+
+        uvicorn.run(create_app(settings), host=address, port=listen, log_level="info")
+        return
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "cadenza.web.app:create_app",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=address,
+        port=listen,
+        workers=1,
+        runtime_threads=threads,
+    ).serve()
 
 
 def _ensure_demo() -> None:

@@ -207,7 +207,14 @@ class MediaMiddleware:
         if not plan.body or not plan.ranges:
             await send({"type": "http.response.body", "body": b""})
             return
-        if local is not None:
+        if (
+            local is not None
+            and plan.status == 200
+            and "http.response.pathsend" in scope.get("extensions", {})
+        ):
+            # Granian (and other servers with the ASGI pathsend extension) send the file zero-copy.
+            await send({"type": "http.response.pathsend", "path": str(local)})
+        elif local is not None:
             await self._send_file(send, str(local), plan, facts)
         else:
             await self._send_store(send, key, plan, facts)

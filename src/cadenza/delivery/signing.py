@@ -24,7 +24,7 @@ import re
 import time
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,32})~(\d{1,12})~(\d{1,2})~([A-Za-z0-9_-]{43})$")
+_TOKEN = re.compile(r"([A-Za-z0-9_-]{1,32})~([0-9]{1,12})~([0-9]{1,2})~([A-Za-z0-9_-]{43})")
 
 
 class SignatureError(Exception):
@@ -68,7 +68,7 @@ def sign(keyring: Keyring, *, key: str, depth: int, expires_at: int, ip: str | N
 
 def verify(keyring: Keyring, *, token: str, key: str, ip: str | None, now: float | None = None) -> int:
     """Check that `token` opens `key` for a client at `ip`; return its expiry or raise SignatureError."""
-    m = _TOKEN.match(token)
+    m = _TOKEN.fullmatch(token)
     if not m:
         raise SignatureError("malformed token")
     kid, exp_s, depth_s, sig = m.groups()

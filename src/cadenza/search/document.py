@@ -54,7 +54,7 @@ class Document:
         """The words of a field for the full-text index: each value's words in order, then its other forms."""
         return " ".join(w for folded in self.folded[f] for w in folded.words + folded.extra)
 
-    def keys(self) -> set[tuple[Field, str]]:
+    def exact_keys(self) -> set[tuple[Field, str]]:
         """Whole-field keys for exact matches (the genre is a filter, not a name)."""
         return {
             (f, folded.key[:300])

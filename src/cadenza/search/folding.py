@@ -17,9 +17,7 @@ MAX_INPUT = 1000  # characters of one field that are folded; titles are at most 
 MAX_WORD = 60  # longer "words" are noise (hashes, runs of letters) and would bloat the vocabulary
 
 _WORD = re.compile(r"[a-z0-9]+")
-_CJK = re.compile(
-    "[\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+"
-)
+_CJK = re.compile("[\u3005\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]+")
 _KANA = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile("[\u3005\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 # Arabic and Hebrew write few vowels: their words also get a consonant skeleton key (see phonetic.py).
@@ -161,7 +159,7 @@ def _han_splits(run: str) -> list[str]:
     return [w for w in out if w]
 
 
-def _spans(syllables: list[str]) -> list[str]:
+def _spans(syllables: tuple[str, ...]) -> list[str]:
     """Joined neighbouring syllables: pinyin names are written `Zhou Jielun`, not `Zhou Jie Lun`."""
     n = len(syllables)
     longest = n if n <= 4 else 3
@@ -171,25 +169,27 @@ def _spans(syllables: list[str]) -> list[str]:
     return out
 
 
-def _japanese(text: str) -> list[str]:
+@lru_cache(maxsize=100_000)
+def _japanese(text: str) -> tuple[str, ...]:
     """Hepburn readings of Japanese text, long vowels shortened as most romanisations write them."""
     out: list[str] = []
     for seg in _kakasi().convert(text):
         reading = seg.get("hepburn") or ""
         if not reading and _CJK.search(seg.get("orig", "")):
-            return []  # a character Japanese cannot read: this is Chinese only
+            return ()  # a character Japanese cannot read: this is Chinese only
         for w in _WORD.findall(reading.lower()):
             out.append(_LONG_VOWEL.sub(r"\1", w.replace("ou", "o")))
-    return out
+    return tuple(out)
 
 
-def _pinyin(text: str) -> list[str]:
+@lru_cache(maxsize=100_000)
+def _pinyin(text: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin
 
     out: list[str] = []
     for syllable in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"):
         out.extend(_WORD.findall(syllable.lower()))
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ MAX_QUERY_CHARS = 200
 MAX_WORDS = 16
 MAX_RESULTS = 1000  # deepest result a cursor reaches (Elasticsearch's max_result_window, smaller)
 
-_QUOTES = re.compile("[\"\u201c\u201d\u201e\u00ab\u00bb]")
+_QUOTES = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
 
 
 @dataclass(frozen=True)

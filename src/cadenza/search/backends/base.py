@@ -33,10 +33,13 @@ class Match:
     doc_id: int
     kind: Kind
     ref_id: int
+    popularity: int
 
 
 class IndexBackend:
     """One database's index. Subclasses supply the full-text half: writing it and matching a `Level`."""
+
+    _binary = ""  # collation clause that orders words by code point, as Python does
 
     # --- the full-text half ------------------------------------------------------------------------------
 
@@ -68,7 +71,9 @@ class IndexBackend:
         doc_id = session.execute(
             text(
                 "INSERT INTO search_documents (kind, ref_id, release_id, popularity, recency, genre, "
-                "genre_label, release_date" + self._extra_columns() + ") VALUES (:kind, :ref_id, :release_id, "
+                "genre_label, release_date"
+                + self._extra_columns()
+                + ") VALUES (:kind, :ref_id, :release_id, "
                 ":popularity, :recency, :genre, :genre_label, :release_date" + self._extra_values() + ") "
                 "ON CONFLICT (kind, ref_id) DO UPDATE SET release_id = excluded.release_id, "
                 "popularity = excluded.popularity, recency = excluded.recency, genre = excluded.genre, "
@@ -80,7 +85,7 @@ class IndexBackend:
         ).scalar_one()
         self._write_text(session, doc_id, doc)
         session.execute(text("DELETE FROM search_keys WHERE doc_id = :id"), {"id": doc_id})
-        keys = [{"doc_id": doc_id, "field": int(f), "key": k} for f, k in doc.keys()]
+        keys = [{"doc_id": doc_id, "field": int(f), "key": k} for f, k in doc.exact_keys()]
         if keys:
             session.execute(
                 text("INSERT INTO search_keys (doc_id, field, key) VALUES (:doc_id, :field, :key)"), keys
@@ -133,7 +138,9 @@ class IndexBackend:
                 {"terms": list(terms)},
             )
         }
-        rows = [term_row(t, abjad) for t, abjad in terms.items() if t not in known or (abjad and not known[t])]
+        rows = [
+            term_row(t, abjad) for t, abjad in terms.items() if t not in known or (abjad and not known[t])
+        ]
         self.insert_terms(session, rows)
 
     def insert_terms(self, session: Session, rows: list[dict[str, object]]) -> None:
@@ -175,7 +182,7 @@ class IndexBackend:
         for i, doc in enumerate(docs):
             doc_id = first_id + i
             rows.append({**self._doc_params(doc), "id": doc_id})
-            keys += [{"doc_id": doc_id, "field": int(f), "key": k} for f, k in doc.keys()]
+            keys += [{"doc_id": doc_id, "field": int(f), "key": k} for f, k in doc.exact_keys()]
             artists += [{"doc_id": doc_id, "artist_id": a} for a in dict.fromkeys(doc.artist_ids)]
         if not rows:
             return first_id
@@ -205,14 +212,17 @@ class IndexBackend:
         """The full-text half of `bulk_write` (rows carry `id` and the `t_*` field texts)."""
 
     def begin_bulk(self, session: Session) -> None:
-        """Before a rebuild: drop what is cheaper to build once at the end."""
+        """Before a rebuild: empty the index, drop what is cheaper to build once at the end."""
+        self.clear(session)
 
     def end_bulk(self, session: Session, next_id: int) -> None:
         """After a rebuild: rebuild what `begin_bulk` dropped and refresh planner statistics."""
 
     def doc_ids(self, session: Session) -> int:
         """The next free document id."""
-        return int(session.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM search_documents")).scalar_one())
+        return int(
+            session.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM search_documents")).scalar_one()
+        )
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -254,11 +264,11 @@ class IndexBackend:
         source, cond, params = self._match_sql(level)
         conds, fparams = self._filters(f, exclude)
         sql = (
-            f"SELECT d.id, d.kind, d.ref_id FROM {source} WHERE {' AND '.join([cond, *conds])} "
+            f"SELECT d.id, d.kind, d.ref_id, d.popularity FROM {source} WHERE {' AND '.join([cond, *conds])} "
             f"ORDER BY {ORDER} LIMIT :limit"
         )
         rows = self._run(session, sql, {**params, **fparams, "limit": limit})
-        return [Match(r[0], Kind(r[1]), r[2]) for r in rows]
+        return [Match(r[0], Kind(r[1]), r[2], int(r[3])) for r in rows]
 
     def match_exact(
         self, session: Session, key: str, f: Filters, *, exclude: Sequence[int] = (), limit: int
@@ -267,14 +277,17 @@ class IndexBackend:
         conds, fparams = self._filters(f, exclude)
         where = f"WHERE {' AND '.join(conds)}" if conds else ""
         sql = (
-            "SELECT d.id, d.kind, d.ref_id FROM search_documents d JOIN (SELECT doc_id, MIN(field) AS field "
+            "SELECT d.id, d.kind, d.ref_id, d.popularity FROM search_documents d "
+            "JOIN (SELECT doc_id, MIN(field) AS field "
             f"FROM search_keys WHERE key = :key GROUP BY doc_id) k ON k.doc_id = d.id {where} "
             f"ORDER BY k.field, {ORDER} LIMIT :limit"
         )
         rows = self._run(session, sql, {**fparams, "key": key, "limit": limit})
-        return [Match(r[0], Kind(r[1]), r[2]) for r in rows]
+        return [Match(r[0], Kind(r[1]), r[2], int(r[3])) for r in rows]
 
-    def facets(self, session: Session, level: Level, f: Filters, *, cap: int) -> list[tuple[str | None, str, int]]:
+    def facets(
+        self, session: Session, level: Level, f: Filters, *, cap: int
+    ) -> list[tuple[str | None, str, int]]:
         """(genre key, label, count) over at most `cap` matches of `level`, ignoring the genre filter."""
         source, cond, params = self._match_sql(level)
         conds, fparams = self._filters(f, genre=False)
@@ -285,12 +298,13 @@ class IndexBackend:
         rows = self._run(session, sql, {**params, **fparams, "cap": cap})
         return [(r[0], r[1] or "", int(r[2])) for r in rows]
 
-    def phonetic_terms(self, session: Session, keys: Sequence[str], skel: str | None) -> list[str]:
-        """Vocabulary words with one of these Double Metaphone keys, or this abjad skeleton."""
+    def phonetic_terms(self, session: Session, word: str, keys: Sequence[str], skel: str | None) -> list[str]:
+        """Vocabulary words with one of these Double Metaphone keys, or this abjad skeleton; those closest
+        in length to `word` first, when there are more than can be considered."""
         if not keys and not skel:
             return []
         conds = []
-        params: dict[str, Any] = {"limit": MAX_EXPANSIONS}
+        params: dict[str, Any] = {"limit": MAX_EXPANSIONS, "length": len(word)}
         stmt_params = []
         if keys:
             conds += ["dm1 IN :keys", "dm2 IN :keys"]
@@ -299,9 +313,10 @@ class IndexBackend:
         if skel:
             conds.append("skel = :skel")
             params["skel"] = skel
-        stmt = text(f"SELECT term FROM search_terms WHERE {' OR '.join(conds)} LIMIT :limit").bindparams(
-            *stmt_params
-        )
+        stmt = text(
+            f"SELECT term FROM search_terms WHERE {' OR '.join(conds)} "
+            f"ORDER BY abs(length - :length), term{self._binary} LIMIT :limit"
+        ).bindparams(*stmt_params)
         return [r[0] for r in session.execute(stmt, params)]
 
 

@@ -28,7 +28,18 @@ BULK_INDEXES = {
     "ix_search_documents_release": "ON search_documents (release_id)",
     "ix_search_keys_key": "ON search_keys (key)",
     "ix_search_doc_artists_artist": "ON search_doc_artists (artist_id)",
+    "ix_search_terms_trgm": "ON search_terms USING gin (term {trgm}.gin_trgm_ops)",
 }
+
+
+def _trgm_schema(session: Session) -> str:
+    """The schema pg_trgm was installed in (not necessarily on the search path), cached per connection."""
+    info = session.connection().info
+    if "search_trgm_schema" not in info:
+        info["search_trgm_schema"] = session.execute(
+            text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+        ).scalar_one()
+    return str(info["search_trgm_schema"])
 
 
 def tsquery(level: Level) -> str:
@@ -45,6 +56,8 @@ def _clause(c: Clause) -> str:
 
 
 class PostgresIndex(IndexBackend):
+    _binary = ' COLLATE "C"'
+
     def _match_sql(self, level: Level) -> tuple[str, str, dict[str, Any]]:
         return "search_documents d", "d.tsv @@ CAST(:tsq AS tsquery)", {"tsq": tsquery(level)}
 
@@ -64,10 +77,12 @@ class PostgresIndex(IndexBackend):
         return None
 
     def typo_candidates(self, session: Session, word: str, max_edits: int) -> list[str]:
+        trgm = _trgm_schema(session)
         rows = session.execute(
             text(
-                "SELECT term FROM search_terms WHERE term % :w AND similarity(term, :w) >= :sim "
-                "AND length BETWEEN :lo AND :hi ORDER BY similarity(term, :w) DESC, term COLLATE "C" LIMIT :limit"
+                f"SELECT term FROM search_terms WHERE term OPERATOR({trgm}.%) :w "
+                f"AND {trgm}.similarity(term, :w) >= :sim AND length BETWEEN :lo AND :hi "
+                f'ORDER BY {trgm}.similarity(term, :w) DESC, term COLLATE "C" LIMIT :limit'
             ),
             {
                 "w": word,
@@ -88,8 +103,9 @@ class PostgresIndex(IndexBackend):
 
     def end_bulk(self, session: Session, next_id: int) -> None:
         session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        trgm = _trgm_schema(session)
         for name, definition in BULK_INDEXES.items():
-            session.execute(text(f"CREATE INDEX {name} {definition}"))
+            session.execute(text(f"CREATE INDEX {name} {definition.format(trgm=trgm)}"))
         session.execute(
             text("SELECT setval(pg_get_serial_sequence('search_documents', 'id'), :n, false)"), {"n": next_id}
         )
@@ -115,24 +131,14 @@ class PostgresIndex(IndexBackend):
             "t_title, t_artist, t_release, t_genre"
         )
         keys, artists = [], []
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY search_stage ({cols}) FROM STDIN") as cp:
-                for i, doc in enumerate(docs):
-                    p = self._doc_params(doc)
-                    doc_id = first_id + i
-                    cp.write_row(
-                        (doc_id, p["kind"], p["ref_id"], p["release_id"], p["popularity"], p["recency"])
-                        + (p["genre"], p["genre_label"], p["release_date"], p["t_title"], p["t_artist"])
-                        + (p["t_release"], p["t_genre"])
-                    )
-                    keys += [(doc_id, int(f), k) for f, k in doc.keys()]
-                    artists += [(doc_id, a) for a in dict.fromkeys(doc.artist_ids)]
-            with cur.copy("COPY search_keys (doc_id, field, key) FROM STDIN") as cp:
-                for row in keys:
-                    cp.write_row(row)
-            with cur.copy("COPY search_doc_artists (doc_id, artist_id) FROM STDIN") as cp:
-                for row in artists:
-                    cp.write_row(row)
+        fields = cols.split(", ")[1:]
+        with raw.cursor() as cur, cur.copy(f"COPY search_stage ({cols}) FROM STDIN") as cp:
+            for i, doc in enumerate(docs):
+                p = self._doc_params(doc)
+                doc_id = first_id + i
+                cp.write_row((doc_id, *(p[f] for f in fields)))
+                keys += [(doc_id, int(f), k) for f, k in doc.exact_keys()]
+                artists += [(doc_id, a) for a in dict.fromkeys(doc.artist_ids)]
         session.execute(
             text(
                 "INSERT INTO search_documents (id, kind, ref_id, release_id, popularity, recency, genre, "
@@ -140,6 +146,13 @@ class PostgresIndex(IndexBackend):
                 f"genre, genre_label, release_date, {TSV.format(t='t_')} FROM search_stage"
             )
         )
+        with raw.cursor() as cur:
+            with cur.copy("COPY search_keys (doc_id, field, key) FROM STDIN") as cp:
+                for row in keys:
+                    cp.write_row(row)
+            with cur.copy("COPY search_doc_artists (doc_id, artist_id) FROM STDIN") as cp:
+                for row in artists:
+                    cp.write_row(row)
         session.execute(text("TRUNCATE search_stage"))
         return first_id + len(docs)
 
@@ -149,6 +162,9 @@ class PostgresIndex(IndexBackend):
             return
         raw = session.connection().connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cur, cur.copy("COPY search_terms (term, length, dm1, dm2, skel, grams) FROM STDIN") as cp:
+        with (
+            raw.cursor() as cur,
+            cur.copy("COPY search_terms (term, length, dm1, dm2, skel, grams) FROM STDIN") as cp,
+        ):
             for r in rows:
                 cp.write_row((r["term"], r["length"], r["dm1"], r["dm2"], r["skel"], r["grams"]))

@@ -3,6 +3,7 @@ vocabulary in a plain table, so typo candidates are the same set pg_trgm finds."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -13,6 +14,10 @@ from cadenza.search.backends.base import MAX_EXPANSIONS, IndexBackend, gram_rows
 from cadenza.search.document import Document, Field
 from cadenza.search.ranking import Clause, Level
 from cadenza.search.similarity import MIN_SIMILARITY, similarity, trigrams
+
+_DOC_COLUMNS = (
+    "kind", "ref_id", "release_id", "popularity", "recency", "genre", "genre_label", "release_date",
+)  # fmt: skip
 
 
 def fts_query(level: Level) -> str:
@@ -70,7 +75,10 @@ class SqliteIndex(IndexBackend):
         grams = gram_rows(rows)
         if grams:
             session.execute(
-                text("INSERT OR IGNORE INTO search_term_grams (gram, length, term) VALUES (:gram, :length, :term)"),
+                text(
+                    "INSERT OR IGNORE INTO search_term_grams (gram, length, term) "
+                    "VALUES (:gram, :length, :term)"
+                ),
                 grams,
             )
 
@@ -89,6 +97,46 @@ class SqliteIndex(IndexBackend):
         scored = [s for s in scored if s[0] >= MIN_SIMILARITY]
         scored.sort(key=lambda s: (-s[0], s[1]))
         return [t for _, t in scored[:MAX_EXPANSIONS]]
+
+    def bulk_write(self, session: Session, docs: Sequence[Document], first_id: int) -> int:
+        """The rebuild through the sqlite3 cursor directly: SQLAlchemy's per-row parameter work would
+        take longer than SQLite's own."""
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        rows, fts, keys, artists = [], [], [], []
+        for i, doc in enumerate(docs):
+            p = self._doc_params(doc)
+            doc_id = first_id + i
+            rows.append((doc_id, *(p[c] for c in _DOC_COLUMNS)))
+            fts.append((doc_id, p["t_title"], p["t_artist"], p["t_release"], p["t_genre"]))
+            keys += [(doc_id, int(f), k) for f, k in doc.exact_keys()]
+            artists += [(doc_id, a) for a in dict.fromkeys(doc.artist_ids)]
+        marks = ", ".join("?" * (len(_DOC_COLUMNS) + 1))
+        raw.executemany(
+            f"INSERT INTO search_documents (id, {', '.join(_DOC_COLUMNS)}) VALUES ({marks})", rows
+        )
+        raw.executemany(
+            "INSERT INTO search_fts (rowid, title, artists, release, genre) VALUES (?, ?, ?, ?, ?)", fts
+        )
+        raw.executemany("INSERT INTO search_keys (doc_id, field, key) VALUES (?, ?, ?)", keys)
+        raw.executemany("INSERT INTO search_doc_artists (doc_id, artist_id) VALUES (?, ?)", artists)
+        return first_id + len(rows)
+
+    def insert_terms(self, session: Session, rows: list[dict[str, object]]) -> None:
+        if len(rows) < 1000:
+            super().insert_terms(session, rows)
+            return
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        raw.executemany(
+            "INSERT OR IGNORE INTO search_terms (term, length, dm1, dm2, skel, grams) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((r["term"], r["length"], r["dm1"], r["dm2"], r["skel"], r["grams"]) for r in rows),
+        )
+        raw.executemany(
+            "INSERT OR IGNORE INTO search_term_grams (gram, length, term) VALUES (?, ?, ?)",
+            ((g["gram"], g["length"], g["term"]) for g in gram_rows(rows)),
+        )
 
     def end_bulk(self, session: Session, next_id: int) -> None:
         session.execute(text("INSERT INTO search_fts (search_fts) VALUES ('optimize')"))

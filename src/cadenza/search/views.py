@@ -1,0 +1,85 @@
+"""HTTP for search: results with highlights and facets, and completions as the user types."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from cadenza.search import service
+from cadenza.web.deps import AppState
+
+router = APIRouter(prefix="/api/search", tags=["search"])
+
+Q = Annotated[str, Query(max_length=1000, description='What to look for; quote a phrase: "let it be"')]
+
+
+class HitOut(BaseModel):
+    kind: str
+    id: int
+    title: str
+    artists: list[str]
+    release: str | None
+    genre: str | None
+    release_date: date | None
+    play_count: int
+    match: str
+    highlights: dict[str, str]
+
+
+class FacetOut(BaseModel):
+    genre: str
+    count: int
+
+
+class SearchOut(BaseModel):
+    hits: list[HitOut]
+    next_cursor: str | None
+    total: int
+    total_exact: bool
+    facets: list[FacetOut]
+
+
+class SuggestionOut(BaseModel):
+    kind: str
+    id: int
+    text: str
+    highlight: str
+
+
+@router.get("", response_model=SearchOut)
+def search(
+    state: AppState,
+    q: Q,
+    type: str = "track",
+    genre: Annotated[str | None, Query(max_length=100)] = None,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    artist: int | None = None,
+    limit: int = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> SearchOut:
+    """Tracks, artists or releases matching `q`, best first; `cursor` continues from a previous page."""
+    with state.c.sessions() as s:
+        page = service.search(
+            s,
+            q=q,
+            type=type,
+            genre=genre,
+            date_from=from_,
+            date_to=to,
+            artist=artist,
+            limit=limit,
+            cursor=cursor,
+        )
+    return SearchOut.model_validate(page, from_attributes=True)
+
+
+@router.get("/suggest", response_model=list[SuggestionOut])
+def suggest(state: AppState, q: Q, limit: int = 10) -> list[SuggestionOut]:
+    """Completions for a query being typed (any word may be unfinished)."""
+    with state.c.sessions() as s:
+        found = service.suggest(s, q=q, limit=limit)
+    return [SuggestionOut.model_validate(x, from_attributes=True) for x in found]
