@@ -8,13 +8,17 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
+from cadenza.accounts.service import Principal
+from cadenza.cache import TTL
 from cadenza.config import Settings
 from cadenza.db import migrate
 from cadenza.db.engine import make_engine, make_session_factory
 from cadenza.delivery.clientip import parse_trusted
+from cadenza.delivery.service import TrackMedia
 from cadenza.delivery.signing import Keyring
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.rights.geo import GeoLookup
+from cadenza.royalties.recorder import SessionRecorder
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore
 
@@ -76,12 +80,23 @@ class App:
     keyring: Keyring = field(init=False)
     geo: GeoLookup = field(init=False)
     trusted_proxies: list[IPNetwork] = field(init=False)
+    principals: TTL[str, Principal] = field(init=False)
+    track_media: TTL[int, TrackMedia] = field(init=False)
+    recorder: SessionRecorder = field(init=False)
 
     def __post_init__(self) -> None:
-        active, keys = self.c.settings.signing_keys()
+        settings = self.c.settings
+        active, keys = settings.signing_keys()
         self.keyring = Keyring(active=active, keys=keys)
-        self.geo = GeoLookup(self.c.settings.delivery.geo_overrides)
-        self.trusted_proxies = parse_trusted(self.c.settings.delivery.trusted_proxies)
+        self.geo = GeoLookup(settings.delivery.geo_overrides)
+        self.trusted_proxies = parse_trusted(settings.delivery.trusted_proxies)
+        self.principals = TTL(maxsize=50_000, ttl=settings.accounts.token_cache_sec)
+        self.track_media = TTL(maxsize=50_000, ttl=settings.delivery.track_cache_sec)
+        self.recorder = SessionRecorder(self.c.sessions)
+
+    def close(self) -> None:
+        self.runner.shutdown(wait=False)
+        self.recorder.close()
 
 
 def bootstrap(settings: Settings, *, resume: bool = True) -> App:

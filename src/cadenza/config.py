@@ -71,6 +71,8 @@ class Accounts(BaseModel):
     login_attempts_per_account: int = Field(default=5, gt=0)
     login_window_sec: int = Field(default=300, gt=0)
     min_password_length: int = Field(default=8, ge=6)
+    # A revoked token may keep working this long in another server process (this one forgets at once).
+    token_cache_sec: float = Field(default=30, ge=0)
 
 
 class Delivery(BaseModel):
@@ -87,6 +89,8 @@ class Delivery(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     # IP address or CIDR → ISO country code, checked before the bundled database (tests, private networks).
     geo_overrides: dict[str, str] = Field(default_factory=dict)
+    # Track media facts and rights are cached this long per process on the stream path.
+    track_cache_sec: float = Field(default=5, ge=0)
 
 
 class Settings(BaseSettings):

@@ -56,6 +56,7 @@ class StandInOrigin:
     secret: str
     keyring: signing.Keyring | None = None
     slow: dict[str, float] = field(default_factory=dict)  # key → seconds before /origin/ answers it
+    cache_control: dict[str, str] = field(default_factory=dict)  # key → Cache-Control instead of by type
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -155,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("Accept-Ranges", "bytes"),
             ("ETag", f'"{st.st_size:x}-{st.st_mtime_ns:x}"'),
             ("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True)),
-            ("Cache-Control", cache_control(key)),
+            ("Cache-Control", self.origin.cache_control.get(key) or cache_control(key)),
         ]
         m = _RANGE.match(self.headers.get("Range", ""))
         if not m or (not m.group(1) and not m.group(2)):

@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import string
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -215,6 +216,25 @@ def test_variant_playlist_and_waveform_are_cached_with_the_origins_freshness(
         assert (first.status, first.header("Content-Type"), first.header("Cache-Control")) == (200, ctype, cc)
         assert second.header("X-Cache-Status") == "HIT"
         assert len(origin.origin_hits(key)) == 1
+
+
+def test_an_expired_playlist_is_refetched_and_the_new_version_served(
+    edge: NginxProcess, origin: StandInOrigin, media_root: Path
+) -> None:
+    key = f"{PREFIX}/hls/aac_320/index.m3u8"
+    old = put(media_root, key, b"#EXTM3U\n#EXT-X-VERSION:7\n")
+    origin.cache_control[key] = "public, max-age=1"
+    assert request(edge, media(key)).body == old
+    assert request(edge, media(key)).header("X-Cache-Status") == "HIT"
+    new = put(media_root, key, b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-ENDLIST\n")
+    # After max-age the edge serves the stale copy once while it refreshes in the background
+    # (proxy_cache_use_stale updating), then the new one; open_file_cache must not pin the old file.
+    deadline = time.monotonic() + 10
+    while (r := request(edge, media(key))).body != new:
+        assert r.body == old and time.monotonic() < deadline
+        time.sleep(0.1)
+    assert request(edge, media(key)).header("X-Cache-Status") == "HIT"
+    assert request(edge, media(key)).body == new
 
 
 def test_conditional_request_is_answered_from_the_cache(edge: NginxProcess, media_root: Path) -> None:

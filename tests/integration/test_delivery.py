@@ -57,15 +57,27 @@ def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> I
     )
     listener = create_user(c.sessions, email="fan@example.org")
     hifi = create_user(c.sessions, email="audiophile@example.org", tier="hifi")
-    with serve(create_app(settings, wired=App(c=c, runner=Inline(c)))) as url:
-        yield {"url": url, "c": c, "track": track.id, "other": other.id, "fan": listener, "hifi": hifi}
+    admin = create_user(c.sessions, email="label@example.org", role="admin")
+    state = App(c=c, runner=Inline(c))
+    with serve(create_app(settings, wired=state)) as url:
+        yield {
+            "url": url,
+            "c": c,
+            "state": state,
+            "track": track.id,
+            "other": other.id,
+            "fan": listener,
+            "hifi": hifi,
+            "admin": admin,
+        }
 
 
-def _set_rights(
-    c: pipeline.Collaborators, track_id: int, *grants: tuple[str, str | None, timedelta | None]
-) -> None:
+def _set_rights(world: dict, track_id: int, *grants: tuple[str, str | None, timedelta | None]) -> None:
+    """Rewrite a track's rights in the database directly (as another process would) and forget the
+    server's cached copy, which would otherwise notice within its TTL."""
     from sqlalchemy import delete
 
+    c = world["c"]
     from cadenza.rights.models import TrackRight
 
     with transaction(c.sessions) as s:
@@ -81,6 +93,7 @@ def _set_rights(
                 holder_id=holder.id,
                 expires_at=expires,
             )
+    world["state"].track_media.clear()
 
 
 def _stream(
@@ -116,7 +129,7 @@ def _stream(
     ],
 )
 def test_rights_matrix(world: dict, grants: list, ip: str, status: int) -> None:
-    _set_rights(world["c"], world["track"], *grants)
+    _set_rights(world, world["track"], *grants)
     resp = _stream(world, ip=ip)
     assert resp.status_code == status, resp.text
     if status == 451:
@@ -124,10 +137,10 @@ def test_rights_matrix(world: dict, grants: list, ip: str, status: int) -> None:
 
 
 def test_download_right_and_tier_decide_the_progressive_files(world: dict) -> None:
-    _set_rights(world["c"], world["track"], ("stream", None, None))
+    _set_rights(world, world["track"], ("stream", None, None))
     body = _stream(world).json()
     assert body["mp3_url"] is None and body["flac_url"] is None and body["hls_url"]
-    _set_rights(world["c"], world["track"], ("stream", None, None), ("download", "DE", None))
+    _set_rights(world, world["track"], ("stream", None, None), ("download", "DE", None))
     body = _stream(world).json()
     assert body["mp3_url"] and body["flac_url"] is None
     assert body["territory"] == "DE" and body["session_id"]
@@ -146,7 +159,7 @@ def test_stream_needs_a_user_and_a_ready_track(world: dict) -> None:
 
 
 def test_ffmpeg_plays_the_signed_master_over_http(world: dict, tmp_path: Path) -> None:
-    _set_rights(world["c"], world["track"], ("stream", None, None))
+    _set_rights(world, world["track"], ("stream", None, None))
     grant = _stream(world).json()
     url = world["url"] + grant["hls_url"]
     proc = subprocess.run(
@@ -192,7 +205,7 @@ def test_ffmpeg_plays_the_signed_master_over_http(world: dict, tmp_path: Path) -
 
 
 def test_playback_outlives_the_start_token_but_a_copied_master_url_does_not(world: dict) -> None:
-    _set_rights(world["c"], world["track"], ("stream", None, None))
+    _set_rights(world, world["track"], ("stream", None, None))
     grant = _stream(world).json()
     master = httpx.get(world["url"] + grant["hls_url"])
     assert master.status_code == 200
@@ -217,7 +230,7 @@ def test_playback_outlives_the_start_token_but_a_copied_master_url_does_not(worl
 
 
 def test_a_token_for_one_track_never_opens_another(world: dict) -> None:
-    _set_rights(world["c"], world["track"], ("stream", None, None))
+    _set_rights(world, world["track"], ("stream", None, None))
     grant = _stream(world).json()
     master = httpx.get(world["url"] + grant["hls_url"])
     variant_path = m3u8.loads(master.text).playlists[0].uri
@@ -234,7 +247,7 @@ def test_a_token_for_one_track_never_opens_another(world: dict) -> None:
     ["../../../etc/passwd", "%2e%2e/%2e%2e/etc/passwd", "..%2f..%2fetc%2fpasswd", "/etc/passwd", "a/../../b"],
 )
 def test_traversal_attempts_are_refused(world: dict, suffix: str) -> None:
-    _set_rights(world["c"], world["track"], ("stream", None, None))
+    _set_rights(world, world["track"], ("stream", None, None))
     token = _stream(world).json()["hls_url"].split("/")[2]
     resp = httpx.get(f"{world['url']}/media/{token}/{suffix}")
     assert resp.status_code in {403, 404}
@@ -242,7 +255,7 @@ def test_traversal_attempts_are_refused(world: dict, suffix: str) -> None:
 
 
 def test_progressive_download_speaks_http_ranges(world: dict) -> None:
-    _set_rights(world["c"], world["track"], ("stream", None, None), ("download", None, None))
+    _set_rights(world, world["track"], ("stream", None, None), ("download", None, None))
     url = world["url"] + _stream(world).json()["mp3_url"]
     full = httpx.get(url)
     assert full.status_code == 200 and full.headers["content-type"] == "audio/mpeg"
@@ -294,3 +307,45 @@ def test_symlink_out_of_the_store_is_not_followed(world: dict, tmp_path: Path) -
     )
     assert resp.status_code == 404 and "root:" not in resp.text
     link.unlink()
+
+
+def test_rights_granted_and_revoked_through_the_api_apply_at_once(world: dict) -> None:
+    _set_rights(world, world["track"])
+    admin = {"Authorization": f"Bearer {world['admin']}"}
+    assert _stream(world).status_code == 451  # and the server now caches "no rights"
+    made = httpx.post(
+        f"{world['url']}/api/tracks/{world['track']}/rights",
+        json={"right_type": "stream", "territory": "DE", "holder": "Label", "share_pct": "50"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["territory"] == "DE" and made.json()["share_pct"] == "50.00"
+    assert _stream(world).status_code == 200
+    listed = httpx.get(f"{world['url']}/api/tracks/{world['track']}/rights", headers=admin).json()
+    assert [r["id"] for r in listed] == [made.json()["id"]]
+    gone = httpx.delete(f"{world['url']}/api/rights/{made.json()['id']}", headers=admin)
+    assert gone.status_code == 204
+    assert _stream(world).status_code == 451
+    bad = httpx.post(
+        f"{world['url']}/api/tracks/{world['track']}/rights",
+        json={"right_type": "stream", "territory": "Germany", "holder": "Label"},
+        headers=admin,
+    )
+    assert bad.status_code == 422 and "ISO 3166" in bad.json()["reason"]
+    fan = {"Authorization": f"Bearer {world['fan']}"}
+    assert httpx.get(f"{world['url']}/api/tracks/{world['track']}/rights", headers=fan).status_code == 403
+
+
+def test_a_stream_opens_a_playback_session_with_a_start_event(world: dict) -> None:
+    from sqlalchemy import select
+
+    from cadenza.royalties.models import PlaybackEvent, PlaybackSession
+
+    _set_rights(world, world["track"], ("stream", None, None))
+    grant = _stream(world, ip=FR).json()
+    world["state"].recorder.flush()
+    with world["c"].sessions() as s:
+        session = s.get(PlaybackSession, grant["session_id"])
+        assert session is not None and session.track_id == world["track"] and session.territory == "FR"
+        kinds = s.scalars(select(PlaybackEvent.kind).where(PlaybackEvent.session_id == grant["session_id"]))
+        assert list(kinds) == ["start"]

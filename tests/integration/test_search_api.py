@@ -1,5 +1,7 @@
 """Search HTTP API: results, suggestions as you type, and a 422 with a reason (never a 500) for any input."""
 
+# ruff: noqa: RUF001 (names in many scripts, on purpose)
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,7 +38,9 @@ def client(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[T
     with transaction(c.sessions) as s:
         for title, artist, plays in [("Bohemian Rhapsody", "Queen", 900), ("Bohemia", "Suzanne Vega", 10)]:
             a = Artist(name=artist)
-            t = Track(title=title, status=TrackStatus.ready, play_count=plays, genre="Rock", source_checksum="0")
+            t = Track(
+                title=title, status=TrackStatus.ready, play_count=plays, genre="Rock", source_checksum="0"
+            )
             s.add_all([a, t])
             s.flush()
             s.add(TrackArtist(track_id=t.id, artist_id=a.id, position=0))
@@ -58,7 +62,10 @@ def test_search(client: TestClient) -> None:
     assert body["hits"][0]["match"] == "prefix" and body["facets"] == [{"genre": "Rock", "count": 2}]
     more = client.get("/api/search", params={"q": "bohem", "limit": 1, "cursor": body["next_cursor"]}).json()
     assert [h["title"] for h in more["hits"]] == ["Bohemia"] and more["next_cursor"] is None
-    assert client.get("/api/search", params={"q": "queen", "type": "artist"}).json()["hits"][0]["title"] == "Queen"
+    assert (
+        client.get("/api/search", params={"q": "queen", "type": "artist"}).json()["hits"][0]["title"]
+        == "Queen"
+    )
 
 
 def test_suggest_as_you_type(client: TestClient) -> None:

@@ -228,7 +228,9 @@ def test_reindex_rebuilds_the_same_index(sessions: sessionmaker[Session]) -> Non
         before = [service.search(s, q=q, type=k).hits for q, k in [("kino", "artist"), ("beetles", "track")]]
     calls: list[tuple[int, int]] = []
     with transaction(sessions) as s:
-        assert service.reindex(s, progress=lambda done, total: calls.append((done, total))) == 4  # 2 tracks, 2 artists
+        assert (
+            service.reindex(s, progress=lambda done, total: calls.append((done, total))) == 4
+        )  # 2 tracks, 2 artists
     assert calls[-1] == (2, 2)
     with sessions() as s:
         after = [service.search(s, q=q, type=k).hits for q, k in [("kino", "artist"), ("beetles", "track")]]
@@ -252,7 +254,9 @@ def test_bad_requests_are_refused_with_a_reason(sessions: sessionmaker[Session],
         service.search(s, **kw)
 
 
-@pytest.mark.parametrize("q", ["🎵", "\u200f\u202e", "\x00love", "' OR 1=1 --", 'NEAR("a" "b")', "a:* & !b", "*"])
+@pytest.mark.parametrize(
+    "q", ["🎵", "\u200f\u202e", "\x00love", "' OR 1=1 --", 'NEAR("a" "b")', "a:* & !b", "*"]
+)
 def test_odd_queries_are_just_queries(sessions: sessionmaker[Session], q: str) -> None:
     with transaction(sessions) as s:
         add_track(s, "Love", ["Ann"])

@@ -1,5 +1,7 @@
 """Folding and transliteration: every script meets its Latin spelling; case, accents, punctuation fold."""
 
+# ruff: noqa: RUF001 (names in many scripts, on purpose)
+
 from __future__ import annotations
 
 import pytest

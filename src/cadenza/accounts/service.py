@@ -31,6 +31,18 @@ class RateLimited(CadenzaError):
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Who a token belongs to: what request handlers need, cacheable (no database session attached)."""
+
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    tier: Tier
+    token_expires_at: datetime
+
+
+@dataclass(frozen=True)
 class IssuedToken:
     token: str
     expires_at: datetime
@@ -107,6 +119,20 @@ def issue_token(session: Session, *, user: User, ttl: timedelta) -> IssuedToken:
     session.add(AuthToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires))
     session.flush()
     return IssuedToken(token=token, expires_at=expires)
+
+
+def principal_for_token(session: Session, *, token: str) -> Principal:
+    """The principal of a live token, in one query; AuthError otherwise."""
+    if not token or len(token) > 200:
+        raise AuthError("missing or malformed token")
+    row = session.execute(
+        select(User.id, User.email, User.display_name, User.role, User.tier, AuthToken.expires_at)
+        .join(AuthToken, AuthToken.user_id == User.id)
+        .where(AuthToken.token_hash == _token_hash(token), AuthToken.revoked_at.is_(None))
+    ).first()
+    if row is None or row.expires_at <= utcnow():
+        raise AuthError("token is invalid or expired")
+    return Principal(row.id, row.email, row.display_name, row.role, row.tier, row.expires_at)
 
 
 def user_for_token(session: Session, *, token: str) -> User:

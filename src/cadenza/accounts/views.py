@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from cadenza.accounts import service
 from cadenza.accounts.models import User
+from cadenza.accounts.service import Principal
 from cadenza.db.engine import transaction
 from cadenza.web.deps import AppState, ClientIP, CurrentUser
 
@@ -35,7 +36,7 @@ class UserOut(BaseModel):
     tier: str
 
     @classmethod
-    def of(cls, u: User) -> UserOut:
+    def of(cls, u: User | Principal) -> UserOut:
         return cls(id=u.id, email=u.email, display_name=u.display_name, role=u.role.value, tier=u.tier.value)
 
 
@@ -78,6 +79,7 @@ def logout(
 ) -> None:
     with transaction(state.c.sessions) as s:
         service.revoke_token(s, token=creds.credentials)
+    state.principals.drop(creds.credentials)
 
 
 @router.get("/me", response_model=UserOut)

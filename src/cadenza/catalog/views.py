@@ -9,7 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.accounts.models import Role, User
+from cadenza.accounts.models import Role
+from cadenza.accounts.service import Principal
 from cadenza.catalog import service
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.errors import NotFound
@@ -104,11 +105,11 @@ def _release_out(r: Release) -> ReleaseOut:
     return ReleaseOut(id=r.id, title=r.title, upc=r.upc, release_date=r.release_date, artist=artist)
 
 
-def _visible(user: User) -> TrackStatus | None:
+def _visible(user: Principal) -> TrackStatus | None:
     return None if user.role == Role.admin else TrackStatus.ready
 
 
-def _track_visible(s: Session, user: User, track_id: int) -> Track:
+def _track_visible(s: Session, user: Principal, track_id: int) -> Track:
     track = service.get_track(s, track_id=track_id)
     if track is None or (user.role != Role.admin and track.status != TrackStatus.ready):
         raise NotFound(f"track {track_id} not found")

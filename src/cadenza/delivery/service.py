@@ -1,25 +1,49 @@
-"""Stream authorization: rights for the listener's territory, then signed URLs and a playback session."""
+"""Stream authorization: rights for the listener's territory, then signed URLs and a playback session.
+
+The hot path reads a track's media facts and rights from a short-lived cache (`TrackMedia`); the rules
+run on every request against the current time, so an expiry is exact, and a grant or revoke made through
+this process is seen at once (the cache entry is dropped); elsewhere within the cache TTL."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.accounts.models import Tier, User
-from cadenza.catalog.models import Track, TrackStatus
+from cadenza.accounts.models import Tier
+from cadenza.catalog.models import Track, TrackStatus, TrackVariant
 from cadenza.config import Delivery
-from cadenza.db.base import utcnow
 from cadenza.delivery import signing
 from cadenza.errors import CadenzaError, NotFound
 from cadenza.rights import policy
-from cadenza.rights import service as rights
-from cadenza.royalties.sessions import open_session
+from cadenza.rights.models import TrackRight
+from cadenza.royalties.recorder import NewSession, new_session
 
 
 class NotAvailable(CadenzaError):
     """No live right covers this use in this territory (HTTP 451)."""
+
+
+@dataclass(frozen=True)
+class TrackMedia:
+    """What delivery needs to know about a ready track."""
+
+    id: int
+    media_prefix: str
+    duration_sec: float
+    waveform_key: str | None
+    variant_keys: dict[str, str]
+    hifi_unavailable_reason: str | None
+    rights: tuple[policy.Right, ...]
+
+
+@dataclass(frozen=True)
+class Listener:
+    id: int
+    tier: Tier
 
 
 @dataclass(frozen=True)
@@ -36,55 +60,78 @@ class StreamGrant:
     hifi_unavailable_reason: str | None
 
 
+def load_track_media(session: Session, *, track_id: int) -> TrackMedia | None:
+    """The media facts and rights of a ready track (three indexed reads), or None."""
+    row = session.execute(
+        select(Track.id, Track.status, Track.media_prefix, Track.duration_sec, Track.waveform_key,
+               Track.hifi_unavailable_reason).where(Track.id == track_id)
+    ).first()  # fmt: skip
+    if row is None or row.status != TrackStatus.ready or not row.media_prefix:
+        return None
+    variants = session.execute(
+        select(TrackVariant.quality, TrackVariant.storage_key).where(TrackVariant.track_id == track_id)
+    )
+    rights = session.execute(
+        select(TrackRight.right_type, TrackRight.territory, TrackRight.expires_at).where(
+            TrackRight.track_id == track_id
+        )
+    )
+    return TrackMedia(
+        id=row.id,
+        media_prefix=row.media_prefix,
+        duration_sec=row.duration_sec or 0.0,
+        waveform_key=row.waveform_key,
+        variant_keys={q: k for q, k in variants},
+        hifi_unavailable_reason=row.hifi_unavailable_reason,
+        rights=tuple(policy.Right(t.value, terr, exp) for t, terr, exp in rights),
+    )
+
+
 def playback_ttl(cfg: Delivery, duration_sec: float) -> int:
     """How long segment tokens live: long enough to finish the track with pauses, short enough to die soon."""
     return int(duration_sec * cfg.playback_ttl_factor + cfg.playback_ttl_margin_sec)
 
 
 def authorize_stream(
-    session: Session,
+    media: TrackMedia | None,
     *,
-    user: User,
     track_id: int,
+    listener: Listener,
     ip: str,
     territory: str | None,
     keyring: signing.Keyring,
     start_ttl: int,
     cfg: Delivery,
+    at: datetime,
     bind_ip: bool = True,
     now: float | None = None,
-) -> StreamGrant:
-    """Check the track and the stream right, open a playback session, and sign the media URLs."""
-    track = session.get(Track, track_id)
-    if track is None or track.status != TrackStatus.ready or not track.media_prefix:
+) -> tuple[StreamGrant, NewSession]:
+    """Apply the rights rules and sign the URLs; the returned session is for the recorder to store."""
+    if media is None:
         raise NotFound(f"track {track_id} not found")
-    held = rights.rights_for(session, track_id=track.id)
-    at = utcnow()
-    if not policy.can_stream(held, territory, at):
+    if not policy.can_stream(media.rights, territory, at):
         raise NotAvailable("this track is not available in your territory")
     t0 = time.time() if now is None else now
-    duration = track.duration_sec or 0.0
-    long_ttl = playback_ttl(cfg, duration)
+    long_ttl = playback_ttl(cfg, media.duration_sec)
     client = ip if bind_ip else None
-    prefix = track.media_prefix
 
     def url(key: str, ttl: int) -> str:
         return signing.signed_path(keyring, key=key, depth=0, ttl=ttl, ip=client, now=t0)
 
-    variants = {v.quality: v for v in track.variants}
-    mp3 = variants.get("mp3_320")
-    may_download = policy.has_right(held, right_type="download", territory=territory, at=at)
-    flac = variants.get("flac")
-    playback = open_session(session, track_id=track.id, user_id=user.id, territory=territory, quality="hls")
-    return StreamGrant(
-        track_id=track.id,
+    mp3 = media.variant_keys.get("mp3_320")
+    flac = media.variant_keys.get("flac")
+    may_download = policy.has_right(media.rights, right_type="download", territory=territory, at=at)
+    playback = new_session(track_id=media.id, user_id=listener.id, territory=territory, quality="hls", at=at)
+    grant = StreamGrant(
+        track_id=media.id,
         session_id=playback.id,
         territory=territory,
-        duration_sec=duration,
-        hls_url=url(f"{prefix}/hls/master.m3u8", start_ttl),
-        mp3_url=url(mp3.storage_key, long_ttl) if mp3 and may_download else None,
-        flac_url=url(flac.storage_key, long_ttl) if flac and user.tier == Tier.hifi else None,
-        waveform_url=url(track.waveform_key, long_ttl) if track.waveform_key else None,
+        duration_sec=media.duration_sec,
+        hls_url=url(f"{media.media_prefix}/hls/master.m3u8", start_ttl),
+        mp3_url=url(mp3, long_ttl) if mp3 and may_download else None,
+        flac_url=url(flac, long_ttl) if flac and listener.tier == Tier.hifi else None,
+        waveform_url=url(media.waveform_key, long_ttl) if media.waveform_key else None,
         expires_at=int(t0 + start_ttl),
-        hifi_unavailable_reason=track.hifi_unavailable_reason,
+        hifi_unavailable_reason=media.hifi_unavailable_reason,
     )
+    return grant, playback

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from cadenza.db.engine import transaction
+from cadenza.db.base import utcnow
 from cadenza.delivery import service
 from cadenza.web.deps import AppState, ClientIP, CurrentUser
 
@@ -34,16 +34,22 @@ def stream(track_id: int, state: AppState, user: CurrentUser, ip: ClientIP) -> S
     """Signed URLs to play a track: HLS master (short-lived start token), MP3 with a download right,
     FLAC for hi-fi listeners, the waveform; opens a playback session."""
     settings = state.c.settings
-    with transaction(state.c.sessions) as s:
-        grant = service.authorize_stream(
-            s,
-            user=user,
-            track_id=track_id,
-            ip=ip,
-            territory=state.geo.territory(ip),
-            keyring=state.keyring,
-            start_ttl=settings.signing.start_ttl_sec,
-            cfg=settings.delivery,
-            bind_ip=settings.signing.bind_ip,
-        )
+
+    def load() -> service.TrackMedia | None:
+        with state.c.sessions() as s:
+            return service.load_track_media(s, track_id=track_id)
+
+    grant, playback = service.authorize_stream(
+        state.track_media.get_or_load(track_id, load),
+        track_id=track_id,
+        listener=service.Listener(user.id, user.tier),
+        ip=ip,
+        territory=state.geo.territory(ip),
+        keyring=state.keyring,
+        start_ttl=settings.signing.start_ttl_sec,
+        cfg=settings.delivery,
+        at=utcnow(),
+        bind_ip=settings.signing.bind_ip,
+    )
+    state.recorder.record(playback)
     return StreamOut(**grant.__dict__)

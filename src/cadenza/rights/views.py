@@ -76,7 +76,9 @@ def grant_right(track_id: int, body: RightIn, state: AppState, _: AdminUser) -> 
             share_pct=body.share_pct,
         )
         s.refresh(right)
-        return RightOut.of(right)
+        out = RightOut.of(right)
+    state.track_media.drop(track_id)
+    return out
 
 
 @router.delete("/rights/{right_id}", status_code=204)
@@ -85,4 +87,6 @@ def revoke_right(right_id: int, state: AppState, _: AdminUser) -> None:
         right = s.get(TrackRight, right_id)
         if right is None:
             raise NotFound(f"right {right_id} not found")
+        track_id = right.track_id
         s.delete(right)
+    state.track_media.drop(track_id)

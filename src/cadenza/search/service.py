@@ -32,7 +32,8 @@ from cadenza.search.similarity import edit_distance, is_typo_of, max_edits, simi
 MAX_LIMIT = 100
 MAX_SUGGESTIONS = 20
 FACET_SAMPLE = 1000  # matches counted for facets and totals; beyond it totals are marked inexact
-MAX_TERMS_PER_WORD = 20  # phonetic or typo alternatives kept per query word (Elasticsearch keeps 50)
+MAX_TERMS_PER_WORD = 20  # typo alternatives kept per query word (Elasticsearch keeps 50)
+MAX_PHONETIC_PER_WORD = 10
 REINDEX_BATCH = 5000
 
 Progress = Callable[[int, int], None]
@@ -406,6 +407,21 @@ def search(
     if parsed.empty:
         return SearchPage(hits=[], next_cursor=None, total=0, total_exact=True, facets=[])
     backend = backend_for(session)
+    with backend.reading(session):
+        return _search(session, backend, parsed, filters, offset, limit, digest, facets=facets)
+
+
+def _search(
+    session: Session,
+    backend: IndexBackend,
+    parsed: ParsedQuery,
+    filters: Filters,
+    offset: int,
+    limit: int,
+    digest: str,
+    *,
+    facets: bool,
+) -> SearchPage:
     found, loosest = _rank(session, backend, parsed, filters, want=offset + limit + 1)
     page = found[offset : offset + limit]
     more = len(found) > offset + limit and offset + limit < MAX_RESULTS
@@ -439,6 +455,11 @@ def suggest(session: Session, *, q: str, limit: int = 10) -> list[Suggestion]:
     if parsed.empty:
         return []
     backend = backend_for(session)
+    with backend.reading(session):
+        return _suggest(session, backend, parsed, limit)
+
+
+def _suggest(session: Session, backend: IndexBackend, parsed: ParsedQuery, limit: int) -> list[Suggestion]:
     lvl = level(parsed, Tier.prefix)
     assert lvl is not None
     matches = backend.match(session, lvl, Filters(), limit=limit * 3)
@@ -517,9 +538,15 @@ def _expand(session: Session, backend: IndexBackend, parsed: ParsedQuery) -> Exp
         for form in word.forms:
             if len(form) < MIN_LENGTH or form in phonetic:
                 continue
+            # A Double Metaphone key is shared by much shorter words (`mer` for `moier`) that would flood
+            # the tier; an abjad skeleton is shorter by nature (`fyrwz` for `fairuz`) and is kept.
             alike = backend.phonetic_terms(session, form, metaphone_keys(form), skeleton(form) or None)
-            alike = sorted((t for t in alike if t != form), key=lambda t: (edit_distance(form, t, 9), t))
-            phonetic[form] = tuple(alike[:MAX_TERMS_PER_WORD])
+            scored = sorted(
+                (edit_distance(form, t, 9), t)
+                for t, by_skeleton in alike
+                if t != form and (by_skeleton or len(form) - 1 <= len(t) <= len(form) + 3)
+            )
+            phonetic[form] = tuple(t for _, t in scored[:MAX_PHONETIC_PER_WORD])
             edits = max_edits(form)
             if edits:
                 near = [t for t in backend.typo_candidates(session, form, edits) if is_typo_of(form, t)]

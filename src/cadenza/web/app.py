@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         app.state.cadenza = state
         yield
         if wired is None:
-            state.runner.shutdown(wait=False)
+            state.close()
+        else:
+            state.recorder.flush()
 
     app = FastAPI(title="Cadenza", version=__version__, lifespan=lifespan)
     if wired is not None:

@@ -8,8 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cadenza.accounts import service as accounts
-from cadenza.accounts.models import Role, User
+from cadenza.accounts.models import Role
+from cadenza.accounts.service import Principal
 from cadenza.bootstrap import App
+from cadenza.db.base import utcnow
 from cadenza.delivery import clientip
 from cadenza.errors import Forbidden
 
@@ -34,22 +36,29 @@ ClientIP = Annotated[str, Depends(get_client_ip)]
 
 def get_current_user(
     state: AppState, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
+) -> Principal:
+    """The caller, via a short-lived per-process token cache (a revocation elsewhere lands within its TTL)."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise accounts.AuthError("sign in first: send Authorization: Bearer <token>")
-    with state.c.sessions() as s:
-        user = accounts.user_for_token(s, token=creds.credentials)
-        s.expunge(user)
-        return user
+    token = creds.credentials
+    principal = state.principals.get(token)
+    if principal is None:
+        with state.c.sessions() as s:
+            principal = accounts.principal_for_token(s, token=token)
+        state.principals.put(token, principal)
+    if principal.token_expires_at <= utcnow():
+        state.principals.drop(token)
+        raise accounts.AuthError("token is invalid or expired")
+    return principal
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def get_admin(user: CurrentUser) -> User:
+def get_admin(user: CurrentUser) -> Principal:
     if user.role != Role.admin:
         raise Forbidden("this needs an administrator")
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin)]
+AdminUser = Annotated[Principal, Depends(get_admin)]

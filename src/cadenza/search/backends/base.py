@@ -3,7 +3,8 @@ and the SQL around the one thing that differs, the full-text match."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -226,6 +227,11 @@ class IndexBackend:
 
     # --- reading -----------------------------------------------------------------------------------------
 
+    @contextmanager
+    def reading(self, session: Session) -> Iterator[None]:
+        """Around the queries of one search (where a backend needs to steer its planner)."""
+        yield
+
     def _filters(
         self, f: Filters, exclude: Sequence[int] = (), *, genre: bool = True
     ) -> tuple[list[str], dict[str, Any]]:
@@ -298,13 +304,15 @@ class IndexBackend:
         rows = self._run(session, sql, {**params, **fparams, "cap": cap})
         return [(r[0], r[1] or "", int(r[2])) for r in rows]
 
-    def phonetic_terms(self, session: Session, word: str, keys: Sequence[str], skel: str | None) -> list[str]:
-        """Vocabulary words with one of these Double Metaphone keys, or this abjad skeleton; those closest
-        in length to `word` first, when there are more than can be considered."""
+    def phonetic_terms(
+        self, session: Session, word: str, keys: Sequence[str], skel: str | None
+    ) -> list[tuple[str, bool]]:
+        """Vocabulary words with one of these Double Metaphone keys, or this abjad skeleton (flagged True);
+        those closest in length to `word` first, when there are more than can be considered."""
         if not keys and not skel:
             return []
         conds = []
-        params: dict[str, Any] = {"limit": MAX_EXPANSIONS, "length": len(word)}
+        params: dict[str, Any] = {"limit": MAX_EXPANSIONS, "length": len(word), "skel": skel or ""}
         stmt_params = []
         if keys:
             conds += ["dm1 IN :keys", "dm2 IN :keys"]
@@ -312,12 +320,11 @@ class IndexBackend:
             stmt_params.append(bindparam("keys", expanding=True))
         if skel:
             conds.append("skel = :skel")
-            params["skel"] = skel
         stmt = text(
-            f"SELECT term FROM search_terms WHERE {' OR '.join(conds)} "
-            f"ORDER BY abs(length - :length), term{self._binary} LIMIT :limit"
+            f"SELECT term, CASE WHEN skel = :skel THEN 1 ELSE 0 END FROM search_terms "
+            f"WHERE {' OR '.join(conds)} ORDER BY abs(length - :length), term{self._binary} LIMIT :limit"
         ).bindparams(*stmt_params)
-        return [r[0] for r in session.execute(stmt, params)]
+        return [(r[0], bool(r[1])) for r in session.execute(stmt, params)]
 
 
 def gram_rows(rows: Iterable[dict[str, object]]) -> list[dict[str, object]]:

@@ -1,0 +1,180 @@
+"""Benchmark 2 (delivery): stream-URL issuance vs a hello-world endpoint, same server, on PostgreSQL.
+
+Issuance = bearer auth + geo lookup + rights check + signing + a playback session with its start event.
+Both endpoints are loaded by wrk (100 connections) against one `cadenza serve`; the ratio is printed.
+
+    .venv/bin/python bench/stream_api.py [--duration 10] [--connections 100] [--tracks 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from cadenza.accounts import service as accounts  # noqa: E402
+from cadenza.accounts.models import User  # noqa: E402
+from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
+from cadenza.config import Accounts  # noqa: E402
+from cadenza.db import migrate  # noqa: E402
+from cadenza.db.engine import make_engine, make_session_factory  # noqa: E402
+from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
+
+PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+LUA = """
+local ids = {}
+for i = 1, %(tracks)d do ids[i] = i + %(first)d - 1 end
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  return wrk.format("GET", "/api/tracks/" .. ids[math.random(#ids)] .. "/stream")
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P99_US %%d\\n", latency:percentile(99)))
+end
+"""
+
+LUA_PLAIN = """
+done = function(summary, latency, requests)
+  io.write(string.format("P99_US %d\\n", latency:percentile(99)))
+end
+"""
+
+
+def _seed(schema: str, n: int) -> tuple[int, str]:
+    engine = make_engine(PG, connect_args={"options": f"-csearch_path={schema}"})
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as s, s.begin():
+        holder = RightsHolder(name="Bench Label")
+        s.add(holder)
+        s.flush()
+        tracks = [
+            Track(
+                title=f"Track {i}", status=TrackStatus.ready, duration_sec=240.0, media_prefix=f"tracks/{i}/v"
+            )
+            for i in range(n)
+        ]
+        s.add_all(tracks)
+        s.flush()
+        for t in tracks:
+            t.media_prefix = f"tracks/{t.id}/abcdef0123456789"
+            t.waveform_key = f"{t.media_prefix}/waveform.json"
+            s.add(TrackRight(track_id=t.id, right_type=RightType.stream, holder_id=holder.id))
+            s.add(
+                TrackRight(track_id=t.id, right_type=RightType.download, territory="DE", holder_id=holder.id)
+            )
+            s.add(
+                TrackVariant(
+                    track_id=t.id,
+                    quality="mp3_320",
+                    codec="mp3",
+                    container="mp3",
+                    bitrate_kbps=320,
+                    storage_key=f"{t.media_prefix}/download/mp3_320.mp3",
+                    size_bytes=1,
+                    checksum="0" * 64,
+                )
+            )
+        user = accounts.register(
+            s, email="bench@example.org", password="bench password", display_name=None, cfg=Accounts()
+        )
+        token = accounts.issue_token(s, user=s.get(User, user.id), ttl=timedelta(hours=2)).token  # type: ignore[arg-type]
+        first = tracks[0].id
+    engine.dispose()
+    return first, token
+
+
+def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[float, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = float(re.search(r"P99_US (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"  warning: {errors.group(1)} non-2xx responses", file=sys.stderr)
+    return rps, p99
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=100)
+    ap.add_argument("--tracks", type=int, default=1000)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
+    server = None
+    try:
+        first, token = _seed(schema, args.tracks)
+        port = 8931
+        env = {
+            **os.environ,
+            "CADENZA_DATA_DIR": str(tmp),
+            "CADENZA_DATABASE_URL": f"{PG}?options=-csearch_path%3D{schema}",
+            "CADENZA_PORT": str(port),
+        }
+        server = subprocess.Popen(
+            [str(ROOT / ".venv/bin/cadenza"), "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        check = httpx.get(f"{base}/api/tracks/{first}/stream", headers={"Authorization": f"Bearer {token}"})
+        assert check.status_code == 200, check.text
+        plain = tmp / "plain.lua"
+        plain.write_text(LUA_PLAIN)
+        stream = tmp / "stream.lua"
+        stream.write_text(LUA % {"tracks": args.tracks, "first": first, "token": token})
+        print(f"wrk -t2 -c{args.connections} -d{args.duration}s; PostgreSQL; {args.tracks} tracks")
+        hello = _wrk(f"{base}/api/health", plain, duration=args.duration, connections=args.connections)
+        issue = _wrk(f"{base}/", stream, duration=args.duration, connections=args.connections)
+        print(f"hello world  {hello[0]:9.0f} req/s  p99 {hello[1]:7.1f} ms")
+        print(f"stream URLs  {issue[0]:9.0f} req/s  p99 {issue[1]:7.1f} ms")
+        print(
+            f"throughput ratio {issue[0] / hello[0]:.2f} (target >= 0.35)   p99 ratio {issue[1] / hello[1]:.2f} (target <= 3)"
+        )
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(10)
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
