@@ -90,7 +90,7 @@ class Delivery(BaseModel):
     # IP address or CIDR → ISO country code, checked before the bundled database (tests, private networks).
     geo_overrides: dict[str, str] = Field(default_factory=dict)
     # Track media facts and rights are cached this long per process on the stream path.
-    track_cache_sec: float = Field(default=5, ge=0)
+    track_cache_sec: float = Field(default=30, ge=0)
 
 
 class Settings(BaseSettings):

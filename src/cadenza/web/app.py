@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     app.add_middleware(MediaMiddleware, cfg=media_config)
 
     @app.get("/api/health", tags=["meta"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     @app.exception_handler(UploadRejected)

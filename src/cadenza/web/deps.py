@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cadenza.accounts import service as accounts
@@ -15,8 +16,11 @@ from cadenza.db.base import utcnow
 from cadenza.delivery import clientip
 from cadenza.errors import Forbidden
 
+# Dependencies on the hot path are `async def`: FastAPI runs a plain `def` dependency in a worker
+# thread, and those hops cost more than the work. Database reads still go to a thread.
 
-def get_app_state(request: Request) -> App:
+
+async def get_app_state(request: Request) -> App:
     app: App = request.app.state.cadenza
     return app
 
@@ -26,7 +30,7 @@ AppState = Annotated[App, Depends(get_app_state)]
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/login")
 
 
-def get_client_ip(request: Request, state: AppState) -> str:
+async def get_client_ip(request: Request, state: AppState) -> str:
     peer = request.client.host if request.client else ""
     return clientip.client_ip(peer, request.headers.get("x-forwarded-for"), state.trusted_proxies)
 
@@ -34,7 +38,7 @@ def get_client_ip(request: Request, state: AppState) -> str:
 ClientIP = Annotated[str, Depends(get_client_ip)]
 
 
-def get_current_user(
+async def get_current_user(
     state: AppState, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The caller, via a short-lived per-process token cache (a revocation elsewhere lands within its TTL)."""
@@ -43,8 +47,7 @@ def get_current_user(
     token = creds.credentials
     principal = state.principals.get(token)
     if principal is None:
-        with state.c.sessions() as s:
-            principal = accounts.principal_for_token(s, token=token)
+        principal = await run_in_threadpool(_principal_from_db, state, token)
         state.principals.put(token, principal)
     if principal.token_expires_at <= utcnow():
         state.principals.drop(token)
@@ -52,10 +55,15 @@ def get_current_user(
     return principal
 
 
+def _principal_from_db(state: App, token: str) -> Principal:
+    with state.c.sessions() as s:
+        return accounts.principal_for_token(s, token=token)
+
+
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def get_admin(user: CurrentUser) -> Principal:
+async def get_admin(user: CurrentUser) -> Principal:
     if user.role != Role.admin:
         raise Forbidden("this needs an administrator")
     return user
