@@ -1,4 +1,4 @@
-"""Delivery benchmark: one ~190 KB HLS segment (6 s of 256 kbps AAC, fMP4), three ways, in one run.
+"""Delivery benchmark: one ~170 KB HLS segment (6 s of 256 kbps AAC, fMP4), three ways, in one run.
 
 (a) nginx serving the file statically, no checks (the baseline);
 (b) Cadenza's production path: nginx checks the signed URL in njs and serves from the warm shield cache;
@@ -10,7 +10,7 @@ c, ...) so machine noise hits all alike; medians are reported. Latency percentil
 open_file_cache, so the difference is the njs check and the cache lookup.
 
 On 2 cores the defaults give one core to the load (wrk -t1) and one to the server (nginx
-worker_processes 1; the app is one uvicorn process too): with wrk -t2 the load generator and the server
+worker_processes 1; the app is one server process too): with wrk -t2 the load generator and the server
 fight over both cores and the static baseline's p99 swings by two orders of magnitude between runs.
 Targets: b/a >= 0.8 and p99(b) <= 2 x p99(a); c/a >= 0.15.
 
@@ -21,11 +21,13 @@ Usage: .venv/bin/python bench/delivery.py [--duration 5] [--rounds 3] [--connect
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -149,12 +151,15 @@ def start_app(data: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End the app and whatever it spawned (Granian workers): its own process group, which it leads."""
     if proc.poll() is None:
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
@@ -183,6 +188,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", default="1", help="nginx worker_processes for (a) and (b) alike")
     args = parser.parse_args()
+    # A SIGTERM (a timeout, a CI stop) unwinds like Ctrl-C, so the servers started below are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if reason := nginx_fixture.missing():
         sys.exit(f"bench/delivery.py: {reason}")
     if shutil.which("wrk") is None:

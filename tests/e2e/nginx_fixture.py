@@ -98,11 +98,17 @@ class NginxProcess:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: fast shutdown, workers exit with the master
-            with suppress(subprocess.TimeoutExpired):
+        """Fast shutdown (SIGTERM: the master ends its workers, then itself); forceful if that stalls."""
+        died_before = self.proc.poll() is not None
+        if not died_before:
+            self.proc.terminate()
+            try:
                 self.proc.wait(timeout=5)
-        # Workers outlive a master that died hard; they are in our process group, end them too.
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        # A master that stalled or died hard may leave workers holding the port. They are in its
+        # process group (start_new_session), which exists exactly as long as one of them does.
         with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=5)
@@ -179,6 +185,7 @@ def start_nginx(
     process takes it first)."""
     if reason := missing():
         raise RuntimeError(reason)
+    tmp = tmp.resolve()
     attempts = 1 if port is not None else 5
     last = ""
     for _ in range(attempts):

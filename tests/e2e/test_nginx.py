@@ -4,11 +4,13 @@ shield cache is shared by every listener."""
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import http.client
 import json
 import os
 import string
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -586,3 +588,45 @@ def test_any_one_character_change_to_a_token_is_refused(
     expected = 400 if "\x00" in mutated else 403
     assert r.status == expected, (mutated, r.status, r.body)
     assert len(origin.hits()) == before
+
+
+# --- the deploy script -----------------------------------------------------------------------------
+
+
+def test_nginx_env_script_renders_a_config_nginx_accepts(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CADENZA_UPSTREAM": "127.0.0.1:8000",
+        "CADENZA_SIGNING_KEYS": json.dumps(KEYS),
+        "CADENZA_ORIGIN_SECRET": ORIGIN_SECRET,
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "LISTEN": f"127.0.0.1:{nginx_fixture.free_port()}",
+        "NGINX_USER": getpass.getuser(),
+    }
+    out = tmp_path / "conf"
+    subprocess.run([str(nginx_fixture.ROOT / "scripts" / "nginx_env.sh"), str(out)], env=env, check=True)
+    text = (out / "cadenza.conf").read_text()
+    assert ORIGIN_SECRET in text and "${" not in text.replace("${...}", "")
+    for d in ("logs", "temp", "conf.d"):
+        (out / d).mkdir()
+    check = subprocess.run(
+        [
+            str(nginx_fixture.NGINX),
+            "-t",
+            "-p",
+            f"{out}/",
+            "-c",
+            str(out / "nginx.conf"),
+            "-e",
+            str(out / "e.log"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
+    bad = subprocess.run(
+        [str(nginx_fixture.ROOT / "scripts" / "nginx_env.sh"), str(tmp_path / "bad")],
+        env={**env, "CADENZA_ORIGIN_SECRET": "a$b"},
+        capture_output=True,
+    )
+    assert bad.returncode == 2
