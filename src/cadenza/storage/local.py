@@ -32,7 +32,12 @@ class LocalStore:
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         os.close(fd)
         try:
-            shutil.copyfile(path, tmp)
+            try:
+                # Same filesystem (the pipeline's scratch space usually is): publish without copying.
+                os.unlink(tmp)
+                os.link(path, tmp)
+            except OSError:
+                shutil.copyfile(path, tmp)
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
