@@ -118,3 +118,18 @@ def test_ingest_into_s3_and_stream_out_of_it(
         assert part.status_code == 206 and part.content == mp3.content[10:20]
         master = httpx.get(url + grant["hls_url"])
         assert master.status_code == 200 and "#EXT-X-STREAM-INF" in master.text
+
+
+def test_local_store_links_only_disposable_files(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "media")
+    mine = tmp_path / "my-song.flac"
+    mine.write_bytes(b"original")
+    store.put_file("uploads/1/a.flac", mine)
+    scratch = tmp_path / "scratch.m4s"
+    scratch.write_bytes(b"segment")
+    store.put_file("tracks/1/v/a.m4s", scratch, disposable=True)
+    assert (tmp_path / "media/tracks/1/v/a.m4s").stat().st_ino == scratch.stat().st_ino
+    # a user's own file is copied: editing it later must not change what was imported
+    assert (tmp_path / "media/uploads/1/a.flac").stat().st_ino != mine.stat().st_ino
+    mine.write_bytes(b"edited")
+    assert (tmp_path / "media/uploads/1/a.flac").read_bytes() == b"original"

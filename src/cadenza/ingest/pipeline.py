@@ -170,7 +170,7 @@ def _publish(c: Collaborators, track: Track) -> None:
     try:
         for path in ordered:
             key = f"{prefix}/{path.relative_to(out).as_posix()}"
-            c.store.put_file(key, path, content_type=mediatypes.content_type(path.name))
+            c.store.put_file(key, path, content_type=mediatypes.content_type(path.name), disposable=True)
         variants = _variant_rows(track.id, prefix, result)
         with transaction(c.sessions) as s:
             t = _load(s, track.id)

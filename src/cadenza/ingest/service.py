@@ -34,11 +34,13 @@ def accept_upload(
     filename: str | None,
     overrides: TrackMetadata | None = None,
     checksum: str | None = None,
+    disposable: bool = False,
 ) -> Track:
     """Create a `processing` track for the file at `path` (which is copied into the store) and queue it.
 
     Metadata: tags from the file, overridden by `overrides`; the title falls back to the file name.
-    Invalid metadata raises InvalidInput before anything is stored."""
+    Invalid metadata raises InvalidInput before anything is stored. `disposable`: the caller deletes
+    `path` afterwards (an upload's temp file), so the store may take it without copying."""
     stem = Path(filename).stem if filename else None
     meta = read_tags(path, fallback_title=stem or "Untitled").merged(overrides or TrackMetadata())
     size = path.stat().st_size
@@ -51,7 +53,7 @@ def accept_upload(
                 s, meta=meta, source_filename=filename, source_checksum=checksum, source_size=size
             )
             stored = pipeline.source_key(track.id, checksum, suffix)
-            c.store.put_file(stored, path)
+            c.store.put_file(stored, path, disposable=disposable)
             track.source_key = stored
     except BaseException:
         if stored:

@@ -70,6 +70,7 @@ async def upload_track(request: Request, state: AppState, _: AdminUser) -> Uploa
             filename=received.filename,
             overrides=overrides,
             checksum=received.sha256,
+            disposable=True,
         )
     finally:
         received.discard()

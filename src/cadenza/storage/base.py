@@ -32,7 +32,11 @@ class ObjectStat:
 class ObjectStore(Protocol):
     """A flat key → bytes store (a local directory or an S3 bucket)."""
 
-    def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None: ...
+    def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, disposable: bool = False
+    ) -> None:
+        """Store the file at `path`; `disposable` means the caller will delete it (it may be moved)."""
+        ...
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None: ...
 

@@ -26,17 +26,26 @@ class LocalStore:
             raise FileNotFoundError(key)
         return path
 
-    def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
+    def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, disposable: bool = False
+    ) -> None:
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         os.close(fd)
         try:
-            try:
-                # Same filesystem (the pipeline's scratch space usually is): publish without copying.
-                os.unlink(tmp)
-                os.link(path, tmp)
-            except OSError:
+            linked = False
+            if disposable:
+                # The caller drops its copy (pipeline scratch space, upload temp files): on the same
+                # filesystem, publish by hard link instead of copying. Never for a user's own file,
+                # which they may later edit in place.
+                try:
+                    os.unlink(tmp)
+                    os.link(path, tmp)
+                    linked = True
+                except OSError:
+                    pass
+            if not linked:
                 shutil.copyfile(path, tmp)
             os.replace(tmp, dest)
         except BaseException:

@@ -40,7 +40,9 @@ class S3Store:
     def _k(self, key: str) -> str:
         return self.prefix + check_key(key)
 
-    def put_file(self, key: str, path: Path, *, content_type: str | None = None) -> None:
+    def put_file(
+        self, key: str, path: Path, *, content_type: str | None = None, disposable: bool = False
+    ) -> None:
         extra = {"ContentType": content_type} if content_type else None
         self.client.upload_file(str(path), self.bucket, self._k(key), ExtraArgs=extra)
 
