@@ -1,7 +1,9 @@
 """Delivery benchmark: one ~170 KB HLS segment (6 s of 256 kbps AAC, fMP4), three ways, in one run.
 
 (a) nginx serving the file statically, no checks (the baseline);
-(b) Cadenza's production path: nginx checks the signed URL in njs and serves from the warm shield cache;
+(b) Cadenza's production path: nginx checks the signed URL in njs, then serves the object from the media
+    store on its own disk (single box / shared volume: `b`), or from the warm shield cache in front of the
+    origin (S3-style deployments: `b'`);
 (c) Cadenza alone: the app (`cadenza serve`) checks the token and serves `/media/<token>/<key>` itself.
 
 Each is measured with wrk (same connections, threads and duration), in interleaved rounds (a, b, c, a, b,
@@ -228,12 +230,21 @@ def main() -> None:
                 worker_processes=args.workers,
                 extra_conf={"static.conf": static_conf},
             )
+            disk = start_nginx(
+                tmp / "edge-disk",
+                upstream=app_url,
+                keys=KEYS,
+                origin_secret=ORIGIN_SECRET,
+                worker_processes=args.workers,
+                media_root=data / "media",
+            )
             try:
                 static_url = f"http://127.0.0.1:{static_port}"
                 path = signing.signed_path(KEYRING, key=key, depth=3, ttl=3600, ip="127.0.0.1")
-                results = run_all(args, lua, static_url, edge.url, app_url, key, path, size)
+                results = run_all(args, lua, static_url, edge.url, disk.url, app_url, key, path, size)
             finally:
                 edge.stop()
+                disk.stop()
         finally:
             stop(app)
     report(results)
@@ -244,6 +255,7 @@ def run_all(
     lua: Path,
     static_url: str,
     edge_url: str,
+    disk_url: str,
     app_url: str,
     key: str,
     path: str,
@@ -255,14 +267,17 @@ def run_all(
     for _ in range(2):  # the first fills the shield cache, the second must be a hit
         status, headers, body = get(edge_url, path)
     assert status == 200 and len(body) == size and headers.get("X-Cache-Status") == "HIT", (status, headers)
+    status, headers, body = get(disk_url, path)
+    assert status == 200 and len(body) == size and "X-Cache-Status" not in headers, (status, headers)
     status, _, body = get(app_url, path)
     app_ok = status == 200 and len(body) == size
     if not app_ok:
         print(f"(c) skipped: the app answered {status} for /media/<token>/<key>: {body[:200]!r}")
-    runs: dict[str, list[Result]] = {"a": [], "b": [], "c": []}
+    runs: dict[str, list[Result]] = {"a": [], "b": [], "b'": [], "c": []}
     for _ in range(args.rounds):
         runs["a"].append(wrk("(a) nginx static", f"{static_url}/{key}", args, lua))
-        runs["b"].append(wrk("(b) nginx + njs + shield", f"{edge_url}{path}", args, lua))
+        runs["b"].append(wrk("(b) nginx + njs + disk", f"{disk_url}{path}", args, lua))
+        runs["b'"].append(wrk("(b') nginx + njs + shield", f"{edge_url}{path}", args, lua))
         if app_ok:
             runs["c"].append(wrk("(c) app alone", f"{app_url}{path}", args, lua))
     return {name: median(rs) if rs else None for name, rs in runs.items()}
@@ -292,6 +307,12 @@ def report(results: dict[str, Result | None]) -> None:
     assert a is not None and b is not None
     print(f"ratio b/a: {b.rps / a.rps:.2f}  (target >= 0.80)")
     print(f"p99(b)/p99(a): {b.p99_ms / a.p99_ms:.2f}  (target <= 2.00)")
+    shield = results["b'"]
+    if shield is not None:
+        print(
+            f"ratio b'/a (shield cache): {shield.rps / a.rps:.2f}   "
+            f"p99(b')/p99(a): {shield.p99_ms / a.p99_ms:.2f}"
+        )
     if c is not None:
         print(f"ratio c/a: {c.rps / a.rps:.2f}  (target >= 0.15)")
     else:

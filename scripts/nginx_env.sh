@@ -22,6 +22,8 @@ export CADENZA_NJS=${CADENZA_NJS:-$(realpath -m "$out")/cadenza.js}
 export NGINX_USER=${NGINX_USER:-www-data}
 export WORKER_PROCESSES=${WORKER_PROCESSES:-auto}
 export NJS_MODULE=${NJS_MODULE:-/usr/lib/nginx/modules/ngx_http_js_module.so}
+# The media store's directory when nginx can read it; otherwise an empty one (all bytes via the shield).
+export CADENZA_MEDIA_ROOT=${CADENZA_MEDIA_ROOT:-$(realpath -m "$out")/no-local-media}
 export CADENZA_UPSTREAM CADENZA_SIGNING_KEYS CADENZA_ORIGIN_SECRET CACHE_DIR
 
 # They end up inside quoted nginx strings: a quote would end the string, $ would start a variable.
@@ -33,8 +35,9 @@ case "$CADENZA_ORIGIN_SECRET" in
 esac
 
 vars='${LISTEN} ${CADENZA_UPSTREAM} ${CADENZA_SIGNING_KEYS} ${CADENZA_BIND_IP} ${CADENZA_ORIGIN_SECRET}
-${CADENZA_NJS} ${CACHE_DIR} ${CACHE_MAX_SIZE} ${NGINX_USER} ${WORKER_PROCESSES} ${NJS_MODULE}'
-mkdir -p "$out"
+${CADENZA_NJS} ${CACHE_DIR} ${CACHE_MAX_SIZE} ${NGINX_USER} ${WORKER_PROCESSES} ${NJS_MODULE}
+${CADENZA_MEDIA_ROOT}'
+mkdir -p "$out" "$out/no-local-media"
 umask 027  # the signing keys and the origin secret are in there
 for f in cadenza.conf nginx.conf; do
   envsubst "$vars" < "deploy/nginx/$f" > "$out/$f"

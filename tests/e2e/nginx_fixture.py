@@ -137,12 +137,13 @@ def write_prefix(
     worker_processes: int | str = 1,
     cache_max_size: str = "1g",
     extra_conf: Mapping[str, str] | None = None,
+    media_root: Path | None = None,
 ) -> Path:
     """Render deploy/nginx/ into `prefix`; returns the nginx.conf path.
 
     `extra_conf` maps file name → text of additional http-level files (conf.d/), rendered with the same
     placeholders (e.g. `${LISTEN}`, `${CADENZA_NJS}`)."""
-    for d in ("logs", "temp", "cache", "conf.d"):
+    for d in ("logs", "temp", "cache", "conf.d", "no-local-media"):
         (prefix / d).mkdir(parents=True, exist_ok=True)
     if _UNSAFE.search(origin_secret):
         raise ValueError("origin secret must not contain quotes, $, \\ or control characters")
@@ -155,6 +156,7 @@ def write_prefix(
         "CADENZA_ORIGIN_SECRET": origin_secret,
         "CADENZA_NJS": str(prefix / "cadenza.js"),
         "CACHE_DIR": str(prefix / "cache"),
+        "CADENZA_MEDIA_ROOT": str(media_root or (prefix / "no-local-media")),
         "CACHE_MAX_SIZE": cache_max_size,
         "NGINX_USER": getpass.getuser(),
         "WORKER_PROCESSES": str(worker_processes),
@@ -178,11 +180,13 @@ def start_nginx(
     worker_processes: int | str = 1,
     extra_conf: Mapping[str, str] | None = None,
     timeout: float = 10.0,
+    media_root: Path | None = None,
 ) -> NginxProcess:
     """Start `nginx -g 'daemon off;'` on 127.0.0.1 in front of `upstream`; returns once it answers.
 
     `tmp` becomes the nginx prefix. With `port=None` a free port is picked (and re-picked if another
-    process takes it first)."""
+    process takes it first). `media_root`: the app's local media store, which nginx then reads itself;
+    without it every object comes through the shield cache."""
     if reason := missing():
         raise RuntimeError(reason)
     tmp = tmp.resolve()
@@ -199,6 +203,7 @@ def start_nginx(
             bind_ip=bind_ip,
             worker_processes=worker_processes,
             extra_conf=extra_conf,
+            media_root=media_root,
         )
         proc = subprocess.Popen(
             [str(NGINX), "-p", f"{tmp}/", "-c", str(conf), "-e", str(tmp / "logs" / "error.log"),

@@ -118,3 +118,41 @@ def test_the_apps_origin_route_needs_the_secret_the_edge_sends(
     assert httpx.get(f"{app_url}/origin/{MASTER}").status_code == 403
     r = httpx.get(f"{app_url}/origin/{MASTER}", headers={"X-Cadenza-Origin": ORIGIN_SECRET})
     assert r.status_code == 200
+
+
+def test_with_the_media_store_on_its_disk_the_edge_reads_it_directly(
+    stack: tuple[NginxProcess, str, dict[str, bytes]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _, app_url, objects = stack
+    media = next(tmp_path_factory.getbasetemp().glob("stack*/data/media"))
+    assert (media / MASTER).is_file()
+    local = start_nginx(
+        tmp_path_factory.mktemp("local-edge"),
+        upstream=app_url,
+        keys=KEYS,
+        origin_secret=ORIGIN_SECRET,
+        media_root=media,
+    )
+    try:
+        token = signing.sign(KEYRING, key=MASTER, depth=3, expires_at=2**31 - 1, ip="127.0.0.1")
+        seg_key = f"{PREFIX}/hls/aac_128/{SEGMENTS[0]}"
+        with httpx.Client(base_url=local.url) as client:
+            seg = client.get(f"/media/{token}/{seg_key}")
+            assert seg.status_code == 200 and seg.content == objects[seg_key]
+            assert "X-Cache-Status" not in seg.headers  # from disk, not through the shield
+            assert seg.headers["Content-Type"] == "audio/mp4"
+            assert seg.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            part = client.get(f"/media/{token}/{seg_key}", headers={"Range": "bytes=10-19"})
+            assert part.status_code == 206 and part.content == objects[seg_key][10:20]
+            playlist = client.get(f"/media/{token}/{PREFIX}/hls/aac_128/index.m3u8")
+            assert playlist.headers["Cache-Control"] == "public, max-age=10"
+            assert playlist.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+            mp3 = client.get(f"/media/{token}/{PREFIX}/download/mp3_320.mp3", headers={"Range": "bytes=-100"})
+            assert mp3.status_code == 206 and mp3.content == objects[f"{PREFIX}/download/mp3_320.mp3"][-100:]
+            forged = client.get(f"/media/{token[:-1]}{'B' if token[-1] == 'A' else 'A'}/{seg_key}")
+            assert forged.status_code == 403
+            # not on this disk: the shield asks the origin (and says so)
+            missing = client.get(f"/media/{token}/{PREFIX}/hls/aac_128/9999999999999999.m4s")
+            assert missing.status_code == 404 and missing.headers.get("X-Cache-Status") in ("MISS", "EXPIRED")
+    finally:
+        local.stop()
