@@ -1,4 +1,4 @@
-"""Search benchmark: the index against a naive `ILIKE '%q%'` scan, on PostgreSQL (1M tracks) and SQLite (100k).
+"""Search benchmark: the index against a naive `ILIKE '%q%'` scan, on PostgreSQL (1M) and SQLite (100k).
 
 Builds a synthetic multi-script catalog (Faker locales: Latin, Cyrillic, Greek, Japanese, Chinese, Arabic,
 Hebrew), rebuilds the index with `cadenza.search.service.reindex` (build time, index size), then times
@@ -13,7 +13,6 @@ Usage: .venv/bin/python bench/search.py [--pg-tracks 1000000] [--sqlite-tracks 1
 from __future__ import annotations
 
 import argparse
-
 import os
 import random
 import statistics
@@ -41,8 +40,10 @@ LOCALES = {  # share of artists per locale
     "en_US": 30, "de_DE": 8, "fr_FR": 8, "es_ES": 8, "it_IT": 5, "ru_RU": 10, "el_GR": 5,
     "ja_JP": 8, "zh_CN": 8, "ar_AA": 5, "he_IL": 5,
 }  # fmt: skip
-GENRES = ["Rock", "Pop", "Jazz", "Classical", "Hip-Hop", "Electronic", "Folk", "Metal", "Soul", "Country",
-          "Reggae", "Blues", "Latin", "K-Pop", "J-Pop", "Mandopop", "Chanson", "Tarab", "Ambient", "Punk"]  # fmt: skip
+GENRES = [
+    "Rock", "Pop", "Jazz", "Classical", "Hip-Hop", "Electronic", "Folk", "Metal", "Soul", "Country",
+    "Reggae", "Blues", "Latin", "K-Pop", "J-Pop", "Mandopop", "Chanson", "Tarab", "Ambient", "Punk",
+]  # fmt: skip
 KINDS = ("word", "phrase", "prefix", "phonetic", "typo", "filtered")
 
 
@@ -106,7 +107,8 @@ def load_postgres(engine: Engine, cat: Catalog) -> None:
                 day = date(1950 + rnd.randrange(75), 1 + rnd.randrange(12), 1 + rnd.randrange(28))
                 cp.write_row((i + 1, t, day, None, now))
         with cur.copy(  # type: ignore[attr-defined]
-            "COPY tracks (id, title, status, genre, play_count, release_id, created_at, updated_at) FROM STDIN"
+            "COPY tracks (id, title, status, genre, play_count, release_id, created_at, updated_at) "
+            "FROM STDIN"
         ) as cp:
             for i, t in enumerate(cat.titles):
                 genre = GENRES[(cat.track_artist[i] * 7) % len(GENRES)]
@@ -158,8 +160,10 @@ def load_sqlite(engine: Engine, cat: Catalog) -> None:
 
 # --- queries -------------------------------------------------------------------------------------------
 
-_SOUNDS = [("ph", "f"), ("ck", "k"), ("c", "k"), ("y", "i"), ("ll", "l"), ("ss", "s"), ("th", "t"),
-           ("w", "v"), ("z", "s"), ("ie", "i"), ("ou", "u"), ("mm", "m"), ("tt", "t"), ("ei", "ai")]  # fmt: skip
+_SOUNDS = [
+    ("ph", "f"), ("ck", "k"), ("c", "k"), ("y", "i"), ("ll", "l"), ("ss", "s"), ("th", "t"),
+    ("w", "v"), ("z", "s"), ("ie", "i"), ("ou", "u"), ("mm", "m"), ("tt", "t"), ("ei", "ai"),
+]  # fmt: skip
 
 
 def _latin(word: str) -> bool:

@@ -164,7 +164,8 @@ def main() -> None:
         print(f"hello world  {hello[0]:9.0f} req/s  p99 {hello[1]:7.1f} ms")
         print(f"stream URLs  {issue[0]:9.0f} req/s  p99 {issue[1]:7.1f} ms")
         print(
-            f"throughput ratio {issue[0] / hello[0]:.2f} (target >= 0.35)   p99 ratio {issue[1] / hello[1]:.2f} (target <= 3)"
+            f"throughput ratio {issue[0] / hello[0]:.2f} (target >= 0.35)   "
+            f"p99 ratio {issue[1] / hello[1]:.2f} (target <= 3)"
         )
     finally:
         if server is not None:
