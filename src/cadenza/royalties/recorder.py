@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from cadenza import ids
 from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class SessionRecorder:
 def new_session(
     *, track_id: int, user_id: int | None, territory: str | None, quality: str | None, at: datetime
 ) -> NewSession:
-    return NewSession(str(uuid.uuid4()), track_id, user_id, territory, quality, at)
+    return NewSession(str(ids.uuid4()), track_id, user_id, territory, quality, at)
 
 
 def _session_row(s: NewSession) -> dict[str, object]:
