@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import Engine, select, update
 
 from cadenza.accounts.models import AuthToken, User
@@ -48,8 +49,8 @@ def _register(
 
 
 def _login(
-    client: TestClient, email: str = "ana@example.org", password: str = "a long passphrase", ip: str = ""
-) -> object:
+    client: TestClient, email: str = "ana@example.org", password: str = "a long passphrase"
+) -> Response:
     return client.post("/api/auth/login", json={"email": email, "password": password})
 
 
