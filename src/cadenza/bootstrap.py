@@ -19,6 +19,7 @@ from cadenza.delivery.signing import Keyring
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.rights.geo import GeoLookup
 from cadenza.royalties.recorder import SessionRecorder
+from cadenza.search.sync import keep_in_step
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore
 
@@ -58,7 +59,10 @@ def build_collaborators(
     engine = engine or make_engine(settings.db_url)
     if run_migrations:
         migrate.upgrade(engine)
-    return Collaborators(settings=settings, sessions=make_session_factory(engine), store=make_store(settings))
+    sessions = make_session_factory(engine)
+    # Catalog edits made through the ORM (titles, credits, renames) reach the search index at commit.
+    keep_in_step(sessions)
+    return Collaborators(settings=settings, sessions=sessions, store=make_store(settings))
 
 
 def make_runner(c: Collaborators) -> Runner:

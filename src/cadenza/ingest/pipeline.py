@@ -25,6 +25,7 @@ from cadenza.ingest import fingerprint as fp
 from cadenza.ingest import transcode as tc
 from cadenza.ingest import validate as val
 from cadenza.ingest import waveform as wf
+from cadenza.search import service as search
 from cadenza.storage import mediatypes
 from cadenza.storage.base import ObjectStore
 
@@ -182,6 +183,7 @@ def _publish(c: Collaborators, track: Track) -> None:
             t.status = TrackStatus.ready
             t.stage = DONE
             t.failure_reason = None
+            search.index_track(s, track_id=t.id)
     except BaseException:
         c.store.delete_prefix(prefix)
         raise

@@ -25,6 +25,7 @@ from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
 from cadenza.ingest import views as ingest_views
 from cadenza.rights import views as rights_views
+from cadenza.search import views as search_views
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         catalog_views.router,
         delivery_views.router,
         rights_views.router,
+        search_views.router,
     ):
         app.include_router(router)
 
