@@ -16,6 +16,7 @@ from cadenza.catalog.models import FingerprintKey, Track, TrackStatus
 from cadenza.catalog.service import TrackMetadata
 from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
+from cadenza.search import service as search
 from conftest import make_settings
 from unit.test_validate import MALFORMED, src  # noqa: F401 (src is a fixture)
 
@@ -84,6 +85,10 @@ def test_lossless_upload_becomes_ready_with_every_output(c: pipeline.Collaborato
         assert s.scalar(select(func.count()).where(FingerprintKey.track_id == track.id))
     # nothing is left behind in the scratch space
     assert not (c.settings.work_path / str(track.id)).exists()
+    # and the catalog search knows it as soon as it is ready
+    with c.sessions() as s:
+        hits = search.search(s, q="song", type="track").hits
+        assert [h.id for h in hits] == [track.id] and hits[0].artists == ["Ana", "Bo"]
 
 
 def test_lossy_upload_has_no_hifi_and_says_why(c: pipeline.Collaborators, tmp_path: Path) -> None:
