@@ -193,3 +193,33 @@ def test_malformed_corpus_fails_with_reasons_and_publishes_nothing(
         root = settings.storage.local_root
         assert root is not None
         assert [p for p in root.rglob("*") if p.is_file()] == [], name
+
+
+def test_a_restarted_server_finishes_what_it_was_doing(c: pipeline.Collaborators, tmp_path: Path) -> None:
+    from cadenza.ingest.runner import InProcessRunner
+
+    class Crashed:
+        """The process died right after the upload was stored: nothing ran."""
+
+        def submit(self, track_id: int, *, start: str = "validate") -> None:
+            return None
+
+    first = accept_upload(
+        c, Crashed(), path=make_audio(tmp_path / "a.flac", duration=5, seed=51), filename="a.flac"
+    )
+    second = accept_upload(
+        c, Crashed(), path=make_audio(tmp_path / "b.wav", duration=5, seed=52), filename="b.wav"
+    )
+    pipeline.run_stage(c, second.id, "validate")
+    pipeline.run_stage(c, second.id, "transcode")  # ...and this one died half-way through
+    runner = InProcessRunner(c, workers=2)
+    try:
+        assert runner.resume_interrupted() == 2
+        runner.wait(first.id, timeout=120)
+        runner.wait(second.id, timeout=120)
+    finally:
+        runner.shutdown(wait=True)
+    with c.sessions() as s:
+        for track_id in (first.id, second.id):
+            t = s.get(Track, track_id)
+            assert t is not None and t.status == TrackStatus.ready, t and t.failure_reason
