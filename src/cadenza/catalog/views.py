@@ -14,12 +14,12 @@ from cadenza.accounts.service import Principal
 from cadenza.catalog import service
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.errors import NotFound
-from cadenza.web.deps import AppState, CurrentUser
+from cadenza.web.deps import AppState, CurrentUser, Id
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
 Limit = Query(50, ge=1, le=200)
-After = Query(0, ge=0, le=2**62)
+After = Query(0, ge=0, le=2**63 - 1)
 
 
 class VariantOut(BaseModel):
@@ -127,7 +127,7 @@ def list_tracks(
 
 
 @router.get("/tracks/{track_id}", response_model=TrackOut)
-def get_track(track_id: int, state: AppState, user: CurrentUser) -> TrackOut:
+def get_track(track_id: Id, state: AppState, user: CurrentUser) -> TrackOut:
     """A track; admins also see processing and failed tracks with their stage and reason."""
     with state.c.sessions() as s:
         return TrackOut.of(_track_visible(s, user, track_id))
@@ -143,7 +143,7 @@ def list_artists(
 
 
 @router.get("/artists/{artist_id}", response_model=ArtistDetail)
-def get_artist(artist_id: int, state: AppState, user: CurrentUser) -> ArtistDetail:
+def get_artist(artist_id: Id, state: AppState, user: CurrentUser) -> ArtistDetail:
     with state.c.sessions() as s:
         artist = s.get(Artist, artist_id)
         if artist is None:
@@ -165,7 +165,7 @@ def list_releases(
 
 
 @router.get("/releases/{release_id}", response_model=ReleaseDetail)
-def get_release(release_id: int, state: AppState, user: CurrentUser) -> ReleaseDetail:
+def get_release(release_id: Id, state: AppState, user: CurrentUser) -> ReleaseDetail:
     with state.c.sessions() as s:
         release = s.get(Release, release_id)
         if release is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 from fastapi import APIRouter, Response
@@ -11,7 +10,7 @@ from pydantic import BaseModel
 
 from cadenza.db.base import utcnow
 from cadenza.delivery import service
-from cadenza.web.deps import AppState, ClientIP, CurrentUser
+from cadenza.web.deps import CallerDep, Id
 
 router = APIRouter(prefix="/api/tracks", tags=["delivery"])
 
@@ -34,9 +33,10 @@ class StreamOut(BaseModel):
     response_model=StreamOut,
     responses={451: {"description": "not available in the listener's territory"}},
 )
-async def stream(track_id: int, state: AppState, user: CurrentUser, ip: ClientIP) -> Response:
+async def stream(track_id: Id, caller: CallerDep) -> Response:
     """Signed URLs to play a track: HLS master (short-lived start token), MP3 with a download right,
     FLAC for hi-fi listeners, the waveform; opens a playback session."""
+    state, user, ip = caller.state, caller.user, caller.ip
     settings = state.c.settings
 
     def load() -> service.TrackMedia | None:
@@ -62,4 +62,4 @@ async def stream(track_id: int, state: AppState, user: CurrentUser, ip: ClientIP
     )
     state.recorder.record(playback)
     # The grant is already exactly StreamOut's shape; skipping a second validation keeps this path lean.
-    return Response(content=json.dumps(dataclasses.asdict(grant)), media_type="application/json")
+    return Response(content=json.dumps(grant.__dict__), media_type="application/json")

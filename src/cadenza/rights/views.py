@@ -14,7 +14,7 @@ from cadenza.db.engine import transaction
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.rights import service
 from cadenza.rights.models import TrackRight
-from cadenza.web.deps import AdminUser, AppState
+from cadenza.web.deps import AdminUser, AppState, Id
 
 router = APIRouter(prefix="/api", tags=["rights"])
 
@@ -50,7 +50,7 @@ class RightOut(BaseModel):
 
 
 @router.get("/tracks/{track_id}/rights", response_model=list[RightOut])
-def list_rights(track_id: int, state: AppState, _: AdminUser) -> list[RightOut]:
+def list_rights(track_id: Id, state: AppState, _: AdminUser) -> list[RightOut]:
     with state.c.sessions() as s:
         if s.get(Track, track_id) is None:
             raise NotFound(f"track {track_id} not found")
@@ -59,7 +59,7 @@ def list_rights(track_id: int, state: AppState, _: AdminUser) -> list[RightOut]:
 
 
 @router.post("/tracks/{track_id}/rights", status_code=201, response_model=RightOut)
-def grant_right(track_id: int, body: RightIn, state: AppState, _: AdminUser) -> RightOut:
+def grant_right(track_id: Id, body: RightIn, state: AppState, _: AdminUser) -> RightOut:
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         raise InvalidInput("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
     with transaction(state.c.sessions) as s:
@@ -82,7 +82,7 @@ def grant_right(track_id: int, body: RightIn, state: AppState, _: AdminUser) -> 
 
 
 @router.delete("/rights/{right_id}", status_code=204)
-def revoke_right(right_id: int, state: AppState, _: AdminUser) -> None:
+def revoke_right(right_id: Id, state: AppState, _: AdminUser) -> None:
     with transaction(state.c.sessions) as s:
         right = s.get(TrackRight, right_id)
         if right is None:

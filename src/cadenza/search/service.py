@@ -428,14 +428,14 @@ def _search(
     facet_list: list[Facet] = []
     total, exact_total = len(found), len(found) <= offset + limit
     if facets or not exact_total:
-        counts = backend.facets(session, loosest, filters, cap=FACET_SAMPLE)
+        counts, all_counted = backend.facets(session, loosest, filters, cap=FACET_SAMPLE)
         counted = sum(c for _, _, c in counts)
         facet_list = sorted(
             (Facet(label, c) for key, label, c in counts if key), key=lambda f: (-f.count, f.genre)
         )
         in_genre = sum(c for key, _, c in counts if key == filters.genre) if filters.genre else counted
         total = max(len(found) if exact_total else 0, in_genre)
-        exact_total = exact_total or counted < FACET_SAMPLE
+        exact_total = exact_total or all_counted
     return SearchPage(
         hits=_hits(session, page, Highlighter(_alts(loosest))),
         next_cursor=encode_cursor(offset + limit, digest) if more else None,

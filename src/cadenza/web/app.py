@@ -63,11 +63,12 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     app = FastAPI(title="Cadenza", version=__version__, lifespan=lifespan)
     if wired is not None:
         app.state.cadenza = wired  # usable without a lifespan (test clients that skip it)
+    # The stream endpoint first: routes are matched in order, and it is the hot one.
     for router in (
+        delivery_views.router,
         accounts_views.router,
         ingest_views.router,
         catalog_views.router,
-        delivery_views.router,
         rights_views.router,
         search_views.router,
     ):

@@ -99,7 +99,19 @@ class IndexBackend:
                 artists,
             )
         self.add_terms(session, doc.terms())
+        if doc.genre_key:
+            session.execute(
+                text(
+                    "INSERT INTO search_genres (genre, label) VALUES (:genre, :label) ON CONFLICT (genre) "
+                    f"DO UPDATE SET label = excluded.label WHERE excluded.label{self._binary} < search_genres.label"
+                ),
+                {"genre": doc.genre_key, "label": (doc.genre or "")[:100]},
+            )
+        self._after_write(session, doc_id, doc)
         return doc_id
+
+    def _after_write(self, session: Session, doc_id: int, doc: Document) -> None:
+        """Whatever a backend derives from a written document and the vocabulary."""
 
     def _doc_params(self, doc: Document) -> dict[str, Any]:
         return {
@@ -172,7 +184,7 @@ class IndexBackend:
     def clear(self, session: Session) -> None:
         """Empty the whole index, vocabulary included."""
         self._clear_text(session)
-        for table in ("search_keys", "search_doc_artists", "search_documents", "search_terms"):
+        for table in ("search_keys", "search_doc_artists", "search_documents", "search_terms", "search_genres"):
             session.execute(text(f"DELETE FROM {table}"))
 
     def bulk_write(self, session: Session, docs: Sequence[Document], first_id: int) -> int:
@@ -218,6 +230,15 @@ class IndexBackend:
 
     def end_bulk(self, session: Session, next_id: int) -> None:
         """After a rebuild: rebuild what `begin_bulk` dropped and refresh planner statistics."""
+
+    def _fill_genres(self, session: Session) -> None:
+        """The display label of each genre key (the first in code-point order), after a rebuild."""
+        session.execute(
+            text(
+                f"INSERT INTO search_genres (genre, label) SELECT genre, MIN(genre_label{self._binary}) "
+                "FROM search_documents WHERE genre IS NOT NULL AND genre_label IS NOT NULL GROUP BY genre"
+            )
+        )
 
     def doc_ids(self, session: Session) -> int:
         """The next free document id."""
@@ -293,16 +314,18 @@ class IndexBackend:
 
     def facets(
         self, session: Session, level: Level, f: Filters, *, cap: int
-    ) -> list[tuple[str | None, str, int]]:
-        """(genre key, label, count) over at most `cap` matches of `level`, ignoring the genre filter."""
+    ) -> tuple[list[tuple[str | None, str, int]], bool]:
+        """(genre key, label, count) over at most `cap` matches of `level`, ignoring the genre filter, and
+        whether those were all the matches."""
         source, cond, params = self._match_sql(level)
         conds, fparams = self._filters(f, genre=False)
         sql = (
-            "SELECT s.genre, MIN(s.genre_label), COUNT(*) FROM (SELECT d.genre, d.genre_label FROM "
-            f"{source} WHERE {' AND '.join([cond, *conds])} LIMIT :cap) s GROUP BY s.genre"
+            "SELECT s.genre, MIN(g.label), COUNT(*) FROM (SELECT d.genre FROM "
+            f"{source} WHERE {' AND '.join([cond, *conds])} LIMIT :cap) s "
+            "LEFT JOIN search_genres g ON g.genre = s.genre GROUP BY s.genre"
         )
         rows = self._run(session, sql, {**params, **fparams, "cap": cap})
-        return [(r[0], r[1] or "", int(r[2])) for r in rows]
+        return [(r[0], r[1] or "", int(r[2])) for r in rows], sum(int(r[2]) for r in rows) < cap
 
     def phonetic_terms(
         self, session: Session, word: str, keys: Sequence[str], skel: str | None

@@ -140,4 +140,5 @@ class SqliteIndex(IndexBackend):
 
     def end_bulk(self, session: Session, next_id: int) -> None:
         session.execute(text("INSERT INTO search_fts (search_fts) VALUES ('optimize')"))
+        self._fill_genres(session)
         session.execute(text("ANALYZE"))

@@ -38,7 +38,12 @@ CREATE TABLE search_terms (
     dm1 VARCHAR(32),
     dm2 VARCHAR(32),
     skel VARCHAR(60),
-    grams SMALLINT NOT NULL
+    grams SMALLINT NOT NULL,
+    top_pop BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE search_genres (
+    genre VARCHAR(100) NOT NULL CONSTRAINT pk_search_genres PRIMARY KEY,
+    label VARCHAR(100) NOT NULL
 );
 CREATE INDEX ix_search_terms_dm1 ON search_terms (dm1);
 CREATE INDEX ix_search_terms_dm2 ON search_terms (dm2);
@@ -94,6 +99,43 @@ CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv) WITH (f
     + COMMON
     + """
 CREATE INDEX ix_search_terms_trgm ON search_terms USING gin (term {trgm}.gin_trgm_ops);
+CREATE INDEX ix_search_terms_prefix ON search_terms (term varchar_pattern_ops);
+
+-- Impact-ordered postings: each document word with the document's rank and filter columns, so the best
+-- matches of a word are the first entries of one index range (an index-only scan that stops early).
+CREATE TABLE search_postings (
+    term VARCHAR(60) NOT NULL,
+    doc_id BIGINT NOT NULL,
+    kind SMALLINT NOT NULL,
+    ref_id BIGINT NOT NULL,
+    popularity BIGINT NOT NULL,
+    recency INTEGER NOT NULL,
+    genre VARCHAR(100),
+    release_date DATE
+);
+CREATE INDEX ix_search_postings_rank ON search_postings (term, popularity DESC, recency DESC, doc_id DESC)
+    INCLUDE (kind, ref_id, genre, release_date);
+CREATE INDEX ix_search_postings_doc ON search_postings (doc_id);
+
+-- Postings follow their document: removed with it, re-ranked when its play count or dates change. A
+-- trigger rather than a foreign key, so the rebuild can fill the table in one statement without checks.
+CREATE FUNCTION search_document_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        DELETE FROM search_postings WHERE doc_id = OLD.id;
+        RETURN OLD;
+    END IF;
+    UPDATE search_postings SET kind = NEW.kind, popularity = NEW.popularity, recency = NEW.recency,
+        genre = NEW.genre, release_date = NEW.release_date WHERE doc_id = NEW.id;
+    IF NEW.popularity > OLD.popularity THEN
+        UPDATE search_terms SET top_pop = NEW.popularity
+        WHERE term IN (SELECT term FROM search_postings WHERE doc_id = NEW.id) AND top_pop < NEW.popularity;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER search_document_changed
+    AFTER UPDATE OF kind, popularity, recency, genre, release_date OR DELETE ON search_documents
+    FOR EACH ROW EXECUTE FUNCTION search_document_changed();
 
 CREATE FUNCTION search_track_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -186,10 +228,13 @@ DROP_POSTGRES = """
 DROP TRIGGER IF EXISTS search_track_changed ON tracks;
 DROP TRIGGER IF EXISTS search_artist_deleted ON artists;
 DROP TRIGGER IF EXISTS search_release_deleted ON releases;
+DROP TRIGGER IF EXISTS search_document_changed ON search_documents;
+DROP FUNCTION IF EXISTS search_document_changed();
 DROP FUNCTION IF EXISTS search_track_changed();
 DROP FUNCTION IF EXISTS search_artist_deleted();
 DROP FUNCTION IF EXISTS search_release_deleted();
-DROP TABLE IF EXISTS search_keys, search_doc_artists, search_terms, search_documents;
+DROP TABLE IF EXISTS search_postings, search_genres, search_keys, search_doc_artists, search_terms,
+    search_documents;
 """
 
 DROP_SQLITE = """
@@ -204,6 +249,7 @@ DROP TABLE IF EXISTS search_term_grams;
 DROP TABLE IF EXISTS search_keys;
 DROP TABLE IF EXISTS search_doc_artists;
 DROP TABLE IF EXISTS search_terms;
+DROP TABLE IF EXISTS search_genres;
 DROP TABLE IF EXISTS search_documents;
 """
 
