@@ -96,3 +96,31 @@ def create_user(sessions, *, email: str, role: str = "listener", tier: str = "fr
             tier=Tier(tier),
         )
         return service.issue_token(s, user=user, ttl=timedelta(hours=1)).token
+
+
+class InlineRunner:
+    """Runs the whole pipeline on submit, in the caller's thread: a test sees the final state at once."""
+
+    def __init__(self, c) -> None:  # type: ignore[no-untyped-def]
+        self.c = c
+
+    def submit(self, track_id: int, *, start: str = "validate") -> None:
+        from cadenza.ingest import pipeline
+
+        pipeline.run_all(self.c, track_id, start=start)
+
+    def resume_interrupted(self) -> int:
+        return 0
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        return None
+
+
+class IdleRunner(InlineRunner):
+    """Accepts tracks and runs nothing (as if the process died right after the upload)."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def submit(self, track_id: int, *, start: str = "validate") -> None:
+        return None

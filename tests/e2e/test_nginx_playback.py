@@ -13,11 +13,10 @@ import pytest
 from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
 from cadenza.db.engine import make_engine, transaction
-from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
 from cadenza.rights import service as rights
 from cadenza.web.app import create_app
-from conftest import create_user, make_settings
+from conftest import InlineRunner, create_user, make_settings
 from e2e import nginx_fixture
 from e2e.nginx_fixture import start_nginx
 from livesrv import serve
@@ -27,14 +26,6 @@ if reason := nginx_fixture.missing():
 
 KEYS = {"edge1": "edge-playback-secret"}
 ORIGIN = "edge-playback-origin"
-
-
-class Inline:
-    def __init__(self, c: pipeline.Collaborators) -> None:
-        self.c = c
-
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        pipeline.run_all(self.c, track_id, start=start)
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +41,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     )
     c = build_collaborators(settings, engine=make_engine(url))
     track = accept_upload(
-        c, Inline(c), path=make_audio(tmp / "t.flac", duration=15, seed=33), filename="t.flac"
+        c, InlineRunner(c), path=make_audio(tmp / "t.flac", duration=15, seed=33), filename="t.flac"
     )
     with transaction(c.sessions) as s:
         rights.grant(s, track_id=track.id, right_type="stream")
     token = create_user(c.sessions, email="edge@example.org")
-    with serve(create_app(settings, wired=App(c=c, runner=Inline(c)))) as app_url:
+    with serve(create_app(settings, wired=App(c=c, runner=InlineRunner(c)))) as app_url:
         edges = {
             "disk": start_nginx(tmp / "disk", upstream=app_url, keys=KEYS, origin_secret=ORIGIN,
                                 media_root=settings.storage.local_root),

@@ -15,15 +15,7 @@ from cadenza.accounts.models import AuthToken, User
 from cadenza.bootstrap import App, build_collaborators
 from cadenza.db.base import utcnow
 from cadenza.web.app import create_app
-from conftest import make_settings
-
-
-class Nothing:
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        return None
-
-    def shutdown(self, *, wait: bool = True) -> None:
-        return None
+from conftest import IdleRunner, make_settings
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def app(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[tupl
         db[1],
         accounts={"login_attempts_per_account": 3, "login_attempts_per_ip": 6, "token_cache_sec": 0},
     )
-    state = App(c=build_collaborators(settings, engine=engine, run_migrations=False), runner=Nothing())
+    state = App(c=build_collaborators(settings, engine=engine, run_migrations=False), runner=IdleRunner())
     with TestClient(create_app(settings, wired=state)) as client:
         yield client, state
 

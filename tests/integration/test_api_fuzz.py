@@ -13,31 +13,22 @@ from hypothesis import HealthCheck, settings
 from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
 from cadenza.db.engine import transaction
-from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
 from cadenza.rights import service as rights
 from cadenza.web.app import create_app
-from conftest import create_user, make_settings, make_test_engine
-
-
-class Inline:
-    def __init__(self, c: pipeline.Collaborators) -> None:
-        self.c = c
-
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        pipeline.run_all(self.c, track_id, start=start)
+from conftest import InlineRunner, create_user, make_settings, make_test_engine
 
 
 def _app(tmp: Path):  # type: ignore[no-untyped-def]
     engine, url, _ = make_test_engine("sqlite", tmp)
     c = build_collaborators(make_settings(tmp / "data", url), engine=engine, run_migrations=False)
     track = accept_upload(
-        c, Inline(c), path=make_audio(tmp / "a.flac", duration=4, seed=3), filename="a.flac"
+        c, InlineRunner(c), path=make_audio(tmp / "a.flac", duration=4, seed=3), filename="a.flac"
     )
     with transaction(c.sessions) as s:
         rights.grant(s, track_id=track.id, right_type="stream")
     token = create_user(c.sessions, email="admin@example.org", role="admin", tier="hifi")
-    return create_app(c.settings, wired=App(c=c, runner=Inline(c))), token
+    return create_app(c.settings, wired=App(c=c, runner=InlineRunner(c))), token
 
 
 _tmp = Path(tempfile.mkdtemp(prefix="cadenza-fuzz-"))

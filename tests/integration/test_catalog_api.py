@@ -16,15 +16,7 @@ from cadenza.catalog.models import TrackStatus
 from cadenza.catalog.service import TrackMetadata
 from cadenza.db.engine import transaction
 from cadenza.web.app import create_app
-from conftest import create_user, make_settings
-
-
-class Nothing:
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        return None
-
-    def shutdown(self, *, wait: bool = True) -> None:
-        return None
+from conftest import IdleRunner, create_user, make_settings
 
 
 @pytest.fixture
@@ -51,7 +43,7 @@ def client(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[t
         "fan": create_user(c.sessions, email="fan@example.org"),
         "admin": create_user(c.sessions, email="boss@example.org", role="admin"),
     }
-    with TestClient(create_app(settings, wired=App(c=c, runner=Nothing()))) as tc:
+    with TestClient(create_app(settings, wired=App(c=c, runner=IdleRunner()))) as tc:
         yield tc, {"ids": ids, **tokens}
 
 

@@ -18,22 +18,13 @@ from cadenza.bootstrap import App, build_collaborators
 from cadenza.catalog.models import Track
 from cadenza.db.base import utcnow
 from cadenza.db.engine import transaction
-from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
 from cadenza.rights import service as rights
 from cadenza.web.app import create_app
-from conftest import create_user, make_settings
+from conftest import InlineRunner, create_user, make_settings
 from livesrv import serve
 
 DE, FR = "203.0.113.7", "198.51.100.9"
-
-
-class Inline:
-    def __init__(self, c: pipeline.Collaborators) -> None:
-        self.c = c
-
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        pipeline.run_all(self.c, track_id, start=start)
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +42,14 @@ def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> I
     )
     c = build_collaborators(settings, engine=db[0], run_migrations=False)
     source = make_audio(tmp / "song.flac", duration=20, seed=71)
-    track = accept_upload(c, Inline(c), path=source, filename="song.flac")
+    track = accept_upload(c, InlineRunner(c), path=source, filename="song.flac")
     other = accept_upload(
-        c, Inline(c), path=make_audio(tmp / "b.flac", duration=5, seed=72), filename="b.flac"
+        c, InlineRunner(c), path=make_audio(tmp / "b.flac", duration=5, seed=72), filename="b.flac"
     )
     listener = create_user(c.sessions, email="fan@example.org")
     hifi = create_user(c.sessions, email="audiophile@example.org", tier="hifi")
     admin = create_user(c.sessions, email="label@example.org", role="admin")
-    state = App(c=c, runner=Inline(c))
+    state = App(c=c, runner=InlineRunner(c))
     with serve(create_app(settings, wired=state)) as url:
         yield {
             "url": url,

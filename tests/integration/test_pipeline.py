@@ -17,18 +17,8 @@ from cadenza.catalog.service import TrackMetadata
 from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
 from cadenza.search import service as search
-from conftest import make_settings
+from conftest import IdleRunner, InlineRunner, make_settings
 from unit.test_validate import MALFORMED, src  # noqa: F401 (src is a fixture)
-
-
-class Inline:
-    """Runs the pipeline synchronously on submit, so a test sees the final state."""
-
-    def __init__(self, c: pipeline.Collaborators) -> None:
-        self.c = c
-
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        pipeline.run_all(self.c, track_id, start=start)
 
 
 @pytest.fixture
@@ -37,7 +27,7 @@ def c(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> pipeline.Collab
 
 
 def _ingest(c: pipeline.Collaborators, path: Path, **meta: object) -> Track:
-    track = accept_upload(c, Inline(c), path=path, filename=path.name, overrides=TrackMetadata(**meta))  # type: ignore[arg-type]
+    track = accept_upload(c, InlineRunner(c), path=path, filename=path.name, overrides=TrackMetadata(**meta))  # type: ignore[arg-type]
     with c.sessions() as s:
         t = s.get(Track, track.id)
         assert t is not None
@@ -129,15 +119,7 @@ def test_stages_are_idempotent_and_a_crash_in_publish_leaves_no_orphans(
     c: pipeline.Collaborators, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = make_audio(tmp_path / "song.wav", duration=10, seed=31)
-    with c.sessions() as s, s.begin():
-        pass
-    from cadenza.ingest.service import accept_upload as accept
-
-    class Nothing:
-        def submit(self, track_id: int, *, start: str = "validate") -> None:
-            return None
-
-    track = accept(c, Nothing(), path=source, filename=source.name)
+    track = accept_upload(c, IdleRunner(), path=source, filename=source.name)
     for stage in ("validate", "transcode", "transcode", "waveform", "fingerprint", "fingerprint"):
         pipeline.run_stage(c, track.id, stage)
     # publish dies half-way (the store breaks after a few objects): the error propagates for a retry
@@ -198,17 +180,11 @@ def test_malformed_corpus_fails_with_reasons_and_publishes_nothing(
 def test_a_restarted_server_finishes_what_it_was_doing(c: pipeline.Collaborators, tmp_path: Path) -> None:
     from cadenza.ingest.runner import InProcessRunner
 
-    class Crashed:
-        """The process died right after the upload was stored: nothing ran."""
-
-        def submit(self, track_id: int, *, start: str = "validate") -> None:
-            return None
-
     first = accept_upload(
-        c, Crashed(), path=make_audio(tmp_path / "a.flac", duration=5, seed=51), filename="a.flac"
+        c, IdleRunner(), path=make_audio(tmp_path / "a.flac", duration=5, seed=51), filename="a.flac"
     )
     second = accept_upload(
-        c, Crashed(), path=make_audio(tmp_path / "b.wav", duration=5, seed=52), filename="b.wav"
+        c, IdleRunner(), path=make_audio(tmp_path / "b.wav", duration=5, seed=52), filename="b.wav"
     )
     pipeline.run_stage(c, second.id, "validate")
     pipeline.run_stage(c, second.id, "transcode")  # ...and this one died half-way through

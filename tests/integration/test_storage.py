@@ -17,13 +17,12 @@ from cadenza.bootstrap import App, build_collaborators, make_store
 from cadenza.catalog.models import TrackStatus
 from cadenza.db.engine import transaction
 from cadenza.errors import InvalidInput
-from cadenza.ingest import pipeline
 from cadenza.ingest.service import accept_upload
 from cadenza.rights import service as rights
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore
 from cadenza.web.app import create_app
-from conftest import create_user, make_settings
+from conftest import InlineRunner, create_user, make_settings
 from livesrv import free_port, serve
 
 
@@ -81,14 +80,6 @@ def test_store_contract(store: ObjectStore, tmp_path: Path) -> None:
             store.put_bytes(bad, b"x")
 
 
-class Inline:
-    def __init__(self, c: pipeline.Collaborators) -> None:
-        self.c = c
-
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        pipeline.run_all(self.c, track_id, start=start)
-
-
 def test_ingest_into_s3_and_stream_out_of_it(
     engine: Engine, db: tuple[Engine, str], tmp_path: Path, s3_endpoint: str
 ) -> None:
@@ -97,7 +88,7 @@ def test_ingest_into_s3_and_stream_out_of_it(
     )
     c = build_collaborators(settings, engine=engine, run_migrations=False)
     source = make_audio(tmp_path / "song.flac", duration=8, seed=91)
-    track = accept_upload(c, Inline(c), path=source, filename="song.flac")
+    track = accept_upload(c, InlineRunner(c), path=source, filename="song.flac")
     with c.sessions() as s:
         t = s.get(type(track), track.id)
         assert t is not None and t.status == TrackStatus.ready, t.failure_reason
@@ -108,7 +99,7 @@ def test_ingest_into_s3_and_stream_out_of_it(
         rights.grant(s, track_id=track.id, right_type="stream")
         rights.grant(s, track_id=track.id, right_type="download")
     token = create_user(c.sessions, email="s3fan@example.org")
-    with serve(create_app(settings, wired=App(c=c, runner=Inline(c)))) as url:
+    with serve(create_app(settings, wired=App(c=c, runner=InlineRunner(c)))) as url:
         grant = httpx.get(
             f"{url}/api/tracks/{track.id}/stream", headers={"Authorization": f"Bearer {token}"}
         ).json()

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote
 
 import anyio
 
@@ -76,6 +75,17 @@ async def _json(send: Send, status: int, error: str, reason: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _valid_key(send: Send, key: str) -> bool:
+    """Answer 404 unless `key` is a valid object key. The server has already percent-decoded the path
+    once, as nginx does; decoding it again would make `%252e` mean something nginx never saw."""
+    try:
+        check_key(key)
+    except InvalidInput:
+        await _json(send, 404, "not_found", "no such object")
+        return False
+    return True
+
+
 class MediaMiddleware:
     def __init__(self, app: ASGIApp, cfg: Callable[[], MediaConfig]) -> None:
         self.app = app
@@ -108,12 +118,8 @@ class MediaMiddleware:
         if scope["method"] not in ("GET", "HEAD"):
             await _json(send, 405, "method_not_allowed", "only GET and HEAD")
             return
-        token, _, raw_key = rest.partition("/")
-        key = unquote(raw_key)
-        try:
-            check_key(key)
-        except InvalidInput:
-            await _json(send, 404, "not_found", "no such object")
+        token, _, key = rest.partition("/")
+        if not await _valid_key(send, key):
             return
         headers = _headers(scope)
         ip = self._client(scope, headers)
@@ -143,13 +149,9 @@ class MediaMiddleware:
         if not hmac.compare_digest(given.encode(), self.cfg.origin_secret.encode()):
             await _json(send, 403, "forbidden", "origin access needs the origin secret")
             return
-        key = unquote(raw_key)
-        try:
-            check_key(key)
-        except InvalidInput:
-            await _json(send, 404, "not_found", "no such object")
+        if not await _valid_key(send, raw_key):
             return
-        await self._object(scope, send, key, headers)
+        await self._object(scope, send, raw_key, headers)
 
     async def _master(self, scope: Scope, send: Send, key: str, ip: str) -> None:
         cfg = self.cfg

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog import fingerprints
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
+from cadenza.checksums import sha256_file
 from cadenza.config import Settings
 from cadenza.db.engine import transaction
 from cadenza.errors import StageError
@@ -146,14 +147,6 @@ def _fingerprint(c: Collaborators, track: Track) -> None:
         )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _publish(c: Collaborators, track: Track) -> None:
     result = _transcoded(c, track)
     out = result.out_dir
@@ -209,7 +202,7 @@ def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> lis
                 bitrate_kbps=r.bitrate_kbps,
                 storage_key=f"{prefix}/{r.playlist}",
                 size_bytes=size,
-                checksum=_sha256(playlist),
+                checksum=sha256_file(playlist),
             )
         )
     files = [("mp3_320", "mp3", "mp3", 320, result.mp3)]
@@ -226,7 +219,7 @@ def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> lis
                 bitrate_kbps=kbps,
                 storage_key=f"{prefix}/{rel}",
                 size_bytes=path.stat().st_size,
-                checksum=_sha256(path),
+                checksum=sha256_file(path),
             )
         )
     return rows

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Protocol
 
 from cadenza.catalog import service as catalog
 from cadenza.catalog.models import Track
 from cadenza.catalog.service import TrackMetadata
+from cadenza.checksums import sha256_file
 from cadenza.db.engine import transaction
 from cadenza.ingest import pipeline
 from cadenza.ingest.metadata import read_tags
@@ -16,14 +16,6 @@ from cadenza.ingest.metadata import read_tags
 
 class Submitter(Protocol):
     def submit(self, track_id: int, *, start: str = "validate") -> object: ...
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def accept_upload(
