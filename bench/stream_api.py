@@ -46,6 +46,7 @@ request = function()
 end
 done = function(summary, latency, requests)
   io.write(string.format("P99_US %%d\\n", latency:percentile(99)))
+  io.write(string.format("DIST p50 %%d p90 %%d p99 %%d max %%d\\n", latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
 
@@ -109,6 +110,9 @@ def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[fl
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = float(re.search(r"P99_US (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    dist = re.search(r"DIST .*", out)
+    if dist:
+        print("  latency (us):", dist.group(0), file=sys.stderr)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         print(f"  warning: {errors.group(1)} non-2xx responses", file=sys.stderr)
