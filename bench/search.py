@@ -251,7 +251,8 @@ def index_size(engine: Engine) -> int:
                 conn.execute(
                     text(
                         "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['search_documents', "
-                        "'search_keys', 'search_doc_artists', 'search_terms']::regclass[]) c"
+                        "'search_keys', 'search_doc_artists', 'search_terms', 'search_term_grams', "
+                        "'search_postings', 'search_genres']::regclass[]) c"
                     )
                 ).scalar_one()
             )

@@ -46,7 +46,8 @@ request = function()
 end
 done = function(summary, latency, requests)
   io.write(string.format("P99_US %%d\\n", latency:percentile(99)))
-  io.write(string.format("DIST p50 %%d p90 %%d p99 %%d max %%d\\n", latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+  io.write(string.format("DIST p50 %%d p90 %%d p99 %%d max %%d\\n", latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
 

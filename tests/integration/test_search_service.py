@@ -191,6 +191,31 @@ def test_play_counts_reorder_results_through_the_trigger(sessions: sessionmaker[
     assert b.id
 
 
+def test_many_matching_words_rank_by_plays_even_after_plays_change(sessions: sessionmaker[Session]) -> None:
+    # More words start with `zeb` than one batch of postings reads (PostgreSQL reads the words whose best
+    # document is most played first): the best matches must still come first, also once a play count
+    # rises after indexing and lifts a word that was read last.
+    with transaction(sessions) as s:
+        tracks = [
+            add_track(s, f"Zeb{chr(97 + i // 26)}{chr(97 + i % 26)}", ["Ana"], plays=100 + i)
+            for i in range(40)
+        ]
+    with sessions() as s:
+        assert [x.text for x in service.suggest(s, q="zeb", limit=3)][:3] == [
+            "Zebbn — Ana",
+            "Zebbm — Ana",
+            "Zebbl — Ana",
+        ]
+        assert titles(s, "zeb", limit=2) == ["Zebbn", "Zebbm"]
+    with transaction(sessions) as s:
+        s.execute(update(Track).where(Track.id == tracks[0].id).values(play_count=10_000))
+    with sessions() as s:
+        assert titles(s, "zeb", limit=2) == ["Zebaa", "Zebbn"]
+        assert titles(s, "zebaa")[0] == "Zebaa"  # then its typos
+        page = service.search(s, q="zeb", limit=5)
+        assert page.total == 40 and page.total_exact
+
+
 def test_orm_edits_anywhere_are_indexed_on_commit(engine: Engine) -> None:
     sessions = make_session_factory(engine)
     keep_in_step(sessions)

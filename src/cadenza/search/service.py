@@ -465,8 +465,9 @@ def _suggest(session: Session, backend: IndexBackend, parsed: ParsedQuery, limit
     matches = backend.match(session, lvl, Filters(), limit=limit * 3)
     if not matches:
         # Nothing starts that way: perhaps a typo or a spelling by ear of a complete word.
-        exp = _expand(session, backend, parsed)
+        exp: Expansions | None = None
         for tier in (Tier.phonetic, Tier.fuzzy):
+            exp = _expand(session, backend, parsed, typos=tier == Tier.fuzzy, known=exp)
             lvl = level(parsed, tier, exp) or lvl
             matches = backend.match(session, lvl, Filters(), limit=limit * 3)
             if matches:
@@ -515,8 +516,8 @@ def _rank(
         if tier == Tier.exact:
             rows = backend.match_exact(session, parsed.key, filters, limit=need) if parsed.key else []
         else:
-            if tier <= Tier.phonetic and exp is None:
-                exp = _expand(session, backend, parsed)
+            if tier <= Tier.phonetic:
+                exp = _expand(session, backend, parsed, typos=tier <= Tier.fuzzy, known=exp)
             lvl = level(parsed, tier, exp)
             if lvl is None or lvl == previous:
                 continue
@@ -530,13 +531,31 @@ def _rank(
     return found, loosest
 
 
-def _expand(session: Session, backend: IndexBackend, parsed: ParsedQuery) -> Expansions:
-    """Look up the vocabulary words that sound like, or are typos of, each query word."""
-    phonetic: dict[str, tuple[str, ...]] = {}
-    typo: dict[str, tuple[str, ...]] = {}
+def _expand(
+    session: Session,
+    backend: IndexBackend,
+    parsed: ParsedQuery,
+    *,
+    typos: bool = True,
+    known: Expansions | None = None,
+) -> Expansions:
+    """Look up the vocabulary words that sound like, or (when `typos`) are typos of, each query word.
+
+    Typo candidates cost the most to find, so they are looked up only once the fuzzy tier is reached;
+    what `known` already holds is not looked up again."""
+    phonetic: dict[str, tuple[str, ...]] = dict(known.phonetic) if known else {}
+    typo: dict[str, tuple[str, ...]] = dict(known.typo) if known else {}
     for word in parsed.words:
         for form in word.forms:
-            if len(form) < MIN_LENGTH or form in phonetic:
+            if len(form) < MIN_LENGTH:
+                continue
+            if typos and form not in typo:
+                near: list[str] = []
+                if edits := max_edits(form):
+                    near = [t for t in backend.typo_candidates(session, form, edits) if is_typo_of(form, t)]
+                    near.sort(key=lambda t: (edit_distance(form, t, edits), -similarity(form, t), t))
+                typo[form] = tuple(near[:MAX_TERMS_PER_WORD])
+            if form in phonetic:
                 continue
             # A Double Metaphone key is shared by much shorter words (`mer` for `moier`) that would flood
             # the tier; an abjad skeleton is shorter by nature (`fyrwz` for `fairuz`) and is kept.
@@ -547,11 +566,6 @@ def _expand(session: Session, backend: IndexBackend, parsed: ParsedQuery) -> Exp
                 if t != form and (by_skeleton or len(form) - 1 <= len(t) <= len(form) + 3)
             )
             phonetic[form] = tuple(t for _, t in scored[:MAX_PHONETIC_PER_WORD])
-            edits = max_edits(form)
-            if edits:
-                near = [t for t in backend.typo_candidates(session, form, edits) if is_typo_of(form, t)]
-                near.sort(key=lambda t: (edit_distance(form, t, edits), -similarity(form, t), t))
-                typo[form] = tuple(near[:MAX_TERMS_PER_WORD])
     return Expansions(phonetic=phonetic, typo=typo)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.search.document import Document, Field, Kind, term_row
 from cadenza.search.ranking import Level
-from cadenza.search.similarity import trigrams
+from cadenza.search.similarity import MIN_SIMILARITY, similarity, trigrams
 
 ORDER = "d.popularity DESC, d.recency DESC, d.id DESC"
 MAX_EXPANSIONS = 200  # vocabulary rows read per query word before the shared rules pick the best
@@ -55,11 +55,34 @@ class IndexBackend:
         raise NotImplementedError
 
     def _add_grams(self, session: Session, rows: list[dict[str, object]]) -> None:
-        """Side tables for typo candidates, where the database has no trigram index of its own."""
+        """Trigram postings of new vocabulary words, for typo candidates."""
+        grams = gram_rows(rows)
+        if grams:
+            session.execute(
+                text(
+                    "INSERT INTO search_term_grams (gram, length, term) VALUES (:gram, :length, :term) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                grams,
+            )
 
     def typo_candidates(self, session: Session, word: str, max_edits: int) -> list[str]:
-        """Vocabulary words sharing trigrams with `word`, of a length within `max_edits`."""
-        raise NotImplementedError
+        """Vocabulary words sharing trigrams with `word`, of a length within `max_edits`: pg_trgm's
+        similarity ≥ 0.3, from trigram postings read only for the lengths that can qualify."""
+        mine = trigrams(word)
+        # similarity >= s needs at least s * (|a| + |b|) / (1 + s) shared trigrams, and |b| >= 1.
+        least = max(1, int(MIN_SIMILARITY * (len(mine) + 1) / (1 + MIN_SIMILARITY)))
+        rows = session.execute(
+            text(
+                "SELECT term FROM search_term_grams WHERE gram IN :grams AND length BETWEEN :lo AND :hi "
+                "GROUP BY term HAVING COUNT(*) >= :least"
+            ).bindparams(bindparam("grams", expanding=True)),
+            {"grams": sorted(mine), "lo": len(word) - max_edits, "hi": len(word) + max_edits, "least": least},
+        )
+        scored = [(similarity(word, r[0]), r[0]) for r in rows]
+        scored = [s for s in scored if s[0] >= MIN_SIMILARITY]
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [t for _, t in scored[:MAX_EXPANSIONS]]
 
     def _date(self, value: date | None) -> object:
         return value
@@ -102,8 +125,9 @@ class IndexBackend:
         if doc.genre_key:
             session.execute(
                 text(
-                    "INSERT INTO search_genres (genre, label) VALUES (:genre, :label) ON CONFLICT (genre) "
-                    f"DO UPDATE SET label = excluded.label WHERE excluded.label{self._binary} < search_genres.label"
+                    "INSERT INTO search_genres (genre, label) VALUES (:genre, :label) "
+                    "ON CONFLICT (genre) DO UPDATE SET label = excluded.label "
+                    f"WHERE excluded.label{self._binary} < search_genres.label"
                 ),
                 {"genre": doc.genre_key, "label": (doc.genre or "")[:100]},
             )
@@ -184,7 +208,13 @@ class IndexBackend:
     def clear(self, session: Session) -> None:
         """Empty the whole index, vocabulary included."""
         self._clear_text(session)
-        for table in ("search_keys", "search_doc_artists", "search_documents", "search_terms", "search_genres"):
+        for table in (
+            "search_keys",
+            "search_doc_artists",
+            "search_documents",
+            "search_terms",
+            "search_genres",
+        ):
             session.execute(text(f"DELETE FROM {table}"))
 
     def bulk_write(self, session: Session, docs: Sequence[Document], first_id: int) -> int:
@@ -351,7 +381,7 @@ class IndexBackend:
 
 
 def gram_rows(rows: Iterable[dict[str, object]]) -> list[dict[str, object]]:
-    """Trigram postings for vocabulary rows (SQLite's stand-in for a pg_trgm index)."""
+    """Trigram postings for vocabulary rows."""
     out = []
     for row in rows:
         term = str(row["term"])

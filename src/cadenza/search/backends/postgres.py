@@ -1,18 +1,19 @@
-"""PostgreSQL: a weighted tsvector per document under a GIN index; pg_trgm over the vocabulary for typos."""
+"""PostgreSQL: impact-ordered postings for one-clause queries; a weighted tsvector per document under a GIN
+index for phrases and several words."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cadenza.search.backends.base import MAX_EXPANSIONS, ORDER, Filters, IndexBackend, Match
+from cadenza.search.backends.base import ORDER, Filters, IndexBackend, Match, gram_rows
 from cadenza.search.document import Document, Kind
 from cadenza.search.ranking import Clause, Level
-from cadenza.search.similarity import MIN_SIMILARITY
 
 # Title, artists, release, genre: the weight keeps a phrase inside one field, as FTS5 columns do.
 WEIGHTS = "ABCD"
@@ -29,18 +30,57 @@ BULK_INDEXES = {
     "ix_search_documents_release": "ON search_documents (release_id)",
     "ix_search_keys_key": "ON search_keys (key)",
     "ix_search_doc_artists_artist": "ON search_doc_artists (artist_id)",
-    "ix_search_terms_trgm": "ON search_terms USING gin (term {trgm}.gin_trgm_ops)",
+    "ix_search_terms_prefix": "ON search_terms (term varchar_pattern_ops)",
 }
+POSTING_INDEXES = {
+    "ix_search_postings_rank": "ON search_postings (term, popularity DESC, recency DESC, doc_id DESC) "
+    "INCLUDE (kind, ref_id, genre, release_date)",
+    "ix_search_postings_doc": "ON search_postings (doc_id)",
+}
+POSTING_COLUMNS = "term, doc_id, kind, ref_id, popularity, recency, genre, release_date"
+POSTING_ORDER = "popularity DESC, recency DESC, doc_id DESC"
+_PLANS = "set_config('enable_seqscan', '{0}', true), set_config('enable_indexscan', '{0}', true)"
 
 
-def _trgm_schema(session: Session) -> str:
-    """The schema pg_trgm was installed in (not necessarily on the search path), cached per connection."""
-    info = session.connection().info
-    if "search_trgm_schema" not in info:
-        info["search_trgm_schema"] = session.execute(
-            text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
-        ).scalar_one()
-    return str(info["search_trgm_schema"])
+def _single(level: Level, f: Filters) -> Clause | None:
+    """The one clause of words a level consists of, when the postings can answer it alone."""
+    if len(level) == 1 and not level[0].phrase and f.artist_id is None:
+        return level[0]
+    return None
+
+
+def _posting_filters(
+    f: Filters, exclude: Sequence[int], *, genre: bool = True
+) -> tuple[list[str], dict[str, Any]]:
+    """Conditions on a posting `p` for one word `t.term` (the first condition, for callers to replace)."""
+    conds = ["p.term = t.term"]
+    params: dict[str, Any] = {}
+    if f.kind is not None:
+        conds.append("p.kind = :f_kind")
+        params["f_kind"] = int(f.kind)
+    if genre and f.genre:
+        conds.append("p.genre = :f_genre")
+        params["f_genre"] = f.genre
+    if f.date_from:
+        conds.append("p.release_date >= :f_from")
+        params["f_from"] = f.date_from
+    if f.date_to:
+        conds.append("p.release_date <= :f_to")
+        params["f_to"] = f.date_to
+    if exclude:
+        conds.append("p.doc_id <> ALL(CAST(:f_exclude_ids AS bigint[]))")
+        params["f_exclude_ids"] = list(exclude)
+    return conds, params
+
+
+@contextmanager
+def _index_scans(session: Session) -> Iterator[None]:
+    """Plain index scans allowed for one statement: walking the documents in rank order."""
+    session.execute(text("SELECT set_config('enable_indexscan', 'on', true)"))
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
 
 
 def tsquery(level: Level) -> str:
@@ -60,34 +100,115 @@ def _clause(c: Clause) -> str:
 # rank order instead, which finds the best `limit` of a common word after ~limit * N / matches rows.
 GATHER_CAP = 3000
 PROBE_ROWS = 2000  # most popular documents tried first, for words common enough to fill a page there
+# Words whose best postings one statement reads, the most popular words first; the next batch is read
+# only while a word left could still hold a better match than the worst of those found.
+POSTING_BATCH = 24
+
+
+@dataclass(frozen=True)
+class _Word:
+    term: str
+    top_pop: int  # at least the popularity of every document holding the word
 
 
 class PostgresIndex(IndexBackend):
+    """Queries of one clause of words (every tier of a one-word query, with any filter but an artist) read
+    the impact-ordered postings: the best matches of each word are the first entries of its index range,
+    so a page costs about `limit` index entries per word, however many documents match. Other queries
+    (phrases, several words, an artist filter) intersect through the GIN index of the documents."""
+
     _binary = ' COLLATE "C"'
+
+    def __init__(self) -> None:
+        self._words_of: dict[Clause, list[_Word]] = {}
 
     @contextmanager
     def reading(self, session: Session) -> Iterator[None]:
         """Keep the planner off two plans that are fast only when its guess of a match count is right: a
         full scan, and walking the rank index for a rare word (60,000 rows read for 21 at 100k documents).
-        `match` re-enables the walk for a common word once the GIN index has shown it to be common."""
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        session.execute(text("SET LOCAL enable_indexscan = off"))
+        Index-only scans (the postings) stay on; `_match_many` re-enables the walk for a common word once
+        the GIN index has shown it to be common."""
+        session.execute(text(f"SELECT {_PLANS.format('off')}"))
         try:
             yield
         finally:
-            session.execute(text("RESET enable_seqscan"))
-            session.execute(text("RESET enable_indexscan"))
+            session.execute(text(f"SELECT {_PLANS.format('on')}"))
 
     def match(
         self, session: Session, level: Level, f: Filters, *, exclude: Sequence[int] = (), limit: int
+    ) -> list[Match]:
+        clause = _single(level, f)
+        if clause is None:
+            return self._match_many(session, level, f, exclude=exclude, limit=limit)
+        words = self._words(session, clause)
+        conds, params = _posting_filters(f, exclude)
+        found: dict[int, Match] = {}
+        order: dict[int, tuple[int, int, int]] = {}
+        done, batch = 0, POSTING_BATCH
+        while done < len(words):
+            chunk = words[done : done + batch]
+            done += len(chunk)
+            rows = self._run(
+                session,
+                "SELECT DISTINCT x.doc_id, x.kind, x.ref_id, x.popularity, x.recency "
+                "FROM unnest(CAST(:terms AS text[])) t(term) CROSS JOIN LATERAL (SELECT p.doc_id, p.kind, "
+                f"p.ref_id, p.popularity, p.recency FROM search_postings p WHERE {' AND '.join(conds)} "
+                f"ORDER BY {POSTING_ORDER} LIMIT :limit) x ORDER BY {POSTING_ORDER} LIMIT :limit",
+                {**params, "terms": [w.term for w in chunk], "limit": limit},
+            )
+            for r in rows:
+                found[r[0]] = Match(r[0], Kind(r[1]), r[2], int(r[3]))
+                order[r[0]] = (int(r[3]), int(r[4]), int(r[0]))
+            best = sorted(found, key=order.__getitem__, reverse=True)[:limit]
+            found = {i: found[i] for i in best}
+            # Words come most popular first: once the worst match kept beats the best any word left could
+            # offer, the page is final.
+            if done < len(words) and len(best) == limit and order[best[-1]][0] > words[done].top_pop:
+                break
+            batch *= 4
+        return list(found.values())
+
+    def facets(
+        self, session: Session, level: Level, f: Filters, *, cap: int
+    ) -> tuple[list[tuple[str | None, str, int]], bool]:
+        clause = _single(level, f)
+        if clause is None:
+            return super().facets(session, level, f, cap=cap)
+        conds, params = _posting_filters(f, (), genre=False)
+        conds[0] = "p.term = ANY(CAST(:terms AS text[]))"
+        rows = self._run(
+            session,
+            "SELECT s.genre, MIN(g.label), COUNT(DISTINCT s.doc_id), COUNT(*) FROM (SELECT p.doc_id, p.genre "
+            f"FROM search_postings p WHERE {' AND '.join(conds)} LIMIT :cap) s "
+            "LEFT JOIN search_genres g ON g.genre = s.genre GROUP BY s.genre",
+            {**params, "terms": [w.term for w in self._words(session, clause)], "cap": cap},
+        )
+        return [(r[0], r[1] or "", int(r[2])) for r in rows], sum(int(r[3]) for r in rows) < cap
+
+    def _words(self, session: Session, clause: Clause) -> list[_Word]:
+        """The vocabulary words a clause matches (its prefixes expanded), the most popular first."""
+        if clause not in self._words_of:
+            parts = ["SELECT term, top_pop FROM search_terms WHERE term = ANY(CAST(:exact AS text[]))"]
+            params: dict[str, Any] = {"exact": sorted({a.term for a in clause.alts if not a.prefix})}
+            for i, prefix in enumerate(sorted({a.term for a in clause.alts if a.prefix})):
+                parts.append(f"SELECT term, top_pop FROM search_terms WHERE term LIKE :p{i}")
+                params[f"p{i}"] = prefix + "%"  # words are [a-z0-9]+: nothing to escape
+            rows = session.execute(
+                text(f'SELECT * FROM ({" UNION ".join(parts)}) w ORDER BY top_pop DESC, term COLLATE "C"'),
+                params,
+            )
+            self._words_of[clause] = [_Word(r[0], int(r[1])) for r in rows]
+        return self._words_of[clause]
+
+    def _match_many(
+        self, session: Session, level: Level, f: Filters, *, exclude: Sequence[int], limit: int
     ) -> list[Match]:
         source, cond, params = self._match_sql(level)
         conds, fparams = self._filters(f, exclude)
         params = {**params, **fparams, "limit": limit, "cap": GATHER_CAP, "probe": PROBE_ROWS}
         # First the most popular documents only: if `limit` of them match, they are the best matches of
         # all (anything further down is less played), found without touching the other matches.
-        session.execute(text("SET LOCAL enable_indexscan = on"))
-        try:
+        with _index_scans(session):
             rows = self._run(
                 session,
                 f"SELECT id, kind, ref_id, popularity FROM (SELECT d.* FROM {source} "
@@ -95,10 +216,8 @@ class PostgresIndex(IndexBackend):
                 f"WHERE {cond} ORDER BY {ORDER} LIMIT :limit",
                 params,
             )
-        finally:
-            session.execute(text("SET LOCAL enable_indexscan = off"))
         if len(rows) < limit:
-            # A rarer word: its matches come cheaply from the GIN index and are ranked here.
+            # A rarer match: it comes cheaply from the GIN index and is ranked here.
             where = " AND ".join([cond, *conds])
             rows = self._run(
                 session,
@@ -108,16 +227,13 @@ class PostgresIndex(IndexBackend):
                 params,
             )
             if rows and rows[0][4] >= GATHER_CAP:
-                session.execute(text("SET LOCAL enable_indexscan = on"))
-                try:
+                with _index_scans(session):
                     rows = self._run(
                         session,
                         f"SELECT d.id, d.kind, d.ref_id, d.popularity FROM {source} WHERE {where} "
                         f"ORDER BY {ORDER} LIMIT :limit",
                         params,
                     )
-                finally:
-                    session.execute(text("SET LOCAL enable_indexscan = off"))
         return [Match(r[0], Kind(r[1]), r[2], int(r[3])) for r in rows]
 
     def _match_sql(self, level: Level) -> tuple[str, str, dict[str, Any]]:
@@ -136,42 +252,75 @@ class PostgresIndex(IndexBackend):
         return None  # the tsvector is a column of the document row
 
     def _clear_text(self, session: Session) -> None:
-        return None
+        session.execute(text("DELETE FROM search_postings"))
 
-    def typo_candidates(self, session: Session, word: str, max_edits: int) -> list[str]:
-        trgm = _trgm_schema(session)
-        rows = session.execute(
+    def _after_write(self, session: Session, doc_id: int, doc: Document) -> None:
+        """The document's postings, from its tsvector so they hold exactly the words the GIN index does;
+        its words' best popularity raised to its own where that is higher."""
+        session.execute(text("DELETE FROM search_postings WHERE doc_id = :id"), {"id": doc_id})
+        session.execute(
             text(
-                f"SELECT term FROM search_terms WHERE term OPERATOR({trgm}.%) :w "
-                f"AND {trgm}.similarity(term, :w) >= :sim AND length BETWEEN :lo AND :hi "
-                f'ORDER BY {trgm}.similarity(term, :w) DESC, term COLLATE "C" LIMIT :limit'
+                f"INSERT INTO search_postings ({POSTING_COLUMNS}) SELECT w.term, d.id, d.kind, d.ref_id, "
+                "d.popularity, d.recency, d.genre, d.release_date FROM search_documents d, "
+                "unnest(tsvector_to_array(d.tsv)) w(term) WHERE d.id = :id"
             ),
-            {
-                "w": word,
-                "sim": MIN_SIMILARITY,
-                "lo": len(word) - max_edits,
-                "hi": len(word) + max_edits,
-                "limit": MAX_EXPANSIONS,
-            },
+            {"id": doc_id},
         )
-        return [r[0] for r in rows]
+        session.execute(
+            text(
+                "UPDATE search_terms SET top_pop = :pop WHERE top_pop < :pop "
+                "AND term IN (SELECT term FROM search_postings WHERE doc_id = :id)"
+            ),
+            {"id": doc_id, "pop": doc.popularity},
+        )
 
     # --- rebuild -----------------------------------------------------------------------------------------
 
     def begin_bulk(self, session: Session) -> None:
         for name in BULK_INDEXES:
             session.execute(text(f"DROP INDEX IF EXISTS {name}"))
-        session.execute(text("TRUNCATE search_keys, search_doc_artists, search_documents, search_terms"))
+        for name in POSTING_INDEXES:
+            session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        session.execute(
+            text(
+                "TRUNCATE search_postings, search_keys, search_doc_artists, search_documents, search_terms, "
+                "search_term_grams, search_genres"
+            )
+        )
 
     def end_bulk(self, session: Session, next_id: int) -> None:
         session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-        trgm = _trgm_schema(session)
         for name, definition in BULK_INDEXES.items():
-            session.execute(text(f"CREATE INDEX {name} {definition.format(trgm=trgm)}"))
+            session.execute(text(f"CREATE INDEX {name} {definition}"))
         session.execute(
             text("SELECT setval(pg_get_serial_sequence('search_documents', 'id'), :n, false)"), {"n": next_id}
         )
-        for table in ("search_documents", "search_keys", "search_doc_artists", "search_terms"):
+        # Postings in index order, so an index-only scan's visibility checks read the heap in order too
+        # until autovacuum marks the pages all-visible.
+        session.execute(
+            text(
+                f"INSERT INTO search_postings ({POSTING_COLUMNS}) SELECT w.term, d.id, d.kind, d.ref_id, "
+                "d.popularity, d.recency, d.genre, d.release_date FROM search_documents d, "
+                "unnest(tsvector_to_array(d.tsv)) w(term) "
+                "ORDER BY w.term, d.popularity DESC, d.recency DESC, d.id DESC"
+            )
+        )
+        for name, definition in POSTING_INDEXES.items():
+            session.execute(text(f"CREATE INDEX {name} {definition}"))
+        session.execute(
+            text(
+                "UPDATE search_terms t SET top_pop = m.top FROM (SELECT term, MAX(popularity) AS top "
+                "FROM search_postings GROUP BY term) m WHERE m.term = t.term"
+            )
+        )
+        self._fill_genres(session)
+        for table in (
+            "search_documents",
+            "search_keys",
+            "search_doc_artists",
+            "search_terms",
+            "search_postings",
+        ):
             session.execute(text(f"ANALYZE {table}"))
 
     def bulk_write(self, session: Session, docs: Sequence[Document], first_id: int) -> int:
@@ -230,3 +379,6 @@ class PostgresIndex(IndexBackend):
         ):
             for r in rows:
                 cp.write_row((r["term"], r["length"], r["dm1"], r["dm2"], r["skel"], r["grams"]))
+        with raw.cursor() as cur, cur.copy("COPY search_term_grams (gram, length, term) FROM STDIN") as cp:
+            for g in gram_rows(rows):
+                cp.write_row((g["gram"], g["length"], g["term"]))

@@ -1,5 +1,4 @@
-"""SQLite: an FTS5 table (unicode61 words, prefix indexes) beside the documents; trigram postings of the
-vocabulary in a plain table, so typo candidates are the same set pg_trgm finds."""
+"""SQLite: an FTS5 table (unicode61 words, prefix indexes) beside the documents."""
 
 from __future__ import annotations
 
@@ -7,13 +6,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cadenza.search.backends.base import MAX_EXPANSIONS, IndexBackend, gram_rows
+from cadenza.search.backends.base import IndexBackend, gram_rows
 from cadenza.search.document import Document, Field
 from cadenza.search.ranking import Clause, Level
-from cadenza.search.similarity import MIN_SIMILARITY, similarity, trigrams
 
 _DOC_COLUMNS = (
     "kind", "ref_id", "release_id", "popularity", "recency", "genre", "genre_label", "release_date",
@@ -69,34 +67,6 @@ class SqliteIndex(IndexBackend):
 
     def _clear_text(self, session: Session) -> None:
         session.execute(text("DELETE FROM search_fts"))
-        session.execute(text("DELETE FROM search_term_grams"))
-
-    def _add_grams(self, session: Session, rows: list[dict[str, object]]) -> None:
-        grams = gram_rows(rows)
-        if grams:
-            session.execute(
-                text(
-                    "INSERT OR IGNORE INTO search_term_grams (gram, length, term) "
-                    "VALUES (:gram, :length, :term)"
-                ),
-                grams,
-            )
-
-    def typo_candidates(self, session: Session, word: str, max_edits: int) -> list[str]:
-        mine = trigrams(word)
-        # similarity >= s needs at least s * (|a| + |b|) / (1 + s) shared trigrams, and |b| >= 1.
-        least = max(1, int(MIN_SIMILARITY * (len(mine) + 1) / (1 + MIN_SIMILARITY)))
-        rows = session.execute(
-            text(
-                "SELECT term FROM search_term_grams WHERE gram IN :grams AND length BETWEEN :lo AND :hi "
-                "GROUP BY term HAVING COUNT(*) >= :least"
-            ).bindparams(bindparam("grams", expanding=True)),
-            {"grams": sorted(mine), "lo": len(word) - max_edits, "hi": len(word) + max_edits, "least": least},
-        )
-        scored = [(similarity(word, r[0]), r[0]) for r in rows]
-        scored = [s for s in scored if s[0] >= MIN_SIMILARITY]
-        scored.sort(key=lambda s: (-s[0], s[1]))
-        return [t for _, t in scored[:MAX_EXPANSIONS]]
 
     def bulk_write(self, session: Session, docs: Sequence[Document], first_id: int) -> int:
         """The rebuild through the sqlite3 cursor directly: SQLAlchemy's per-row parameter work would

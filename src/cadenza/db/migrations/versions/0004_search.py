@@ -1,4 +1,4 @@
-"""search index: documents, exact keys, vocabulary; tsvector + pg_trgm on PostgreSQL, FTS5 on SQLite
+"""search index: documents, exact keys, vocabulary; tsvector + postings on PostgreSQL, FTS5 on SQLite
 
 Revision ID: 0004
 Revises: 0002
@@ -98,7 +98,12 @@ CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv) WITH (f
 """
     + COMMON
     + """
-CREATE INDEX ix_search_terms_trgm ON search_terms USING gin (term {trgm}.gin_trgm_ops);
+CREATE TABLE search_term_grams (
+    gram VARCHAR(3) NOT NULL,
+    length SMALLINT NOT NULL,
+    term VARCHAR(60) NOT NULL,
+    CONSTRAINT pk_search_term_grams PRIMARY KEY (gram, length, term)
+);
 CREATE INDEX ix_search_terms_prefix ON search_terms (term varchar_pattern_ops);
 
 -- Impact-ordered postings: each document word with the document's rank and filter columns, so the best
@@ -233,8 +238,8 @@ DROP FUNCTION IF EXISTS search_document_changed();
 DROP FUNCTION IF EXISTS search_track_changed();
 DROP FUNCTION IF EXISTS search_artist_deleted();
 DROP FUNCTION IF EXISTS search_release_deleted();
-DROP TABLE IF EXISTS search_postings, search_genres, search_keys, search_doc_artists, search_terms,
-    search_documents;
+DROP TABLE IF EXISTS search_postings, search_genres, search_term_grams, search_keys, search_doc_artists,
+    search_terms, search_documents;
 """
 
 DROP_SQLITE = """
@@ -273,14 +278,7 @@ def _run(script: str) -> None:
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        # Extensions are database-wide: serialise with concurrent migrations of other schemas, and name
-        # pg_trgm's objects by the schema it lives in, which need not be on the search path.
-        bind.exec_driver_sql("SELECT pg_advisory_xact_lock(804101)")
-        bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
-        trgm = bind.exec_driver_sql(
-            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-        ).scalar_one()
-        _run(POSTGRES.format(id_type="BIGINT", trgm=trgm))
+        _run(POSTGRES.format(id_type="BIGINT"))
     else:
         _run(SQLITE.format(id_type="INTEGER"))
 
