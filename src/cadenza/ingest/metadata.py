@@ -31,6 +31,17 @@ def _date(text: str | None) -> date | None:
         return None
 
 
+def _id3_txxx_isrc(path: Path) -> str | None:
+    """ISRC kept as a user-defined ID3 frame (TXXX:ISRC, as ffmpeg and some taggers write it)."""
+    try:
+        full = mutagen.File(path)
+    except Exception:
+        return None
+    frame = full.tags.get("TXXX:ISRC") if full is not None and full.tags is not None else None
+    text = getattr(frame, "text", None)
+    return str(text[0]).strip() if text else None
+
+
 def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata:
     """Title, artists, album, genre, track number, ISRC and date from tags; never raises on bad tags."""
     tags: dict[str, list[str]] = {}
@@ -50,7 +61,7 @@ def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata
     if number:
         m = re.match(r"^\s*(\d{1,4})", number)
         track_number = int(m.group(1)) if m and int(m.group(1)) > 0 else None
-    isrc = _first(tags, "isrc")
+    isrc = _first(tags, "isrc") or _id3_txxx_isrc(path)
     return TrackMetadata(
         title=_first(tags, "title") or fallback_title,
         artists=artists,
