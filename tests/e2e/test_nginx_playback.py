@@ -45,6 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     )
     with transaction(c.sessions) as s:
         rights.grant(s, track_id=track.id, right_type="stream")
+        rights.grant(s, track_id=track.id, right_type="download")
     token = create_user(c.sessions, email="edge@example.org")
     with serve(create_app(settings, wired=App(c=c, runner=InlineRunner(c)))) as app_url:
         edges = {
@@ -53,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             "shield": start_nginx(tmp / "shield", upstream=app_url, keys=KEYS, origin_secret=ORIGIN),
         }  # fmt: skip
         try:
-            yield {"edges": edges, "track": track.id, "token": token}
+            yield {"edges": edges, "track": track.id, "token": token, "settings": settings}
         finally:
             for edge in edges.values():
                 edge.stop()
@@ -85,3 +86,22 @@ def test_ffmpeg_plays_a_track_through_the_edge(site: dict, source: str, tmp_path
     # where the bytes came from: nginx's own read of the store, or the shield in front of the origin
     caches = {line.split("cache=")[1].split()[0] for line in media}
     assert caches == {"-"} if source == "disk" else caches <= {"MISS", "HIT", "EXPIRED"} and "MISS" in caches
+
+
+@pytest.mark.parametrize("source", ["disk", "shield"])
+def test_a_download_authorized_by_python_is_moved_by_nginx(site: dict, source: str) -> None:
+    edge, settings = site["edges"][source], site["settings"]
+    settings.delivery.mode = "x-accel"
+    try:
+        resp = httpx.get(
+            f"{edge.url}/api/tracks/{site['track']}/download",
+            headers={"Authorization": f"Bearer {site['token']}", "Range": "bytes=0-2"},
+        )
+    finally:
+        settings.delivery.mode = "direct"
+    assert resp.status_code == 206, resp.text
+    assert len(resp.content) == 3 and (
+        resp.content == b"ID3" or resp.content[0] == 0xFF
+    )  # an MP3's first bytes
+    assert resp.headers["content-disposition"] == f'attachment; filename="track-{site["track"]}.mp3"'
+    assert resp.headers["cache-control"] == "private, no-store"

@@ -340,3 +340,23 @@ def test_a_stream_opens_a_playback_session_with_a_start_event(world: dict) -> No
         assert session is not None and session.track_id == world["track"] and session.territory == "FR"
         kinds = s.scalars(select(PlaybackEvent.kind).where(PlaybackEvent.session_id == grant["session_id"]))
         assert list(kinds) == ["start"]
+
+
+def test_download_redirects_to_a_signed_file_for_those_allowed(world: dict) -> None:
+    _set_rights(world, world["track"], ("stream", None, None), ("download", "DE", None))
+    url = f"{world['url']}/api/tracks/{world['track']}/download"
+    fan = {"Authorization": f"Bearer {world['fan']}"}
+    resp = httpx.get(url, headers=fan)
+    assert resp.status_code == 307 and resp.headers["location"].startswith("/media/")
+    mp3 = httpx.get(world["url"] + resp.headers["location"])
+    assert (
+        mp3.status_code == 200 and mp3.headers["content-type"] == "audio/mpeg" and len(mp3.content) > 10_000
+    )
+    assert (
+        httpx.get(url, headers={**fan, "X-Forwarded-For": FR}).status_code == 451
+    )  # no download right in FR
+    assert httpx.get(f"{url}?quality=flac", headers=fan).status_code == 403  # not hi-fi
+    hifi = httpx.get(f"{url}?quality=flac", headers={"Authorization": f"Bearer {world['hifi']}"})
+    assert hifi.status_code == 307
+    assert httpx.get(world["url"] + hifi.headers["location"]).content[:4] == b"fLaC"
+    assert httpx.get(f"{url}?quality=wav", headers=fan).status_code == 422

@@ -17,7 +17,7 @@ from cadenza.accounts.models import Tier
 from cadenza.catalog.models import Track, TrackStatus, TrackVariant
 from cadenza.config import Delivery
 from cadenza.delivery import signing
-from cadenza.errors import CadenzaError, NotFound
+from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
 from cadenza.rights import policy
 from cadenza.rights.models import TrackRight
 from cadenza.royalties.recorder import NewSession, new_session
@@ -135,3 +135,31 @@ def authorize_stream(
         hifi_unavailable_reason=media.hifi_unavailable_reason,
     )
     return grant, playback
+
+
+DOWNLOADS = {"mp3_320": ".mp3", "flac": ".flac"}
+
+
+def authorize_download(
+    media: TrackMedia | None,
+    *,
+    track_id: int,
+    listener: Listener,
+    territory: str | None,
+    quality: str,
+    at: datetime,
+) -> str:
+    """The storage key of a file the listener may download: a live `download` right in their territory,
+    and the hi-fi tier for FLAC."""
+    if quality not in DOWNLOADS:
+        raise InvalidInput(f"quality must be one of {', '.join(DOWNLOADS)}")
+    if media is None:
+        raise NotFound(f"track {track_id} not found")
+    if not policy.has_right(media.rights, right_type="download", territory=territory, at=at):
+        raise NotAvailable("this track may not be downloaded in your territory")
+    if quality == "flac" and listener.tier != Tier.hifi:
+        raise Forbidden("FLAC downloads are for the hi-fi tier")
+    key = media.variant_keys.get(quality)
+    if key is None:
+        raise NotFound(media.hifi_unavailable_reason or f"track {track_id} has no {quality} file")
+    return key

@@ -6,10 +6,12 @@ import json
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
+from cadenza.bootstrap import App
 from cadenza.db.base import utcnow
-from cadenza.delivery import service
+from cadenza.delivery import service, signing
 from cadenza.web.deps import CallerDep, Id
 
 router = APIRouter(prefix="/api/tracks", tags=["delivery"])
@@ -28,6 +30,21 @@ class StreamOut(BaseModel):
     hifi_unavailable_reason: str | None
 
 
+async def _media(state: App, track_id: int) -> service.TrackMedia | None:
+    """A track's delivery facts from the per-process cache, read from the database on a miss."""
+    media = state.track_media.get(track_id)
+    if media is None:
+
+        def load() -> service.TrackMedia | None:
+            with state.c.sessions() as s:
+                return service.load_track_media(s, track_id=track_id)
+
+        media = await run_in_threadpool(load)
+        if media is not None:
+            state.track_media.put(track_id, media)
+    return media
+
+
 @router.get(
     "/{track_id}/stream",
     response_model=StreamOut,
@@ -39,15 +56,7 @@ async def stream(track_id: Id, caller: CallerDep) -> Response:
     state, user, ip = caller.state, caller.user, caller.ip
     settings = state.c.settings
 
-    def load() -> service.TrackMedia | None:
-        with state.c.sessions() as s:
-            return service.load_track_media(s, track_id=track_id)
-
-    media = state.track_media.get(track_id)
-    if media is None:
-        media = await run_in_threadpool(load)
-        if media is not None:
-            state.track_media.put(track_id, media)
+    media = await _media(state, track_id)
     grant, playback = service.authorize_stream(
         media,
         track_id=track_id,
@@ -63,3 +72,44 @@ async def stream(track_id: Id, caller: CallerDep) -> Response:
     state.recorder.record(playback)
     # The grant is already exactly StreamOut's shape; skipping a second validation keeps this path lean.
     return Response(content=json.dumps(grant.__dict__), media_type="application/json")
+
+
+@router.get(
+    "/{track_id}/download",
+    status_code=307,
+    responses={
+        307: {"description": "redirect to a signed URL of the file (embedded mode)"},
+        200: {"description": "the file, moved by nginx via X-Accel-Redirect (production mode)"},
+        451: {"description": "no download right in the listener's territory"},
+    },
+)
+async def download(track_id: Id, caller: CallerDep, quality: str = "mp3_320") -> Response:
+    """Download a file for offline use: MP3 320 with a download right, FLAC also needs the hi-fi tier."""
+    state, ip = caller.state, caller.ip
+    key = service.authorize_download(
+        await _media(state, track_id),
+        track_id=track_id,
+        listener=service.Listener(caller.user.id, caller.user.tier),
+        territory=state.geo.territory(ip),
+        quality=quality,
+        at=utcnow(),
+    )
+    filename = f"track-{track_id}{service.DOWNLOADS[quality]}"
+    if state.c.settings.delivery.mode == "x-accel":
+        # Python authorized; nginx moves the bytes from its shield (deploy/nginx/cadenza.conf, /_accel/).
+        return Response(
+            headers={
+                "X-Accel-Redirect": f"/_accel/{key}",
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "private, no-store",
+            }
+        )
+    settings = state.c.settings
+    path = signing.signed_path(
+        state.keyring,
+        key=key,
+        depth=0,
+        ttl=settings.signing.start_ttl_sec,
+        ip=ip if settings.signing.bind_ip else None,
+    )
+    return RedirectResponse(path, status_code=307, headers={"Cache-Control": "private, no-store"})
