@@ -17,8 +17,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        # isolation_level=None: pysqlite leaves transactions to us, so `_sqlite_begin` can say how to begin.
+        connect_args = {"check_same_thread": False, "timeout": 30, "isolation_level": None}
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -36,12 +39,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Any) -> None:
+    # A transaction that reads and then writes must own the write lock from its start: upgrading a read
+    # snapshot to a write after another writer committed fails at once ("database is locked") instead of
+    # waiting for the busy timeout. Writing transactions (see `transaction`) therefore BEGIN IMMEDIATE.
+    immediate = conn.get_execution_options().get("sqlite_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
+    """A session whose work is committed on success and rolled back on any error (on SQLite it takes the
+    write lock at its start)."""
     with factory() as session, session.begin():
+        session.connection(execution_options={"sqlite_immediate": True})
         yield session
