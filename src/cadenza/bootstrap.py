@@ -19,6 +19,9 @@ from cadenza.delivery.signing import Keyring
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.rights.geo import GeoLookup
 from cadenza.royalties.recorder import SessionRecorder
+from cadenza.royalties.rollups import RollupRefresher
+from cadenza.royalties.rules import royalty_settings
+from cadenza.royalties.service import engine_of
 from cadenza.search.sync import keep_in_step
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore
@@ -87,6 +90,7 @@ class App:
     principals: TTL[str, Principal] = field(init=False)
     track_media: TTL[int, TrackMedia] = field(init=False)
     recorder: SessionRecorder = field(init=False)
+    rollups: RollupRefresher = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.c.settings
@@ -97,10 +101,13 @@ class App:
         self.principals = TTL(maxsize=50_000, ttl=settings.accounts.token_cache_sec)
         self.track_media = TTL(maxsize=50_000, ttl=settings.delivery.track_cache_sec)
         self.recorder = SessionRecorder(self.c.sessions)
+        # Started by the web server only (create_app); other processes leave the rollups to it.
+        self.rollups = RollupRefresher(engine_of(self.c.sessions), rules=royalty_settings(settings))
 
     def close(self) -> None:
         self.runner.shutdown(wait=False)
         self.recorder.close()
+        self.rollups.close()
 
 
 def bootstrap(settings: Settings, *, resume: bool = True) -> App:

@@ -12,12 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cadenza.config import get_settings
+from cadenza.royalties.cli import app as royalties_app
 from cadenza.search.cli import search_app
 
 app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(search_app, name="search")
+app.add_typer(royalties_app, name="royalties")
 console = Console()
 
 DEMO_USERS = [

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cadenza.royalties.rules import Royalties
+
 
 class Limits(BaseModel):
     """What an upload may be."""
@@ -113,6 +115,7 @@ class Settings(BaseSettings):
     signing: Signing = Field(default_factory=Signing)
     accounts: Accounts = Field(default_factory=Accounts)
     delivery: Delivery = Field(default_factory=Delivery)
+    royalties: Royalties = Field(default_factory=Royalties)
 
     @field_validator("database_url")
     @classmethod

@@ -121,7 +121,14 @@ def authorize_stream(
     mp3 = media.variant_keys.get("mp3_320")
     flac = media.variant_keys.get("flac")
     may_download = policy.has_right(media.rights, right_type="download", territory=territory, at=at)
-    playback = new_session(track_id=media.id, user_id=listener.id, territory=territory, quality="hls", at=at)
+    playback = new_session(
+        track_id=media.id,
+        user_id=listener.id,
+        territory=territory,
+        quality="hls",
+        at=at,
+        user_tier=listener.tier.value,
+    )
     grant = StreamGrant(
         track_id=media.id,
         session_id=playback.id,

@@ -2,7 +2,9 @@
 
 Issuing a stream URL must not wait for a database commit; sessions (each with its `start` event) are
 queued and a background thread writes them every `interval` seconds in one transaction. `flush()` writes
-at once (the events endpoint calls it before it decides a session id is unknown; shutdown calls it)."""
+at once (the events endpoint calls it before it decides a session id is unknown; shutdown calls it).
+Each session records its UTC day and the listener's tier at the time (looked up in the same transaction
+when the caller did not pass it), and marks its day's rollup out of date."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ import logging
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import insert
+import psycopg
+from sqlalchemy import Insert, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza import ids
-from cadenza.royalties.models import PlaybackEvent, PlaybackSession
+from cadenza.accounts.models import User
+from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,7 @@ class NewSession:
     territory: str | None
     quality: str | None
     started_at: datetime
+    user_tier: str | None = None  # the listener's tier now; looked up when the session is written if None
 
 
 class SessionRecorder:
@@ -76,13 +83,22 @@ class SessionRecorder:
             if not batch:
                 return 0
             try:
-                with self._sessions() as db, db.begin():
-                    _write(db, batch)
+                try:
+                    self._write_once(batch, fast=True)
+                except (IntegrityError, psycopg.IntegrityError):
+                    # A retry of a batch whose commit landed while its answer was lost (a dropped
+                    # connection): write what is missing, or the batch would fail for ever.
+                    self._write_once(batch, fast=False)
             except BaseException:
                 with self._lock:
                     self._pending[:0] = batch
                 raise
             return len(batch)
+
+    def _write_once(self, batch: list[NewSession], *, fast: bool) -> None:
+        with self._sessions() as db, db.begin():
+            db.connection(execution_options={"sqlite_immediate": True})  # reads tiers, then writes
+            _write(db, batch, fast=fast)
 
     def close(self) -> None:
         self._stop.set()
@@ -92,28 +108,43 @@ class SessionRecorder:
 
 
 def new_session(
-    *, track_id: int, user_id: int | None, territory: str | None, quality: str | None, at: datetime
+    *,
+    track_id: int,
+    user_id: int | None,
+    territory: str | None,
+    quality: str | None,
+    at: datetime,
+    user_tier: str | None = None,
 ) -> NewSession:
-    return NewSession(str(ids.uuid4()), track_id, user_id, territory, quality, at)
+    """A session with a random id: unguessable, since it also authorizes the player's beacon reports."""
+    return NewSession(str(ids.uuid4()), track_id, user_id, territory, quality, at, user_tier)
 
 
-_SESSION_COLS = ("id", "track_id", "user_id", "territory", "started_at")
+_SESSION_COLS = ("id", "track_id", "user_id", "territory", "started_at", "day", "user_tier", "quality")
 _EVENT_COLS = (
     "event_id", "session_id", "track_id", "user_id", "kind", "position_ms", "seconds_played", "quality",
-    "territory", "occurred_at", "received_at",
+    "territory", "occurred_at", "received_at", "session_day", "elapsed_ms", "played_ms",
 )  # fmt: skip
 
 
-def _write(db: Session, batch: list[NewSession]) -> None:
-    """Insert the sessions and their start events. This runs on a background thread of the web server and
-    holds the GIL while it builds rows, so it is kept lean: COPY on PostgreSQL (one buffer per table),
-    the driver's executemany elsewhere; the ORM's per-row work showed as the stream endpoint's p99."""
-    sessions = [_session_row(s) for s in batch]
+def _write(db: Session, batch: list[NewSession], *, fast: bool = True) -> None:
+    """Insert the sessions and their start events, and mark their days. This runs on a background thread
+    of the web server and holds the GIL while it builds rows, so it is kept lean: COPY on PostgreSQL (one
+    buffer per table), the driver's executemany elsewhere; the ORM's per-row work showed as the stream
+    endpoint's p99. `fast=False` skips rows already stored (a retry)."""
+    tiers = _tiers(db, {s.user_id for s in batch if s.user_tier is None and s.user_id is not None})
+    sessions = [_session_row(s, tiers) for s in batch]
     events = [_start_row(s) for s in batch]
     conn = db.connection()
+    days = sorted({row["day"] for row in sessions})
+    conn.execute(insert(PlaybackDirtyDay), [{"day": d} for d in days])
+    if not fast:
+        conn.execute(_insert_new(db, PlaybackSession), sessions)
+        conn.execute(_insert_new(db, PlaybackEvent), events)
+        return
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
-        with raw.cursor() as cur:
+        with raw.cursor() as cur:  # type: ignore[union-attr]
             for table, cols, rows in (
                 ("playback_sessions", _SESSION_COLS, sessions),
                 ("playback_events", _EVENT_COLS, events),
@@ -126,6 +157,19 @@ def _write(db: Session, batch: list[NewSession]) -> None:
     db.execute(insert(PlaybackEvent), events)
 
 
+def _insert_new(db: Session, model: type[PlaybackSession] | type[PlaybackEvent]) -> Insert:
+    """INSERT that skips rows whose key is already stored."""
+    stmt = postgresql.insert(model) if db.get_bind().dialect.name == "postgresql" else sqlite.insert(model)
+    return stmt.on_conflict_do_nothing()
+
+
+def _tiers(db: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = db.execute(select(User.id, User.tier).where(User.id.in_(sorted(user_ids))))
+    return {uid: str(tier) for uid, tier in rows}  # Tier is a StrEnum: str() is its value
+
+
 def _copy_text(value: object) -> str:
     """A value in COPY's text format (our values hold no tabs, newlines or backslashes)."""
     if value is None:
@@ -135,13 +179,17 @@ def _copy_text(value: object) -> str:
     return str(value)
 
 
-def _session_row(s: NewSession) -> dict[str, object]:
+def _session_row(s: NewSession, tiers: dict[int, str]) -> dict[str, object]:
+    tier = s.user_tier if s.user_tier is not None else tiers.get(s.user_id) if s.user_id is not None else None
     return {
         "id": s.id,
         "track_id": s.track_id,
         "user_id": s.user_id,
         "territory": s.territory,
         "started_at": s.started_at,
+        "day": s.started_at.astimezone(UTC).date(),
+        "user_tier": None if tier is None else str(tier),
+        "quality": s.quality,
     }
 
 
@@ -150,7 +198,7 @@ def _start_row(s: NewSession) -> dict[str, object]:
         "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"cadenza:start:{s.id}")),
         "session_id": s.id,
         "track_id": s.track_id,
-        "user_id": s.user_id,
+        "user_id": None,  # the listener is on the session (one place to erase them)
         "kind": "start",
         "position_ms": 0,
         "seconds_played": 0.0,
@@ -158,4 +206,7 @@ def _start_row(s: NewSession) -> dict[str, object]:
         "territory": s.territory,
         "occurred_at": s.started_at,
         "received_at": s.started_at,
+        "session_day": s.started_at.astimezone(UTC).date(),
+        "elapsed_ms": 0,
+        "played_ms": 0,
     }

@@ -26,6 +26,7 @@ from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
 from cadenza.ingest import views as ingest_views
 from cadenza.rights import views as rights_views
+from cadenza.royalties import views as royalties_views
 from cadenza.search import views as search_views
 from cadenza.web.upload import UploadRejected
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         state = wired or bootstrap(settings)
         app.state.cadenza = state
         if wired is None:
+            state.rollups.start()  # the server keeps stream counts and play counts current
             _tune_gc()
         yield
         if wired is None:
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         catalog_views.router,
         rights_views.router,
         search_views.router,
+        royalties_views.router,
     ):
         app.include_router(router)
 

@@ -1,7 +1,7 @@
 """search index: documents, exact keys, vocabulary; tsvector + postings on PostgreSQL, FTS5 on SQLite
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-27 00:00:00
 
 The index is derived data: `cadenza search reindex` rebuilds it from the catalog at any time. Triggers
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
