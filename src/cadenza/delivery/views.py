@@ -7,7 +7,6 @@ import json
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel
 
 from cadenza.bootstrap import App
 from cadenza.db.base import utcnow
@@ -15,19 +14,6 @@ from cadenza.delivery import service, signing
 from cadenza.web.deps import CallerDep, Id
 
 router = APIRouter(prefix="/api/tracks", tags=["delivery"])
-
-
-class StreamOut(BaseModel):
-    track_id: int
-    session_id: str
-    territory: str | None
-    duration_sec: float
-    hls_url: str
-    mp3_url: str | None
-    flac_url: str | None
-    waveform_url: str | None
-    expires_at: int
-    hifi_unavailable_reason: str | None
 
 
 async def _media(state: App, track_id: int) -> service.TrackMedia | None:
@@ -47,7 +33,7 @@ async def _media(state: App, track_id: int) -> service.TrackMedia | None:
 
 @router.get(
     "/{track_id}/stream",
-    response_model=StreamOut,
+    response_model=service.StreamGrant,
     responses={451: {"description": "not available in the listener's territory"}},
 )
 async def stream(track_id: Id, caller: CallerDep) -> Response:
