@@ -283,23 +283,30 @@ class IndexBackend:
         """Around the queries of one search (where a backend needs to steer its planner)."""
         yield
 
-    def _filters(
-        self, f: Filters, exclude: Sequence[int] = (), *, genre: bool = True
+    def _attribute_filters(
+        self, f: Filters, alias: str, *, genre: bool = True
     ) -> tuple[list[str], dict[str, Any]]:
+        """Kind, genre and release-date conditions on the rows of `alias` (documents or postings)."""
         conds: list[str] = []
         params: dict[str, Any] = {}
         if f.kind is not None:
-            conds.append("d.kind = :f_kind")
+            conds.append(f"{alias}.kind = :f_kind")
             params["f_kind"] = int(f.kind)
         if genre and f.genre:
-            conds.append("d.genre = :f_genre")
+            conds.append(f"{alias}.genre = :f_genre")
             params["f_genre"] = f.genre
         if f.date_from:
-            conds.append("d.release_date >= :f_from")
+            conds.append(f"{alias}.release_date >= :f_from")
             params["f_from"] = self._date(f.date_from)
         if f.date_to:
-            conds.append("d.release_date <= :f_to")
+            conds.append(f"{alias}.release_date <= :f_to")
             params["f_to"] = self._date(f.date_to)
+        return conds, params
+
+    def _filters(
+        self, f: Filters, exclude: Sequence[int] = (), *, genre: bool = True
+    ) -> tuple[list[str], dict[str, Any]]:
+        conds, params = self._attribute_filters(f, "d", genre=genre)
         if f.artist_id is not None:
             conds.append("d.id IN (SELECT doc_id FROM search_doc_artists WHERE artist_id = :f_artist)")
             params["f_artist"] = f.artist_id

@@ -49,30 +49,6 @@ def _single(level: Level, f: Filters) -> Clause | None:
     return None
 
 
-def _posting_filters(
-    f: Filters, exclude: Sequence[int], *, genre: bool = True
-) -> tuple[list[str], dict[str, Any]]:
-    """Conditions on a posting `p` for one word `t.term` (the first condition, for callers to replace)."""
-    conds = ["p.term = t.term"]
-    params: dict[str, Any] = {}
-    if f.kind is not None:
-        conds.append("p.kind = :f_kind")
-        params["f_kind"] = int(f.kind)
-    if genre and f.genre:
-        conds.append("p.genre = :f_genre")
-        params["f_genre"] = f.genre
-    if f.date_from:
-        conds.append("p.release_date >= :f_from")
-        params["f_from"] = f.date_from
-    if f.date_to:
-        conds.append("p.release_date <= :f_to")
-        params["f_to"] = f.date_to
-    if exclude:
-        conds.append("p.doc_id <> ALL(CAST(:f_exclude_ids AS bigint[]))")
-        params["f_exclude_ids"] = list(exclude)
-    return conds, params
-
-
 @contextmanager
 def _index_scans(session: Session) -> Iterator[None]:
     """Plain index scans allowed for one statement: walking the documents in rank order."""
@@ -134,6 +110,17 @@ class PostgresIndex(IndexBackend):
         finally:
             session.execute(text(f"SELECT {_PLANS.format('on')}"))
 
+    def _posting_filters(
+        self, f: Filters, exclude: Sequence[int], *, genre: bool = True
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Conditions on a posting `p` for one word `t.term` (the first condition, for callers to replace)."""
+        conds, params = self._attribute_filters(f, "p", genre=genre)
+        conds.insert(0, "p.term = t.term")
+        if exclude:
+            conds.append("p.doc_id <> ALL(CAST(:f_exclude_ids AS bigint[]))")
+            params["f_exclude_ids"] = list(exclude)
+        return conds, params
+
     def match(
         self, session: Session, level: Level, f: Filters, *, exclude: Sequence[int] = (), limit: int
     ) -> list[Match]:
@@ -141,7 +128,7 @@ class PostgresIndex(IndexBackend):
         if clause is None:
             return self._match_many(session, level, f, exclude=exclude, limit=limit)
         words = self._words(session, clause)
-        conds, params = _posting_filters(f, exclude)
+        conds, params = self._posting_filters(f, exclude)
         found: dict[int, Match] = {}
         order: dict[int, tuple[int, int, int]] = {}
         done, batch = 0, POSTING_BATCH
@@ -174,7 +161,7 @@ class PostgresIndex(IndexBackend):
         clause = _single(level, f)
         if clause is None:
             return super().facets(session, level, f, cap=cap)
-        conds, params = _posting_filters(f, (), genre=False)
+        conds, params = self._posting_filters(f, (), genre=False)
         conds[0] = "p.term = ANY(CAST(:terms AS text[]))"
         rows = self._run(
             session,
