@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import mimetypes
 import re
 import threading
 import time
@@ -23,24 +22,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cadenza.delivery import signing
+from cadenza.storage import mediatypes
 
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".m4s": "audio/mp4",
-    ".mp4": "audio/mp4",
-    ".mp3": "audio/mpeg",
-    ".flac": "audio/flac",
-    ".json": "application/json",
-}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def cache_control(key: str) -> str:
-    if key.endswith(".m3u8"):
-        return "public, max-age=10"
-    if key.endswith((".m4s", ".mp4")):
-        return "public, max-age=31536000, immutable"
-    return "public, max-age=86400"
+    """What the app's /origin/ sends, by type (the same rules, defaults of the settings)."""
+    return mediatypes.cache_control(key, manifest_max_age=10, progressive_max_age=86400)
 
 
 @dataclass(frozen=True)
@@ -152,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
         st = file.stat()
         size = len(data)
         headers = [
-            ("Content-Type", CONTENT_TYPES.get(file.suffix, mimetypes.guess_type(key)[0] or "")),
+            ("Content-Type", mediatypes.content_type(key)),
             ("Accept-Ranges", "bytes"),
             ("ETag", f'"{st.st_size:x}-{st.st_mtime_ns:x}"'),
             ("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True)),

@@ -30,18 +30,7 @@ from cadenza.royalties.models import (
 from cadenza.royalties.recorder import SessionRecorder
 from cadenza.royalties.rules import Royalties
 from cadenza.web.app import create_app
-from conftest import create_user, make_settings
-
-
-class NoRunner:
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        return None
-
-    def resume_interrupted(self) -> int:
-        return 0
-
-    def shutdown(self, *, wait: bool = True) -> None:
-        return None
+from conftest import IdleRunner, create_user, make_settings
 
 
 class Clock:
@@ -164,7 +153,7 @@ def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> I
         create_user(c.sessions, email="other@example.org", tier="premium"),
         create_user(c.sessions, email="label@example.org", role="admin"),
     ]
-    state = App(c=c, runner=NoRunner())
+    state = App(c=c, runner=IdleRunner())
     app = create_app(settings, wired=state)
     mount(app)
     clock = Clock()

@@ -23,7 +23,7 @@ from cadenza.royalties.models import PlaybackEvent
 from cadenza.royalties.recorder import SessionRecorder, new_session
 from cadenza.royalties.rules import Royalties
 from cadenza.web.app import create_app
-from conftest import PG_URL, create_user, drop_schema, make_settings, make_test_engine
+from conftest import PG_URL, IdleRunner, create_user, drop_schema, make_settings, make_test_engine
 from livesrv import serve
 
 pytestmark = pytest.mark.postgres
@@ -31,17 +31,6 @@ pytestmark = pytest.mark.postgres
 SESSIONS = 60
 # Listening per session (seconds): around the threshold, and well past it.
 LENGTHS = [25.0, 29.9, 30.0, 30.1, 45.0, 90.0]
-
-
-class NoRunner:
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        return None
-
-    def resume_interrupted(self) -> int:
-        return 0
-
-    def shutdown(self, *, wait: bool = True) -> None:
-        return None
 
 
 def _killer(app_name: str, stop: threading.Event, kills: list[int]) -> None:
@@ -136,7 +125,7 @@ def test_killed_connections_lose_nothing_and_count_nothing_twice(
         random.Random(3).shuffle(events)  # batches arrive in any order
         batches = [events[i : i + 5] for i in range(0, len(events), 5)]
 
-        state = App(c=c, runner=NoRunner())
+        state = App(c=c, runner=IdleRunner())
         app = create_app(settings, wired=state)
         if not any(getattr(r, "path", "") == "/api/playback/events" for r in app.routes):
             app.include_router(views.router)

@@ -17,18 +17,7 @@ from cadenza.db.engine import transaction
 from cadenza.search import service
 from cadenza.search import views as search_views
 from cadenza.web.app import create_app
-from conftest import make_settings
-
-
-class _NoRunner:
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
-        return None
-
-    def resume_interrupted(self) -> int:
-        return 0
-
-    def shutdown(self, *, wait: bool = True) -> None:
-        return None
+from conftest import IdleRunner, make_settings
 
 
 @pytest.fixture
@@ -46,7 +35,7 @@ def client(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[T
             s.add(TrackArtist(track_id=t.id, artist_id=a.id, position=0))
             s.flush()
             service.index_track(s, track_id=t.id)
-    app = create_app(settings, wired=App(c=c, runner=_NoRunner()))
+    app = create_app(settings, wired=App(c=c, runner=IdleRunner()))
     if not any(getattr(r, "path", "") == "/api/search" for r in app.routes):
         app.include_router(search_views.router)
     with TestClient(app) as tc:
