@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 
 from sqlalchemy import Engine
 
+from cadenza.accounts import service as accounts
 from cadenza.accounts.service import Principal
-from cadenza.cache import TTL
+from cadenza.cache import RefreshAhead
 from cadenza.config import Settings
 from cadenza.db import migrate
 from cadenza.db.engine import make_engine, make_session_factory
 from cadenza.delivery.clientip import parse_trusted
-from cadenza.delivery.service import TrackMedia
+from cadenza.delivery.service import TrackMedia, load_track_media
 from cadenza.delivery.signing import Keyring
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.rights.geo import GeoLookup
@@ -87,8 +89,8 @@ class App:
     keyring: Keyring = field(init=False)
     geo: GeoLookup = field(init=False)
     trusted_proxies: list[IPNetwork] = field(init=False)
-    principals: TTL[str, Principal] = field(init=False)
-    track_media: TTL[int, TrackMedia] = field(init=False)
+    principals: RefreshAhead[str, Principal] = field(init=False)
+    track_media: RefreshAhead[int, TrackMedia] = field(init=False)
     recorder: SessionRecorder = field(init=False)
     rollups: RollupRefresher = field(init=False)
 
@@ -98,13 +100,32 @@ class App:
         self.keyring = Keyring(active=active, keys=keys)
         self.geo = GeoLookup(settings.delivery.geo_overrides)
         self.trusted_proxies = parse_trusted(settings.delivery.trusted_proxies)
-        self.principals = TTL(maxsize=50_000, ttl=settings.accounts.token_cache_sec)
-        self.track_media = TTL(maxsize=50_000, ttl=settings.delivery.track_cache_sec)
+        self.principals = RefreshAhead(
+            maxsize=50_000, ttl=settings.accounts.token_cache_sec, load=self._load_principals, name="tokens"
+        )
+        self.track_media = RefreshAhead(
+            maxsize=50_000, ttl=settings.delivery.track_cache_sec, load=self._load_track_media, name="tracks"
+        )
         self.recorder = SessionRecorder(self.c.sessions)
         # Started by the web server only (create_app); other processes leave the rollups to it.
         self.rollups = RollupRefresher(engine_of(self.c.sessions), rules=royalty_settings(settings))
 
+    def _load_principals(self, tokens: list[str]) -> dict[str, Principal]:
+        found = {}
+        with self.c.sessions() as s:
+            for token in tokens:
+                # revoked, expired or unknown: left out, so the cache forgets it
+                with suppress(accounts.AuthError):
+                    found[token] = accounts.principal_for_token(s, token=token)
+        return found
+
+    def _load_track_media(self, track_ids: list[int]) -> dict[int, TrackMedia]:
+        with self.c.sessions() as s:
+            return load_track_media(s, track_ids=track_ids)
+
     def close(self) -> None:
+        self.principals.close()
+        self.track_media.close()
         self.runner.shutdown(wait=False)
         self.recorder.close()
         self.rollups.close()

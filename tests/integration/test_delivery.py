@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
+from cadenza.cache import RefreshAhead
 from cadenza.catalog.models import Track
 from cadenza.db.base import utcnow
 from cadenza.db.engine import transaction
@@ -63,7 +64,9 @@ def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> I
         }
 
 
-def _set_rights(world: dict, track_id: int, *grants: tuple[str, str | None, timedelta | None]) -> None:
+def _set_rights(
+    world: dict, track_id: int, *grants: tuple[str, str | None, timedelta | None], forget: bool = True
+) -> None:
     """Rewrite a track's rights in the database directly (as another process would) and forget the
     server's cached copy, which would otherwise notice within its TTL."""
     from sqlalchemy import delete
@@ -84,7 +87,8 @@ def _set_rights(world: dict, track_id: int, *grants: tuple[str, str | None, time
                 holder_id=holder.id,
                 expires_at=expires,
             )
-    world["state"].track_media.clear()
+    if forget:
+        world["state"].track_media.clear()
 
 
 def _stream(
@@ -94,6 +98,32 @@ def _stream(
     if ip:
         headers["X-Forwarded-For"] = ip
     return httpx.get(f"{world['url']}/api/tracks/{track or world['track']}/stream", headers=headers)
+
+
+def test_rights_changed_by_another_process_apply_within_the_cache_ttl(world: dict) -> None:
+    """The stream path reads rights from a refresh-ahead cache: a hot track is renewed in the background,
+    and a revoke written by another process (no cache drop here) takes effect within the TTL."""
+    state = world["state"]
+    hot = state.track_media
+    state.track_media = RefreshAhead(maxsize=100, ttl=1.0, load=state._load_track_media, name="test")
+    try:
+        _set_rights(world, world["track"], ("stream", None, None))
+        assert _stream(world, ip=DE).status_code == 200
+        _set_rights(world, world["track"], ("stream", "FR", None), forget=False)
+        revoked = time.monotonic()
+        statuses = []
+        while time.monotonic() - revoked < 3:
+            statuses.append(_stream(world, ip=DE).status_code)
+            if statuses[-1] == 451:
+                break
+            time.sleep(0.02)
+        assert statuses[-1] == 451, statuses
+        assert time.monotonic() - revoked < 1.0 + 0.5  # the TTL, plus one reload
+        assert set(statuses) <= {200, 451}
+    finally:
+        state.track_media.close()
+        state.track_media = hot
+        hot.clear()
 
 
 @pytest.mark.parametrize(
@@ -147,6 +177,18 @@ def test_stream_needs_a_user_and_a_ready_track(world: dict) -> None:
     )
     assert bad.status_code == 401
     assert _stream(world, track=987654).status_code == 404
+    assert _stream(world, track=2**63 - 1).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["0", "-1", "abc", "1.5", "9223372036854775808", "99999999999999999999", "١٢"]
+)
+def test_stream_refuses_a_malformed_track_id_with_a_reason(world: dict, bad_id: str) -> None:
+    r = httpx.get(
+        f"{world['url']}/api/tracks/{bad_id}/stream", headers={"Authorization": f"Bearer {world['fan']}"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "invalid_input" and "track_id" in r.json()["reason"]
 
 
 def test_ffmpeg_plays_the_signed_master_over_http(world: dict, tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Stream authorization: rights for the listener's territory, then signed URLs and a playback session.
 
-The hot path reads a track's media facts and rights from a short-lived cache (`TrackMedia`); the rules
-run on every request against the current time, so an expiry is exact, and a grant or revoke made through
-this process is seen at once (the cache entry is dropped); elsewhere within the cache TTL."""
+The hot path reads a track's media facts and rights from a per-process refresh-ahead cache
+(`cadenza.cache`, `TrackMedia`); the rules run on every request against the current time, so an expiry is
+exact, and a grant or revoke made through this process is seen at once (the cache entry is dropped);
+elsewhere within the cache TTL."""
 
 from __future__ import annotations
 
@@ -60,31 +61,43 @@ class StreamGrant:
     hifi_unavailable_reason: str | None
 
 
-def load_track_media(session: Session, *, track_id: int) -> TrackMedia | None:
-    """The media facts and rights of a ready track (three indexed reads), or None."""
-    row = session.execute(
-        select(Track.id, Track.status, Track.media_prefix, Track.duration_sec, Track.waveform_key,
-               Track.hifi_unavailable_reason).where(Track.id == track_id)
-    ).first()  # fmt: skip
-    if row is None or row.status != TrackStatus.ready or not row.media_prefix:
-        return None
-    variants = session.execute(
-        select(TrackVariant.quality, TrackVariant.storage_key).where(TrackVariant.track_id == track_id)
-    )
-    rights = session.execute(
-        select(TrackRight.right_type, TrackRight.territory, TrackRight.expires_at).where(
-            TrackRight.track_id == track_id
+def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, TrackMedia]:
+    """The media facts and rights of those tracks that are ready (three indexed reads for the batch)."""
+    rows = session.execute(
+        select(Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key,
+               Track.hifi_unavailable_reason)
+        .where(Track.id.in_(track_ids), Track.status == TrackStatus.ready, Track.media_prefix.is_not(None))
+    ).all()  # fmt: skip
+    ready = [r.id for r in rows if r.media_prefix]
+    if not ready:
+        return {}
+    variants: dict[int, dict[str, str]] = {i: {} for i in ready}
+    for tid, quality, key in session.execute(
+        select(TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key).where(
+            TrackVariant.track_id.in_(ready)
         )
-    )
-    return TrackMedia(
-        id=row.id,
-        media_prefix=row.media_prefix,
-        duration_sec=row.duration_sec or 0.0,
-        waveform_key=row.waveform_key,
-        variant_keys={q: k for q, k in variants},
-        hifi_unavailable_reason=row.hifi_unavailable_reason,
-        rights=tuple(policy.Right(t.value, terr, exp) for t, terr, exp in rights),
-    )
+    ):
+        variants[tid][quality] = key
+    rights: dict[int, list[policy.Right]] = {i: [] for i in ready}
+    for tid, rtype, territory, expires in session.execute(
+        select(TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at).where(
+            TrackRight.track_id.in_(ready)
+        )
+    ):
+        rights[tid].append(policy.Right(rtype.value, territory, expires))
+    return {
+        r.id: TrackMedia(
+            id=r.id,
+            media_prefix=r.media_prefix,
+            duration_sec=r.duration_sec or 0.0,
+            waveform_key=r.waveform_key,
+            variant_keys=variants[r.id],
+            hifi_unavailable_reason=r.hifi_unavailable_reason,
+            rights=tuple(rights[r.id]),
+        )
+        for r in rows
+        if r.media_prefix
+    }
 
 
 def playback_ttl(cfg: Delivery, duration_sec: float) -> int:

@@ -4,41 +4,43 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cadenza.bootstrap import App
 from cadenza.db.base import utcnow
 from cadenza.delivery import service, signing
-from cadenza.web.deps import CallerDep, Id
+from cadenza.web.deps import CallerDep, Id, caller_of, lean_route, path_id
 
 router = APIRouter(prefix="/api/tracks", tags=["delivery"])
 
 
 async def _media(state: App, track_id: int) -> service.TrackMedia | None:
-    """A track's delivery facts from the per-process cache, read from the database on a miss."""
+    """A track's delivery facts from the per-process cache (refreshed ahead in the background), read from
+    the database by this request only when the cache does not hold them."""
     media = state.track_media.get(track_id)
     if media is None:
-
-        def load() -> service.TrackMedia | None:
-            with state.c.sessions() as s:
-                return service.load_track_media(s, track_id=track_id)
-
-        media = await run_in_threadpool(load)
-        if media is not None:
-            state.track_media.put(track_id, media)
+        media = await run_in_threadpool(state.track_media.get_or_load, track_id)
     return media
 
 
 @router.get(
     "/{track_id}/stream",
     response_model=service.StreamGrant,
-    responses={451: {"description": "not available in the listener's territory"}},
+    responses={
+        401: {"description": "no valid bearer token"},
+        404: {"description": "no such ready track"},
+        422: {"description": "the track id is not a valid id"},
+        451: {"description": "not available in the listener's territory"},
+    },
+    openapi_extra=lean_route("track_id"),
 )
-async def stream(track_id: Id, caller: CallerDep) -> Response:
+async def stream(request: Request) -> Response:
     """Signed URLs to play a track: HLS master (short-lived start token), MP3 with a download right,
     FLAC for hi-fi listeners, the waveform; opens a playback session."""
+    track_id = path_id(request, "track_id")
+    caller = await caller_of(request)
     state, user, ip = caller.state, caller.user, caller.ip
     settings = state.c.settings
 

@@ -15,7 +15,7 @@ from cadenza.accounts.service import Principal
 from cadenza.bootstrap import App
 from cadenza.db.base import utcnow
 from cadenza.delivery import clientip
-from cadenza.errors import Forbidden
+from cadenza.errors import Forbidden, InvalidInput
 
 # Dependencies on the hot path are `async def`: FastAPI runs a plain `def` dependency in a worker
 # thread, and those hops cost more than the work. Database reads still go to a thread.
@@ -54,17 +54,13 @@ async def get_current_user(
 async def _principal(state: App, token: str) -> Principal:
     principal = state.principals.get(token)
     if principal is None:
-        principal = await run_in_threadpool(_principal_from_db, state, token)
-        state.principals.put(token, principal)
+        principal = await run_in_threadpool(state.principals.get_or_load, token)
+        if principal is None:
+            raise accounts.AuthError("token is invalid or expired")
     if principal.token_expires_at <= utcnow():
         state.principals.drop(token)
         raise accounts.AuthError("token is invalid or expired")
     return principal
-
-
-def _principal_from_db(state: App, token: str) -> Principal:
-    with state.c.sessions() as s:
-        return accounts.principal_for_token(s, token=token)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
@@ -89,8 +85,13 @@ class Caller:
 async def get_caller(
     request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
-    """App, user and client address in one dependency, for the hottest route (each dependency FastAPI
-    resolves costs tens of microseconds)."""
+    """App, user and client address in one dependency (each dependency FastAPI resolves costs tens of
+    microseconds)."""
+    return await caller_of(request)
+
+
+async def caller_of(request: Request) -> Caller:
+    """The caller of a request, for a route that takes the bare `Request` (see `lean_route`)."""
     state: App = request.app.state.cadenza
     scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -101,3 +102,32 @@ async def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+MAX_ID = 2**63 - 1
+
+
+def path_id(request: Request, name: str) -> int:
+    """A database id from the path, validated as `Id` is, for a route that takes the bare `Request`."""
+    raw = request.path_params.get(name, "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 1 <= int(raw) <= MAX_ID:
+        raise InvalidInput(f"path.{name}: must be a whole number from 1 to {MAX_ID}")
+    return int(raw)
+
+
+def lean_route(*ids: str) -> dict[str, object]:
+    """OpenAPI for a hot route declared as `(request: Request)`: FastAPI's dependency resolution costs
+    about a third of such a route's time, so it reads its ids (`path_id`) and caller (`caller_of`) itself,
+    and declares here what the signature would have: bearer auth and the path ids."""
+    return {
+        "security": [{"HTTPBearer": []}],
+        "parameters": [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": "a database id",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            }
+            for name in ids
+        ],
+    }

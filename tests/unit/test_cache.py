@@ -1,0 +1,182 @@
+"""The refresh-ahead cache: readers of a hot key never wait for the loader; the TTL still bounds staleness."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from cadenza.cache import RefreshAhead
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Source:
+    """The data the loader reads, with a log of every batch it was asked for."""
+
+    def __init__(self, data: dict[str, int]) -> None:
+        self.data = dict(data)
+        self.calls: list[list[str]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail = False
+
+    def load(self, keys: list[str]) -> dict[str, int]:
+        self.calls.append(list(keys))
+        self.entered.set()
+        assert self.gate.wait(5)
+        if self.fail:
+            raise RuntimeError("database is down")
+        return {k: self.data[k] for k in keys if k in self.data}
+
+
+def wait_for(cond: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make(source: Source, clock: Clock, ttl: float = 30) -> RefreshAhead[str, int]:
+    return RefreshAhead(maxsize=100, ttl=ttl, load=source.load, clock=clock)
+
+
+def test_miss_loads_once_then_serves_from_memory(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock)
+    assert cache.get("a") is None
+    assert cache.get_or_load("a") == 1
+    assert cache.get("a") == 1 and cache.get_or_load("a") == 1
+    assert src.calls == [["a"]]
+    assert cache.get_or_load("missing") is None
+    cache.close()
+
+
+def test_stale_entry_is_served_while_one_background_reload_renews_it(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock)
+    cache.get_or_load("a")
+    src.data["a"] = 2
+    clock.now += 20  # past refresh_after (15 s), within the TTL
+    src.gate.clear()
+    src.entered.clear()
+    assert cache.get("a") == 1  # served at once, reload queued
+    assert src.entered.wait(5)
+    assert cache.get("a") == 1 and cache.get("a") == 1  # still the old value, and no second reload queued
+    src.gate.set()
+    wait_for(lambda: cache.get("a") == 2)
+    assert src.calls == [["a"], ["a"]]
+    clock.now += 10  # 30 s after the first load, but the entry was renewed at +20
+    assert cache.get("a") == 2
+    cache.close()
+
+
+def test_ttl_bounds_staleness_of_an_idle_key(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock)
+    cache.get_or_load("a")
+    clock.now += 30
+    assert cache.get("a") is None  # nobody read it between 15 and 30 s: the reader loads it
+    src.data["a"] = 5
+    assert cache.get_or_load("a") == 5
+    cache.close()
+
+
+def test_key_gone_from_the_source_is_forgotten_on_reload(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock)
+    cache.get_or_load("a")
+    del src.data["a"]
+    clock.now += 16
+    assert cache.get("a") == 1
+    wait_for(lambda: cache.get("a") is None)
+    cache.close()
+
+
+def test_stale_keys_reload_in_one_batch(clock: Clock) -> None:
+    src = Source({k: i for i, k in enumerate("abcdef")})
+    cache = make(src, clock)
+    assert cache.load_now(list("abcdef")) == {k: i for i, k in enumerate("abcdef")}
+    clock.now += 16
+    src.gate.clear()
+    src.entered.clear()
+    cache.get("a")  # the worker takes ["a"] and blocks in the loader
+    assert src.entered.wait(5)
+    for k in "bcdef":
+        cache.get(k)
+    src.gate.set()
+    wait_for(lambda: len(src.calls) == 3)
+    assert src.calls[1:] == [["a"], list("bcdef")]
+    cache.close()
+
+
+def test_drop_wins_over_a_reload_in_flight(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock)
+    cache.get_or_load("a")
+    clock.now += 16
+    src.gate.clear()
+    src.entered.clear()
+    cache.get("a")
+    assert src.entered.wait(5)  # the reload read the old value ...
+    cache.drop("a")  # ... and then this process changed it
+    src.data["a"] = 9
+    src.gate.set()
+    wait_for(lambda: not cache._queued)
+    assert cache.get("a") is None  # the pre-drop result was not stored
+    assert cache.get_or_load("a") == 9
+    cache.close()
+
+
+def test_failed_reload_keeps_the_entry_until_its_ttl_and_the_worker_survives(clock: Clock) -> None:
+    src = Source({"a": 1, "b": 2})
+    cache = make(src, clock)
+    cache.load_now(["a", "b"])
+    src.fail = True
+    clock.now += 16
+    assert cache.get("a") == 1
+    wait_for(lambda: len(src.calls) == 2 and not cache._queued)
+    assert cache.get("b") == 2  # served; a reload of b is queued behind the failure back-off
+    src.fail = False
+    src.data["b"] = 20
+    wait_for(lambda: cache.get("b") == 20)
+    clock.now += 30
+    assert cache.get("a") is None
+    cache.close()
+
+
+def test_zero_ttl_caches_nothing(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock, ttl=0)
+    assert cache.get_or_load("a") == 1
+    assert cache.get("a") is None
+    assert cache.get_or_load("a") == 1
+    assert len(src.calls) == 2
+    cache.close()
+
+
+def test_close_stops_the_worker(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = make(src, clock)
+    cache.get_or_load("a")
+    clock.now += 16
+    cache.get("a")
+    wait_for(lambda: len(src.calls) == 2)
+    thread = cache._thread
+    assert thread is not None and thread.is_alive()
+    cache.close()
+    assert not thread.is_alive()
