@@ -7,15 +7,22 @@ a background thread that reloads queued keys in batches, one `load` call per bat
 getting the cached value. A key read at least once per `ttl - refresh_after` never makes a request wait
 for the database; only a key nobody read for a while, or a new one, is loaded by its reader.
 
+Misses from async code (`get_async`) are coalesced the same way: the request waits, but the keys that
+miss while a batch is being read are read together in the next one, so a burst of new keys costs a few
+batched reads rather than one read (and one worker thread) per request. Misses go before refreshes.
+
 A `drop` (a change made through this process) wins over a reload that was already running: results
 read before the drop are not stored."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from contextlib import suppress
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
@@ -37,19 +44,25 @@ class RefreshAhead(Generic[K, V]):
         load: Loader[K, V],
         refresh_after: float | None = None,
         batch: int = 100,
+        jitter: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         name: str = "cache",
     ) -> None:
         """`load(keys)` returns the current value of each key it finds; a key it leaves out is gone."""
-        self._entries: LRUCache[K, tuple[V, float]] = LRUCache(maxsize=maxsize)
+        # key -> (value, loaded at, refresh from)
+        self._entries: LRUCache[K, tuple[V, float, float]] = LRUCache(maxsize=maxsize)
         self._ttl = ttl
         self._refresh_after = ttl / 2 if refresh_after is None else min(refresh_after, ttl)
         self._load = load
         self._batch = batch
+        # Entries loaded together (a warm-up, a burst) come due at spread-out times, not all at once.
+        self._jitter = (ttl - self._refresh_after) * jitter
+        self._random = random.Random()
         self._clock = clock
         self._name = name
         self._lock = threading.Lock()
         self._queued: dict[K, None] = {}  # insertion-ordered set
+        self._misses: dict[K, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[V | None]]]] = {}
         self._epoch = 0  # bumped by drop/clear: a reload that started before is not stored
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
@@ -62,20 +75,34 @@ class RefreshAhead(Generic[K, V]):
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            value, loaded_at = entry
-            age = now - loaded_at
-            if age >= self._ttl:
+            value, loaded_at, refresh_at = entry
+            if now - loaded_at >= self._ttl:
                 del self._entries[key]
                 return None
-            if age >= self._refresh_after and key not in self._queued and not self._closed:
+            if now >= refresh_at and key not in self._queued and not self._closed:
                 self._queued[key] = None
                 self._ensure_thread()
                 self._wake.notify()
             return value
 
+    async def get_async(self, key: K) -> V | None:
+        """The cached value, else the loader's (read in the next batch, with other misses), else None."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[V | None] = loop.create_future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self._name}: the cache is closed")
+            self._misses.setdefault(key, []).append((loop, future))
+            self._ensure_thread()
+            self._wake.notify()
+        return await future
+
     def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._entries[key] = (value, self._clock())
+            self._entries[key] = self._entry(value, self._clock())
 
     def drop(self, key: K) -> None:
         with self._lock:
@@ -107,17 +134,22 @@ class RefreshAhead(Generic[K, V]):
             if epoch == self._epoch:
                 for key in wanted:
                     if key in found:
-                        self._entries[key] = (found[key], now)
+                        self._entries[key] = self._entry(found[key], now)
                     else:
                         self._entries.pop(key, None)
         return found
+
+    def _entry(self, value: V, now: float) -> tuple[V, float, float]:
+        return value, now, now + self._refresh_after + self._random.random() * self._jitter
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
             self._queued.clear()
+            waiting, self._misses = self._misses, {}
             self._wake.notify_all()
             thread = self._thread
+        _settle_all(waiting, {}, RuntimeError(f"{self._name}: the cache is closed"))
         if thread is not None:
             thread.join(timeout=5)
 
@@ -131,16 +163,48 @@ class RefreshAhead(Generic[K, V]):
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not self._queued and not self._closed:
+                while not self._queued and not self._misses and not self._closed:
                     self._wake.wait()
                 if self._closed:
                     return
-                keys = list(self._queued)[: self._batch]
+                keys = list(self._misses)[: self._batch]
+                waiting = {k: self._misses.pop(k) for k in keys}
+                keys += [k for k in self._queued if k not in waiting][: self._batch - len(keys)]
+            found: Mapping[K, V] = {}
+            error: Exception | None = None
+            started = time.monotonic()
             try:
-                self.load_now(keys)
-            except Exception:  # the entries stay until their TTL; a reader then loads them itself
-                log.exception("%s: background reload of %d keys failed", self._name, len(keys))
-                time.sleep(0.5)  # a database that is down is not asked again at the request rate
+                found = self.load_now(keys)
+            except Exception as exc:  # refreshed entries stay until their TTL; waiting readers get the error
+                log.exception("%s: reading %d keys failed", self._name, len(keys))
+                error = exc
+            _settle_all(waiting, found, error)
             with self._lock:
                 for key in keys:
                     self._queued.pop(key, None)
+            if error is not None:
+                time.sleep(0.5)  # a database that is down is not asked again at the request rate
+            elif not waiting:
+                # Refreshes are not urgent: a pause twice the batch's time keeps this thread's share of
+                # the GIL (and of the database) to a third while hundreds of entries come due at once.
+                time.sleep(min(2 * (time.monotonic() - started), 0.1))
+
+
+def _settle_all(
+    waiting: Mapping[K, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[V | None]]]],
+    found: Mapping[K, V],
+    error: Exception | None,
+) -> None:
+    for key, futures in waiting.items():
+        for loop, future in futures:
+            with suppress(RuntimeError):  # that event loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, future, found.get(key), error)
+
+
+def _settle(future: asyncio.Future[V | None], value: V | None, error: Exception | None) -> None:
+    if future.done():  # the request was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -52,7 +53,7 @@ def clock() -> Clock:
 
 
 def make(source: Source, clock: Clock, ttl: float = 30) -> RefreshAhead[str, int]:
-    return RefreshAhead(maxsize=100, ttl=ttl, load=source.load, clock=clock)
+    return RefreshAhead(maxsize=100, ttl=ttl, load=source.load, clock=clock, jitter=0)
 
 
 def test_miss_loads_once_then_serves_from_memory(clock: Clock) -> None:
@@ -169,6 +170,23 @@ def test_zero_ttl_caches_nothing(clock: Clock) -> None:
     cache.close()
 
 
+def test_entries_loaded_together_come_due_at_spread_out_times(clock: Clock) -> None:
+    src = Source({f"k{i}": i for i in range(200)})
+    cache = RefreshAhead(maxsize=1000, ttl=30, load=src.load, clock=clock)  # default jitter
+    cache.load_now(list(src.data))
+    due = []
+    src.gate.clear()  # keep the worker from renewing anything while we look
+    for step in range(31):
+        clock.now = 1000.0 + 15 + step / 4  # 15 s ... 22.5 s after loading
+        assert all(cache.get(k) is not None for k in src.data)  # all served; the due ones queued
+        due.append(len(cache._queued))
+    src.gate.set()
+    assert due[0] < 20  # at 15 s only a few are due ...
+    assert due[-1] == 200  # ... by 22.5 s (15 + half the rest of the TTL) all of them
+    assert len(set(due)) > 5  # and in between they came due gradually
+    cache.close()
+
+
 def test_close_stops_the_worker(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
@@ -180,3 +198,58 @@ def test_close_stops_the_worker(clock: Clock) -> None:
     assert thread is not None and thread.is_alive()
     cache.close()
     assert not thread.is_alive()
+
+
+def test_concurrent_misses_are_read_in_batches() -> None:
+    src = Source({f"k{i}": i for i in range(300)})
+    cache: RefreshAhead[str, int] = RefreshAhead(maxsize=1000, ttl=30, load=src.load, batch=100)
+
+    async def burst() -> list[int | None]:
+        src.gate.clear()  # the first batch blocks in the loader while the other misses pile up
+        first = asyncio.ensure_future(cache.get_async("k0"))
+        await asyncio.to_thread(src.entered.wait, 5)
+        rest = [asyncio.ensure_future(cache.get_async(f"k{i}")) for i in [*range(1, 300), 5, 7]]
+        rest.append(asyncio.ensure_future(cache.get_async("missing")))
+        src.gate.set()
+        return [await first, *await asyncio.gather(*rest)]
+
+    values = asyncio.run(burst())
+    assert values == [*range(300), 5, 7, None]
+    assert src.calls[0] == ["k0"]
+    assert [len(c) for c in src.calls[1:]] == [100, 100, 100]  # 300 misses (two asked twice): 3 reads
+    assert cache.get("k123") == 123  # stored
+    cache.close()
+
+
+def test_a_failed_read_reaches_the_waiting_readers() -> None:
+    src = Source({"a": 1})
+    src.fail = True
+    cache: RefreshAhead[str, int] = RefreshAhead(maxsize=10, ttl=30, load=src.load)
+    with pytest.raises(RuntimeError, match="database is down"):
+        asyncio.run(cache.get_async("a"))
+    src.fail = False
+    assert asyncio.run(cache.get_async("a")) == 1
+    cache.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(cache.get_async("b"))
+
+
+def test_close_releases_readers_still_waiting() -> None:
+    src = Source({"a": 1})
+    cache: RefreshAhead[str, int] = RefreshAhead(maxsize=10, ttl=30, load=src.load)
+
+    async def main() -> None:
+        src.gate.clear()
+        first = asyncio.ensure_future(cache.get_async("a"))
+        await asyncio.to_thread(src.entered.wait, 5)
+        waiting = asyncio.ensure_future(cache.get_async("b"))
+        await asyncio.sleep(0.01)
+        closer = asyncio.ensure_future(asyncio.to_thread(cache.close))
+        await asyncio.sleep(0.01)
+        src.gate.set()
+        await closer
+        assert await first == 1
+        with pytest.raises(RuntimeError, match="closed"):
+            await waiting
+
+    asyncio.run(main())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cadenza.bootstrap import App
@@ -17,12 +16,9 @@ router = APIRouter(prefix="/api/tracks", tags=["delivery"])
 
 
 async def _media(state: App, track_id: int) -> service.TrackMedia | None:
-    """A track's delivery facts from the per-process cache (refreshed ahead in the background), read from
-    the database by this request only when the cache does not hold them."""
-    media = state.track_media.get(track_id)
-    if media is None:
-        media = await run_in_threadpool(state.track_media.get_or_load, track_id)
-    return media
+    """A track's delivery facts from the per-process cache (refreshed ahead in the background); a miss
+    is read in the next batch of misses."""
+    return state.track_media.get(track_id) or await state.track_media.get_async(track_id)
 
 
 @router.get(

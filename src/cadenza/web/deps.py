@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cadenza.accounts import service as accounts
@@ -52,11 +51,9 @@ async def get_current_user(
 
 
 async def _principal(state: App, token: str) -> Principal:
-    principal = state.principals.get(token)
+    principal = state.principals.get(token) or await state.principals.get_async(token)
     if principal is None:
-        principal = await run_in_threadpool(state.principals.get_or_load, token)
-        if principal is None:
-            raise accounts.AuthError("token is invalid or expired")
+        raise accounts.AuthError("token is invalid or expired")
     if principal.token_expires_at <= utcnow():
         state.principals.drop(token)
         raise accounts.AuthError("token is invalid or expired")
