@@ -123,6 +123,40 @@ def test_ranking_tiers_then_plays(sessions: sessionmaker[Session]) -> None:
         ]
 
 
+def test_exact_matches_rank_titles_then_artists_then_releases_by_plays(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Many documents share a whole-field key: titles first, then artists' names, then release titles,
+    each by plays, every document once (a track titled like its release is still one hit), and a change
+    of plays reorders them (PostgreSQL reads them from impact-ordered postings kept by a trigger)."""
+    with transaction(sessions) as s:
+        tracks = [add_track(s, "Echo", ["Ana"], plays=p) for p in (5, 50, 500)]
+        add_track(s, "Echo", ["Bo"], plays=70, released=date(2001, 1, 1))  # release "Echo (single)"
+        add_track(s, "Waves", ["Echo"], plays=10_000)
+        add_track(s, "Echo Park", ["Cy"], plays=90_000)
+        for i in range(30):
+            add_track(s, "Echo", [f"Filler {i}"], plays=1)
+    with sessions() as s:
+        page = service.search(s, q="echo", limit=6)
+        assert [(h.title, h.play_count, h.match) for h in page.hits] == [
+            ("Echo", 500, "exact"),
+            ("Echo", 70, "exact"),
+            ("Echo", 50, "exact"),
+            ("Echo", 5, "exact"),
+            ("Echo", 1, "exact"),
+            ("Echo", 1, "exact"),
+        ]
+        page = service.search(s, q="echo", limit=40)
+        ids = [h.id for h in page.hits]
+        assert len(ids) == len(set(ids))
+        assert [h.title for h in page.hits[34:]] == ["Waves", "Echo Park"]  # artist exact, then words
+        assert [h.match for h in page.hits[34:]] == ["exact", "words"]
+    with transaction(sessions) as s:
+        s.execute(update(Track).where(Track.id == tracks[0].id).values(play_count=900))
+    with sessions() as s:
+        assert [h.play_count for h in service.search(s, q="echo", limit=2).hits] == [900, 500]
+
+
 def test_highlights_mark_matches_and_escape_html(sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as s:
         add_track(s, "<b>Bohemian</b> & Rhapsody", ["Queen", "AC/DC"])

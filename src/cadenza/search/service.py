@@ -584,39 +584,27 @@ class _Shown:
 
 
 def _display(session: Session, matches: Sequence[Match]) -> dict[tuple[Kind, int], _Shown]:
-    """What a result shows, read from the catalog (the index holds folded words only)."""
-    out: dict[tuple[Kind, int], _Shown] = {}
-    by_kind: dict[Kind, list[int]] = {}
+    """What a result shows, read from the catalog in one statement (the index holds folded words only)."""
+    if not matches:
+        return {}
+    by_kind: dict[Kind, list[int]] = {k: [] for k in Kind}
     for m in matches:
-        by_kind.setdefault(m.kind, []).append(m.ref_id)
+        by_kind[m.kind].append(m.ref_id)
     popularity = {(m.kind, m.ref_id): m.popularity for m in matches}
-    if ids := by_kind.get(Kind.track):
-        credits: dict[int, list[str]] = {}
-        for c in session.execute(
-            select(TrackArtist.track_id, Artist.name)
-            .join(Artist, Artist.id == TrackArtist.artist_id)
-            .where(TrackArtist.track_id.in_(ids))
-            .order_by(TrackArtist.track_id, TrackArtist.position, Artist.id)
-        ):
-            credits.setdefault(c.track_id, []).append(c.name)
-        for r in session.execute(
-            select(Track.id, Track.title, Track.genre, Track.play_count, Release.title, Release.release_date)
-            .outerjoin(Release, Release.id == Track.release_id)
-            .where(Track.id.in_(ids))
-        ):
-            out[(Kind.track, r[0])] = _Shown(r[1], credits.get(r[0], []), r[4], r[2], r[5], r[3] or 0)
-    if ids := by_kind.get(Kind.artist):
-        for a in session.execute(select(Artist.id, Artist.name).where(Artist.id.in_(ids))):
-            out[(Kind.artist, a[0])] = _Shown(a[1], [], play_count=popularity[(Kind.artist, a[0])])
-    if ids := by_kind.get(Kind.release):
-        for r in session.execute(
-            select(Release.id, Release.title, Release.release_date, Artist.name)
-            .outerjoin(Artist, Artist.id == Release.artist_id)
-            .where(Release.id.in_(ids))
-        ):
-            out[(Kind.release, r[0])] = _Shown(
-                r[1], [r[3]] if r[3] else [], None, None, r[2], popularity[(Kind.release, r[0])]
-            )
+    out: dict[tuple[Kind, int], _Shown] = {}
+    for kind, ref_id, title, genre, plays, release, released, name in backend_for(session).display_rows(
+        session, tracks=by_kind[Kind.track], artists=by_kind[Kind.artist], releases=by_kind[Kind.release]
+    ):
+        key = (Kind(kind), ref_id)
+        shown = out.get(key)
+        if shown is None:
+            if key[0] == Kind.track:
+                shown = _Shown(title, [], release, genre, released, plays or 0)
+            else:
+                shown = _Shown(title, [], None, None, released, popularity[key])
+            out[key] = shown
+        if name is not None:
+            shown.artists.append(name)
     return out
 
 

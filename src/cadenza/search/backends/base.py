@@ -364,6 +364,36 @@ class IndexBackend:
         rows = self._run(session, sql, {**params, **fparams, "cap": cap})
         return [(r[0], r[1] or "", int(r[2])) for r in rows], sum(int(r[2]) for r in rows) < cap
 
+    def _ids(self, name: str) -> str:
+        """`IN` a list of ids bound as `name` (PostgreSQL binds an array, so the statement text is fixed)."""
+        return f"IN :{name}"
+
+    def _bind_ids(self, stmt: Any, *names: str) -> Any:
+        return stmt.bindparams(*(bindparam(n, expanding=True) for n in names))
+
+    def display_rows(
+        self, session: Session, *, tracks: Sequence[int], artists: Sequence[int], releases: Sequence[int]
+    ) -> list[Any]:
+        """(kind, id, title, genre, plays, release title, release date, artist name) for the results shown,
+        in one round trip: a track has a row per credited artist (in credit order), a release one with its
+        main artist."""
+        stmt = text(
+            f"SELECT {int(Kind.track)} AS kind, t.id, t.title, t.genre, t.play_count, r.title AS release, "
+            "r.release_date, a.name, ta.position AS pos, a.id AS artist FROM tracks t "
+            "LEFT JOIN releases r ON r.id = t.release_id LEFT JOIN track_artists ta ON ta.track_id = t.id "
+            f"LEFT JOIN artists a ON a.id = ta.artist_id WHERE t.id {self._ids('tracks')} UNION ALL "
+            f"SELECT {int(Kind.artist)}, a.id, a.name, NULL, NULL, NULL, NULL, NULL, 0, 0 FROM artists a "
+            f"WHERE a.id {self._ids('artists')} UNION ALL "
+            f"SELECT {int(Kind.release)}, r.id, r.title, NULL, NULL, NULL, r.release_date, a.name, 0, 0 "
+            f"FROM releases r LEFT JOIN artists a ON a.id = r.artist_id WHERE r.id {self._ids('releases')} "
+            "ORDER BY kind, id, pos, artist"
+        )
+        rows = session.execute(
+            self._bind_ids(stmt, "tracks", "artists", "releases"),
+            {"tracks": list(tracks), "artists": list(artists), "releases": list(releases)},
+        )
+        return [r[:8] for r in rows]
+
     def phonetic_terms(
         self, session: Session, word: str, keys: Sequence[str], skel: str | None
     ) -> list[tuple[str, bool]]:

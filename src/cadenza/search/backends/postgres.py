@@ -12,9 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cadenza.search.backends.base import ORDER, Filters, IndexBackend, Match, gram_rows
-from cadenza.search.document import Document, Kind
+from cadenza.search.document import Document, Field, Kind
 from cadenza.search.ranking import Clause, Level
 
+EXACT_FIELDS = (Field.title, Field.artist, Field.release)  # the order exact matches rank in
 # Title, artists, release, genre: the weight keeps a phrase inside one field, as FTS5 columns do.
 WEIGHTS = "ABCD"
 TSV = (
@@ -39,6 +40,8 @@ POSTING_INDEXES = {
 }
 POSTING_COLUMNS = "term, doc_id, kind, ref_id, popularity, recency, genre, release_date"
 POSTING_ORDER = "popularity DESC, recency DESC, doc_id DESC"
+# Whole-field keys are postings too, as `=<field><key>`: no word (always [a-z0-9]+) can look like one.
+KEY_TERM = "'=' || k.field || k.key"
 _PLANS = "set_config('enable_seqscan', '{0}', true), set_config('enable_indexscan', '{0}', true)"
 
 
@@ -99,16 +102,50 @@ class PostgresIndex(IndexBackend):
         self._words_of: dict[Clause, list[_Word]] = {}
 
     @contextmanager
-    def reading(self, session: Session) -> Iterator[None]:
-        """Keep the planner off two plans that are fast only when its guess of a match count is right: a
-        full scan, and walking the rank index for a rare word (60,000 rows read for 21 at 100k documents).
-        Index-only scans (the postings) stay on; `_match_many` re-enables the walk for a common word once
-        the GIN index has shown it to be common."""
+    def _gin_plans(self, session: Session) -> Iterator[None]:
+        """For the queries that go through the GIN index: keep the planner off two plans that are fast only
+        when its guess of a match count is right, a full scan, and walking the rank index for a rare word
+        (60,000 rows read for 21 at 100k documents). Index-only scans stay on; `_match_many` re-enables
+        the walk for a common word once the GIN index has shown it to be common. (The postings queries
+        need no steering: they are index-only scans of one range per word.)"""
         session.execute(text(f"SELECT {_PLANS.format('off')}"))
         try:
             yield
         finally:
             session.execute(text(f"SELECT {_PLANS.format('on')}"))
+
+    def match_exact(
+        self, session: Session, key: str, f: Filters, *, exclude: Sequence[int] = (), limit: int
+    ) -> list[Match]:
+        """The postings of `=<field><key>` for title, artist and release, read best first; a document keeps
+        its best field. Each field reads up to 3 x limit entries: a document shows up in at most three
+        fields, so the first `limit` distinct documents in (field, rank) order are always among them."""
+        if f.artist_id is not None:
+            with self._gin_plans(session):
+                return super().match_exact(session, key, f, exclude=exclude, limit=limit)
+        conds, params = self._posting_filters(f, exclude)
+        rows = self._run(
+            session,
+            "SELECT x.field, x.doc_id, x.kind, x.ref_id, x.popularity, x.recency "
+            "FROM unnest(CAST(:terms AS text[]), ARRAY[0, 1, 2]) t(term, field) CROSS JOIN LATERAL (SELECT "
+            "t.field, p.doc_id, p.kind, p.ref_id, p.popularity, p.recency FROM search_postings p "
+            f"WHERE {' AND '.join(conds)} ORDER BY {POSTING_ORDER} LIMIT :per_field) x",
+            {**params, "terms": [f"={int(fld)}{key}" for fld in EXACT_FIELDS], "per_field": 3 * limit},
+        )
+        rows.sort(key=lambda r: (r[0], -r[4], -r[5], -r[1]))
+        out: dict[int, Match] = {}
+        for r in rows:
+            if r[1] not in out:
+                out[r[1]] = Match(r[1], Kind(r[2]), r[3], int(r[4]))
+                if len(out) == limit:
+                    break
+        return list(out.values())
+
+    def _ids(self, name: str) -> str:
+        return f"= ANY(CAST(:{name} AS bigint[]))"
+
+    def _bind_ids(self, stmt: Any, *names: str) -> Any:
+        return stmt
 
     def _posting_filters(
         self, f: Filters, exclude: Sequence[int], *, genre: bool = True
@@ -126,12 +163,16 @@ class PostgresIndex(IndexBackend):
     ) -> list[Match]:
         clause = _single(level, f)
         if clause is None:
-            return self._match_many(session, level, f, exclude=exclude, limit=limit)
+            with self._gin_plans(session):
+                return self._match_many(session, level, f, exclude=exclude, limit=limit)
         words = self._words(session, clause)
         conds, params = self._posting_filters(f, exclude)
+        # Once a page is full, a later word's entries below the worst match kept cannot get in: its range
+        # is read only down to there (one index descent for most words).
+        conds.append("p.popularity >= :floor")
         found: dict[int, Match] = {}
         order: dict[int, tuple[int, int, int]] = {}
-        done, batch = 0, POSTING_BATCH
+        done, batch, floor = 0, POSTING_BATCH, 0
         while done < len(words):
             chunk = words[done : done + batch]
             done += len(chunk)
@@ -141,7 +182,7 @@ class PostgresIndex(IndexBackend):
                 "FROM unnest(CAST(:terms AS text[])) t(term) CROSS JOIN LATERAL (SELECT p.doc_id, p.kind, "
                 f"p.ref_id, p.popularity, p.recency FROM search_postings p WHERE {' AND '.join(conds)} "
                 f"ORDER BY {POSTING_ORDER} LIMIT :limit) x ORDER BY {POSTING_ORDER} LIMIT :limit",
-                {**params, "terms": [w.term for w in chunk], "limit": limit},
+                {**params, "terms": [w.term for w in chunk], "limit": limit, "floor": floor},
             )
             for r in rows:
                 found[r[0]] = Match(r[0], Kind(r[1]), r[2], int(r[3]))
@@ -150,8 +191,10 @@ class PostgresIndex(IndexBackend):
             found = {i: found[i] for i in best}
             # Words come most popular first: once the worst match kept beats the best any word left could
             # offer, the page is final.
-            if done < len(words) and len(best) == limit and order[best[-1]][0] > words[done].top_pop:
-                break
+            if len(best) == limit:
+                floor = order[best[-1]][0]
+                if done < len(words) and floor > words[done].top_pop:
+                    break
             batch *= 4
         return list(found.values())
 
@@ -160,7 +203,8 @@ class PostgresIndex(IndexBackend):
     ) -> tuple[list[tuple[str | None, str, int]], bool]:
         clause = _single(level, f)
         if clause is None:
-            return super().facets(session, level, f, cap=cap)
+            with self._gin_plans(session):
+                return super().facets(session, level, f, cap=cap)
         conds, params = self._posting_filters(f, (), genre=False)
         conds[0] = "p.term = ANY(CAST(:terms AS text[]))"
         rows = self._run(
@@ -255,6 +299,14 @@ class PostgresIndex(IndexBackend):
         )
         session.execute(
             text(
+                f"INSERT INTO search_postings ({POSTING_COLUMNS}) SELECT {KEY_TERM}, d.id, d.kind, d.ref_id, "
+                "d.popularity, d.recency, d.genre, d.release_date FROM search_keys k "
+                "JOIN search_documents d ON d.id = k.doc_id WHERE d.id = :id"
+            ),
+            {"id": doc_id},
+        )
+        session.execute(
+            text(
                 "UPDATE search_terms SET top_pop = :pop WHERE top_pop < :pop "
                 "AND term IN (SELECT term FROM search_postings WHERE doc_id = :id)"
             ),
@@ -286,10 +338,12 @@ class PostgresIndex(IndexBackend):
         # until autovacuum marks the pages all-visible.
         session.execute(
             text(
-                f"INSERT INTO search_postings ({POSTING_COLUMNS}) SELECT w.term, d.id, d.kind, d.ref_id, "
-                "d.popularity, d.recency, d.genre, d.release_date FROM search_documents d, "
-                "unnest(tsvector_to_array(d.tsv)) w(term) "
-                "ORDER BY w.term, d.popularity DESC, d.recency DESC, d.id DESC"
+                f"INSERT INTO search_postings ({POSTING_COLUMNS}) SELECT * FROM ("
+                "SELECT w.term, d.id, d.kind, d.ref_id, d.popularity, d.recency, d.genre, d.release_date "
+                "FROM search_documents d, unnest(tsvector_to_array(d.tsv)) w(term) UNION ALL "
+                f"SELECT {KEY_TERM}, d.id, d.kind, d.ref_id, d.popularity, d.recency, d.genre, "
+                "d.release_date FROM search_keys k JOIN search_documents d ON d.id = k.doc_id"
+                ") p(term, doc_id) ORDER BY term, popularity DESC, recency DESC, doc_id DESC"
             )
         )
         for name, definition in POSTING_INDEXES.items():
