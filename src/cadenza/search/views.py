@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from cadenza.db.engine import reading
 from cadenza.search import service
 from cadenza.web.deps import AppState
 
@@ -62,7 +63,7 @@ def search(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SearchOut:
     """Tracks, artists or releases matching `q`, best first; `cursor` continues from a previous page."""
-    with state.c.sessions() as s:
+    with reading(state.c.sessions) as s:
         page = service.search(
             s,
             q=q,
@@ -80,6 +81,6 @@ def search(
 @router.get("/suggest", response_model=list[SuggestionOut])
 def suggest(state: AppState, q: Q, limit: int = 10) -> list[SuggestionOut]:
     """Completions for a query being typed (any word may be unfinished)."""
-    with state.c.sessions() as s:
+    with reading(state.c.sessions) as s:
         found = service.suggest(s, q=q, limit=limit)
     return [SuggestionOut.model_validate(x, from_attributes=True) for x in found]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cadenza.search.backends.base import ORDER, Filters, IndexBackend, Match, gram_rows
+from cadenza.search.backends.base import MAX_EXPANSIONS, ORDER, Filters, IndexBackend, Match, gram_rows
 from cadenza.search.document import Document, Field, Kind
 from cadenza.search.ranking import Clause, Level
 
@@ -42,7 +42,9 @@ POSTING_COLUMNS = "term, doc_id, kind, ref_id, popularity, recency, genre, relea
 POSTING_ORDER = "popularity DESC, recency DESC, doc_id DESC"
 # Whole-field keys are postings too, as `=<field><key>`: no word (always [a-z0-9]+) can look like one.
 KEY_TERM = "'=' || k.field || k.key"
-_PLANS = "set_config('enable_seqscan', '{0}', true), set_config('enable_indexscan', '{0}', true)"
+# Planner steering for the GIN queries, by name: (enable_seqscan, enable_indexscan).
+PLANS = {"default": ("on", "on"), "gin": ("off", "off"), "walk": ("off", "on")}
+_SET_PLAN = "SELECT set_config('enable_seqscan', :seq, true), set_config('enable_indexscan', :idx, true)"
 
 
 def _single(level: Level, f: Filters) -> Clause | None:
@@ -50,16 +52,6 @@ def _single(level: Level, f: Filters) -> Clause | None:
     if len(level) == 1 and not level[0].phrase and f.artist_id is None:
         return level[0]
     return None
-
-
-@contextmanager
-def _index_scans(session: Session) -> Iterator[None]:
-    """Plain index scans allowed for one statement: walking the documents in rank order."""
-    session.execute(text("SELECT set_config('enable_indexscan', 'on', true)"))
-    try:
-        yield
-    finally:
-        session.execute(text("SELECT set_config('enable_indexscan', 'off', true)"))
 
 
 def tsquery(level: Level) -> str:
@@ -99,20 +91,32 @@ class PostgresIndex(IndexBackend):
     _binary = ' COLLATE "C"'
 
     def __init__(self) -> None:
+        # What one search has read of the vocabulary (a backend lives for one search).
         self._words_of: dict[Clause, list[_Word]] = {}
+        self._top_pop: dict[str, int | None] = {}  # word -> best popularity; None: not a word
+        self._prefixed: dict[str, dict[str, int]] = {}  # prefix -> the words it starts
+        self._mode = "default"  # planner steering in force (see `_plan`)
 
     @contextmanager
-    def _gin_plans(self, session: Session) -> Iterator[None]:
-        """For the queries that go through the GIN index: keep the planner off two plans that are fast only
-        when its guess of a match count is right, a full scan, and walking the rank index for a rare word
-        (60,000 rows read for 21 at 100k documents). Index-only scans stay on; `_match_many` re-enables
-        the walk for a common word once the GIN index has shown it to be common. (The postings queries
-        need no steering: they are index-only scans of one range per word.)"""
-        session.execute(text(f"SELECT {_PLANS.format('off')}"))
+    def reading(self, session: Session) -> Iterator[None]:
         try:
             yield
         finally:
-            session.execute(text(f"SELECT {_PLANS.format('on')}"))
+            self._plan(session, "default")
+
+    def _plan(self, session: Session, mode: str) -> None:
+        """Steer the planner for the queries that go through the GIN index (one statement, only when the
+        mode changes; `reading` puts the defaults back). `gin`: no full scan, and no walk of the rank
+        index for a rare word (60,000 rows read for 21 at 100k documents); index-only scans stay on.
+        `walk`: walking the rank index, for the most popular documents or a word shown to be common.
+        The postings queries need no steering: they are index-only scans of one range per word."""
+        if mode != self._mode:
+            seq, idx = PLANS[mode]
+            session.execute(
+                text(_SET_PLAN),
+                {"seq": seq, "idx": idx},
+            )
+            self._mode = mode
 
     def match_exact(
         self, session: Session, key: str, f: Filters, *, exclude: Sequence[int] = (), limit: int
@@ -121,8 +125,8 @@ class PostgresIndex(IndexBackend):
         its best field. Each field reads up to 3 x limit entries: a document shows up in at most three
         fields, so the first `limit` distinct documents in (field, rank) order are always among them."""
         if f.artist_id is not None:
-            with self._gin_plans(session):
-                return super().match_exact(session, key, f, exclude=exclude, limit=limit)
+            self._plan(session, "gin")
+            return super().match_exact(session, key, f, exclude=exclude, limit=limit)
         conds, params = self._posting_filters(f, exclude)
         rows = self._run(
             session,
@@ -163,8 +167,7 @@ class PostgresIndex(IndexBackend):
     ) -> list[Match]:
         clause = _single(level, f)
         if clause is None:
-            with self._gin_plans(session):
-                return self._match_many(session, level, f, exclude=exclude, limit=limit)
+            return self._match_many(session, level, f, exclude=exclude, limit=limit)
         words = self._words(session, clause)
         conds, params = self._posting_filters(f, exclude)
         # Once a page is full, a later word's entries below the worst match kept cannot get in: its range
@@ -203,8 +206,8 @@ class PostgresIndex(IndexBackend):
     ) -> tuple[list[tuple[str | None, str, int]], bool]:
         clause = _single(level, f)
         if clause is None:
-            with self._gin_plans(session):
-                return super().facets(session, level, f, cap=cap)
+            self._plan(session, "gin")
+            return super().facets(session, level, f, cap=cap)
         conds, params = self._posting_filters(f, (), genre=False)
         conds[0] = "p.term = ANY(CAST(:terms AS text[]))"
         rows = self._run(
@@ -217,19 +220,63 @@ class PostgresIndex(IndexBackend):
         return [(r[0], r[1] or "", int(r[2])) for r in rows], sum(int(r[3]) for r in rows) < cap
 
     def _words(self, session: Session, clause: Clause) -> list[_Word]:
-        """The vocabulary words a clause matches (its prefixes expanded), the most popular first."""
+        """The vocabulary words a clause matches (its prefixes expanded), the most popular first.
+
+        Each tier's clause adds alternatives to the previous tier's, so what one search has looked up
+        (words, prefixes, sound-alikes from `phonetic_terms`) is kept and only the rest is read."""
         if clause not in self._words_of:
-            parts = ["SELECT term, top_pop FROM search_terms WHERE term = ANY(CAST(:exact AS text[]))"]
-            params: dict[str, Any] = {"exact": sorted({a.term for a in clause.alts if not a.prefix})}
-            for i, prefix in enumerate(sorted({a.term for a in clause.alts if a.prefix})):
-                parts.append(f"SELECT term, top_pop FROM search_terms WHERE term LIKE :p{i}")
-                params[f"p{i}"] = prefix + "%"  # words are [a-z0-9]+: nothing to escape
-            rows = session.execute(
-                text(f'SELECT * FROM ({" UNION ".join(parts)}) w ORDER BY top_pop DESC, term COLLATE "C"'),
-                params,
-            )
-            self._words_of[clause] = [_Word(r[0], int(r[1])) for r in rows]
+            exact = sorted({a.term for a in clause.alts if not a.prefix} - self._top_pop.keys())
+            prefixes = sorted({a.term for a in clause.alts if a.prefix} - self._prefixed.keys())
+            if exact or prefixes:
+                self._lookup(session, exact, prefixes)
+            found = {a.term: self._top_pop[a.term] for a in clause.alts if not a.prefix}
+            for a in clause.alts:
+                if a.prefix:
+                    found.update(self._prefixed[a.term])
+            known = [(t, p) for t, p in found.items() if p is not None]
+            self._words_of[clause] = [_Word(t, p) for t, p in sorted(known, key=lambda w: (-w[1], w[0]))]
         return self._words_of[clause]
+
+    def _lookup(self, session: Session, exact: list[str], prefixes: list[str]) -> None:
+        parts = ["SELECT NULL, term, top_pop FROM search_terms WHERE term = ANY(CAST(:exact AS text[]))"]
+        params: dict[str, Any] = {"exact": exact}
+        for i, prefix in enumerate(prefixes):
+            parts.append(f"SELECT {i}, term, top_pop FROM search_terms WHERE term LIKE :p{i}")
+            params[f"p{i}"] = prefix + "%"  # words are [a-z0-9]+: nothing to escape
+        for term in exact:
+            self._top_pop[term] = None  # not in the vocabulary, unless the read below finds it
+        for prefix in prefixes:
+            self._prefixed[prefix] = {}
+        for source, term, top_pop in session.execute(text(" UNION ALL ".join(parts)), params):
+            if source is None:
+                self._top_pop[term] = int(top_pop)
+            else:
+                self._prefixed[prefixes[source]][term] = int(top_pop)
+
+    def phonetic_terms(
+        self, session: Session, word: str, keys: Sequence[str], skel: str | None
+    ) -> list[tuple[str, bool]]:
+        """As the base class's, remembering each word's best popularity for the phonetic tier's lookup."""
+        if not keys and not skel:
+            return []
+        rows = session.execute(
+            text(
+                "SELECT term, skel = :skel AND :by_skel, top_pop FROM search_terms "
+                "WHERE dm1 = ANY(CAST(:keys AS text[])) OR dm2 = ANY(CAST(:keys AS text[])) "
+                "OR (skel = :skel AND :by_skel) "
+                'ORDER BY abs(length - :length), term COLLATE "C" LIMIT :limit'
+            ),
+            {
+                "keys": list(keys),
+                "skel": skel or "",
+                "by_skel": bool(skel),
+                "length": len(word),
+                "limit": MAX_EXPANSIONS,
+            },
+        ).all()
+        for term, _, top_pop in rows:
+            self._top_pop[term] = int(top_pop)
+        return [(r[0], bool(r[1])) for r in rows]
 
     def _match_many(
         self, session: Session, level: Level, f: Filters, *, exclude: Sequence[int], limit: int
@@ -239,17 +286,18 @@ class PostgresIndex(IndexBackend):
         params = {**params, **fparams, "limit": limit, "cap": GATHER_CAP, "probe": PROBE_ROWS}
         # First the most popular documents only: if `limit` of them match, they are the best matches of
         # all (anything further down is less played), found without touching the other matches.
-        with _index_scans(session):
-            rows = self._run(
-                session,
-                f"SELECT id, kind, ref_id, popularity FROM (SELECT d.* FROM {source} "
-                f"WHERE {' AND '.join(conds) or 'TRUE'} ORDER BY {ORDER} LIMIT :probe) d "
-                f"WHERE {cond} ORDER BY {ORDER} LIMIT :limit",
-                params,
-            )
+        self._plan(session, "walk")
+        rows = self._run(
+            session,
+            f"SELECT id, kind, ref_id, popularity FROM (SELECT d.* FROM {source} "
+            f"WHERE {' AND '.join(conds) or 'TRUE'} ORDER BY {ORDER} LIMIT :probe) d "
+            f"WHERE {cond} ORDER BY {ORDER} LIMIT :limit",
+            params,
+        )
         if len(rows) < limit:
             # A rarer match: it comes cheaply from the GIN index and is ranked here.
             where = " AND ".join([cond, *conds])
+            self._plan(session, "gin")
             rows = self._run(
                 session,
                 "SELECT id, kind, ref_id, popularity, count(*) OVER () FROM (SELECT d.id, d.kind, d.ref_id, "
@@ -258,13 +306,13 @@ class PostgresIndex(IndexBackend):
                 params,
             )
             if rows and rows[0][4] >= GATHER_CAP:
-                with _index_scans(session):
-                    rows = self._run(
-                        session,
-                        f"SELECT d.id, d.kind, d.ref_id, d.popularity FROM {source} WHERE {where} "
-                        f"ORDER BY {ORDER} LIMIT :limit",
-                        params,
-                    )
+                self._plan(session, "walk")
+                rows = self._run(
+                    session,
+                    f"SELECT d.id, d.kind, d.ref_id, d.popularity FROM {source} WHERE {where} "
+                    f"ORDER BY {ORDER} LIMIT :limit",
+                    params,
+                )
         return [Match(r[0], Kind(r[1]), r[2], int(r[3])) for r in rows]
 
     def _match_sql(self, level: Level) -> tuple[str, str, dict[str, Any]]:
