@@ -18,9 +18,14 @@ class Highlighter:
     def __init__(self, alts: Iterable[Alt]) -> None:
         self._exact = {a.term for a in alts if not a.prefix}
         self._prefixes = tuple({a.term for a in alts if a.prefix})
+        self._seen: dict[str, bool] = {}  # a page repeats names and words: each chunk is folded once
 
     def _hit(self, chunk: str) -> bool:
-        return any(t in self._exact or t.startswith(self._prefixes) for t in fold(chunk).terms)
+        hit = self._seen.get(chunk)
+        if hit is None:
+            hit = any(t in self._exact or t.startswith(self._prefixes) for t in fold(chunk).terms)
+            self._seen[chunk] = hit
+        return hit
 
     def mark(self, text: str) -> str | None:
         """The text, HTML-escaped, with matched chunks in <em>; None when nothing matched."""

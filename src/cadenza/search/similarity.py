@@ -1,8 +1,10 @@
-"""Typo tolerance: pg_trgm's trigram similarity and Damerau-Levenshtein distance, in plain Python."""
+"""Typo tolerance: pg_trgm's trigram similarity (in plain Python) and Damerau-Levenshtein distance."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+
+from rapidfuzz.distance import OSA
 
 # A term is a typo of the query word when they share this much (pg_trgm's default `%` threshold) ...
 MIN_SIMILARITY = 0.3
@@ -29,22 +31,9 @@ def similarity(a: str, b: str) -> float:
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance (adjacent swaps cost one), or `limit + 1` once it exceeds `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return min(prev[-1], limit + 1)
+    """Optimal-string-alignment distance (adjacent swaps cost one), or `limit + 1` once it exceeds `limit`
+    (rapidfuzz's C++ OSA: a search scores up to a few hundred candidates)."""
+    return int(OSA.distance(a, b, score_cutoff=limit))
 
 
 def is_typo_of(query_word: str, term: str) -> bool:

@@ -70,7 +70,7 @@ def _clause(c: Clause) -> str:
 # Matches gathered through the GIN index and ranked; a query with more than this walks the documents in
 # rank order instead, which finds the best `limit` of a common word after ~limit * N / matches rows.
 GATHER_CAP = 3000
-PROBE_ROWS = 2000  # most popular documents tried first, for words common enough to fill a page there
+PROBE_ROWS = 500  # most popular documents tried first, for words common enough to fill a page there
 # Words whose best postings one statement reads, the most popular words first; the next batch is read
 # only while a word left could still hold a better match than the worst of those found.
 POSTING_BATCH = 24
@@ -285,8 +285,8 @@ class PostgresIndex(IndexBackend):
         conds, fparams = self._filters(f, exclude)
         params = {**params, **fparams, "limit": limit, "cap": GATHER_CAP, "probe": PROBE_ROWS}
         # First the most popular documents only: if `limit` of them match, they are the best matches of
-        # all (anything further down is less played), found without touching the other matches.
-        self._plan(session, "walk")
+        # all (anything further down is less played), found without touching the other matches. (The
+        # planner's own choice: LIMIT and an index in ORDER BY order make it walk the rank index.)
         rows = self._run(
             session,
             f"SELECT id, kind, ref_id, popularity FROM (SELECT d.* FROM {source} "
