@@ -278,6 +278,7 @@ def run(
     sessions = make_session_factory(engine)
     with sessions() as s, s.begin():
         docs = service.reindex(s)
+    service.settle(engine)  # as `cadenza search reindex` does after its transaction
     t3 = time.perf_counter()
     size = index_size(engine)
     report(f"\n## {label}: {n_tracks:,} tracks, {len(cat.artists):,} artists, {len(cat.releases):,} releases")

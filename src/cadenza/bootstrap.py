@@ -14,7 +14,7 @@ from cadenza.accounts.service import Principal
 from cadenza.cache import RefreshAhead
 from cadenza.config import Settings
 from cadenza.db import migrate
-from cadenza.db.engine import make_engine, make_session_factory
+from cadenza.db.engine import engine_of, make_engine, make_session_factory
 from cadenza.delivery.clientip import parse_trusted
 from cadenza.delivery.service import TrackMedia, load_track_media
 from cadenza.delivery.signing import Keyring
@@ -23,7 +23,6 @@ from cadenza.rights.geo import GeoLookup
 from cadenza.royalties.recorder import SessionRecorder
 from cadenza.royalties.rollups import RollupRefresher
 from cadenza.royalties.rules import royalty_settings
-from cadenza.royalties.service import engine_of
 from cadenza.search.sync import keep_in_step
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore

@@ -45,3 +45,54 @@ def test_import_folder_summarises_outcomes(tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 1 and "no such file" in missing.stdout
+
+
+def test_search_reindex_and_query_from_the_shell(tmp_path: Path) -> None:
+    """`cadenza search reindex` rebuilds, then vacuums and analyzes outside its transaction (PostgreSQL);
+    `cadenza search query` finds the track by a misspelt word."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from cadenza.catalog.models import Artist, Track, TrackArtist, TrackStatus
+    from cadenza.db import migrate
+    from cadenza.db.engine import make_engine, make_session_factory, transaction
+    from conftest import PG_URL, drop_schema
+
+    schema = f"cli_{uuid.uuid4().hex[:10]}"
+    with make_engine(PG_URL).begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        migrate.upgrade(engine)
+        with transaction(make_session_factory(engine)) as s:
+            t = Track(title="Nocturne in E-flat", status=TrackStatus.ready, source_checksum="x")
+            a = Artist(name="Frédéric Chopin")
+            s.add_all([t, a])
+            s.flush()
+            s.add(TrackArtist(track_id=t.id, artist_id=a.id, position=0))
+        env = {
+            **os.environ,
+            "CADENZA_DATA_DIR": str(tmp_path / "data"),
+            "CADENZA_DATABASE_URL": f"{PG_URL}?options=-csearch_path%3D{schema}",
+            "COLUMNS": "200",
+        }
+        env.pop("CADENZA_BROKER_URL", None)
+        cadenza = shutil.which("cadenza", path=str(Path(sys.executable).parent)) or "cadenza"
+        run = subprocess.run(
+            [cadenza, "search", "reindex"], env=env, capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "indexed 2 documents" in run.stdout  # the track and its artist (no release)
+        found = subprocess.run(
+            [cadenza, "search", "query", "noctrune shopan"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert found.returncode == 0, found.stdout + found.stderr
+        assert "Nocturne in E-flat" in found.stdout and "Frédéric Chopin" in found.stdout
+    finally:
+        engine.dispose()
+        drop_schema(schema)

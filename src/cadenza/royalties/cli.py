@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cadenza.config import get_settings
+from cadenza.db.engine import engine_of
 from cadenza.errors import CadenzaError
 
 app = typer.Typer(help="Stream counts and royalty reports.", no_args_is_help=True)
@@ -70,9 +71,9 @@ def report(
 @app.command()
 def refresh() -> None:
     """Fold new playback events into the daily rollups and the catalog's play counts."""
-    from cadenza.royalties import rollups, service
+    from cadenza.royalties import rollups
 
-    done = rollups.refresh(service.engine_of(_sessions()), rules=_rules())
+    done = rollups.refresh(engine_of(_sessions()), rules=_rules())
     console.print(f"rebuilt {len(done.days)} day(s) in {done.seconds:.2f} s")
 
 
@@ -90,7 +91,7 @@ def recompute(
         console.print(f"[red]{exc.reason}[/red]")
         raise typer.Exit(2) from None
     done = rollups.recompute(
-        service.engine_of(_sessions()), start=p.start, end=p.end, rules=_rules(), workers=workers
+        engine_of(_sessions()), start=p.start, end=p.end, rules=_rules(), workers=workers
     )
     console.print(f"recounted {len(done.days)} day(s) in {done.seconds:.2f} s")
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from cadenza.db.engine import engine_of
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.rights.policy import normalize_territory
 from cadenza.royalties import money, rollups, statements
@@ -45,13 +45,6 @@ def report_territory(value: str) -> str:
     if code is None:
         raise InvalidInput("a report is for one territory, such as DE")
     return code
-
-
-def engine_of(sessions: sessionmaker[Session]) -> Engine:
-    bind = sessions.kw.get("bind")
-    if not isinstance(bind, Engine):
-        raise TypeError("the session factory is not bound to an engine")
-    return bind
 
 
 def royalty_report(

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
 from cadenza.bootstrap import App
+from cadenza.db.engine import engine_of
 from cadenza.errors import InvalidInput
 from cadenza.royalties import rollups, service
 from cadenza.royalties.ingest import BatchResult, Ingestor, SessionDirectory
@@ -213,6 +214,6 @@ async def royalty_report(
 @router.post("/api/admin/playback/refresh", response_model=RefreshOut)
 async def refresh_rollups(playback: PlaybackDep, _: AdminUser) -> RefreshOut:
     """Fold new events into the daily rollups and the catalog's play counts now."""
-    engine = service.engine_of(playback.state.c.sessions)
+    engine = engine_of(playback.state.c.sessions)
     done = await run_in_threadpool(rollups.refresh, engine, rules=playback.rules)
     return RefreshOut(days=[d.isoformat() for d in done.days], seconds=round(done.seconds, 3))

@@ -19,7 +19,7 @@ def reindex() -> None:
     """Rebuild the search index from scratch from the catalog's ready tracks."""
     from cadenza.bootstrap import build_collaborators
     from cadenza.config import get_settings
-    from cadenza.db.engine import transaction
+    from cadenza.db.engine import engine_of, transaction
     from cadenza.search import service
 
     c = build_collaborators(get_settings())
@@ -31,6 +31,8 @@ def reindex() -> None:
             s, progress=lambda done, total: progress.update(bar, completed=done, total=total)
         )
         progress.update(bar, description="building indexes")
+    with console.status("vacuuming and analyzing the index"):
+        service.settle(engine_of(c.sessions))
     console.print(f"indexed {docs} documents in {time.monotonic() - started:.1f} s")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
@@ -301,6 +301,19 @@ def reindex(session: Session, progress: Progress | None = None) -> int:
     backend.insert_terms(session, [term_row(t, abjad) for t, abjad in vocabulary.items()])
     backend.end_bulk(session, next_id)
     return next_id - 1
+
+
+def settle(engine: Engine) -> None:
+    """After a rebuild has committed: let the database catch up on it (PostgreSQL: VACUUM ANALYZE, which
+    marks the new rows all-visible, so the postings' index-only scans stop visiting the table; measured
+    0.5-1 ms per search at 1M tracks until autovacuum got there). Outside any transaction."""
+    tables = ("search_documents", "search_keys", "search_terms", "search_term_grams", "search_postings")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "postgresql":
+            for table in tables:
+                conn.execute(text(f"VACUUM ANALYZE {table}"))
+        else:
+            conn.execute(text("ANALYZE"))
 
 
 def _track_batch(
