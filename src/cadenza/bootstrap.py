@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
@@ -110,13 +109,8 @@ class App:
         self.rollups = RollupRefresher(engine_of(self.c.sessions), rules=royalty_settings(settings))
 
     def _load_principals(self, tokens: list[str]) -> dict[str, Principal]:
-        found = {}
-        with self.c.sessions() as s:
-            for token in tokens:
-                # revoked, expired or unknown: left out, so the cache forgets it
-                with suppress(accounts.AuthError):
-                    found[token] = accounts.principal_for_token(s, token=token)
-        return found
+        with self.c.sessions() as s:  # revoked, expired or unknown tokens are left out: forgotten
+            return accounts.principals_for_tokens(s, tokens=tokens)
 
     def _load_track_media(self, track_ids: list[int]) -> dict[int, TrackMedia]:
         with self.c.sessions() as s:

@@ -111,3 +111,29 @@ def test_expired_token_is_refused(app: tuple[TestClient, App]) -> None:
     with state.c.sessions() as s, s.begin():
         s.execute(update(AuthToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_tokens_are_looked_up_in_one_batch(app: tuple[TestClient, App]) -> None:
+    """The token cache reads every token that missed in one query: live ones come back, revoked, expired,
+    unknown and malformed ones are left out (so the cache forgets them)."""
+    from cadenza.accounts.service import principals_for_tokens
+
+    client, state = app
+    _register(client, "live@example.org")
+    _register(client, "gone@example.org")
+    _register(client, "old@example.org")
+    live = _login(client, "live@example.org").json()["access_token"]
+    gone = _login(client, "gone@example.org").json()["access_token"]
+    old = _login(client, "old@example.org").json()["access_token"]
+    assert client.post("/api/auth/logout", headers={"Authorization": f"Bearer {gone}"}).status_code == 204
+    with state.c.sessions() as s, s.begin():
+        old_user = s.scalar(select(User.id).where(User.email == "old@example.org"))
+        s.execute(
+            update(AuthToken)
+            .where(AuthToken.user_id == old_user)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    with state.c.sessions() as s:
+        found = principals_for_tokens(s, tokens=[live, gone, old, "unknown", "", "x" * 500, live])
+    assert list(found) == [live]
+    assert found[live].email == "live@example.org"

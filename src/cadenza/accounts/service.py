@@ -121,18 +121,26 @@ def issue_token(session: Session, *, user: User, ttl: timedelta) -> IssuedToken:
     return IssuedToken(token=token, expires_at=expires)
 
 
-def principal_for_token(session: Session, *, token: str) -> Principal:
-    """The principal of a live token, in one query; AuthError otherwise."""
-    if not token or len(token) > 200:
-        raise AuthError("missing or malformed token")
-    row = session.execute(
-        select(User.id, User.email, User.display_name, User.role, User.tier, AuthToken.expires_at)
+def principals_for_tokens(session: Session, *, tokens: list[str]) -> dict[str, Principal]:
+    """The principals of those tokens that are live (malformed, unknown, revoked, expired: left out), in
+    one query for the whole batch."""
+    by_hash = {_token_hash(t): t for t in tokens if t and len(t) <= 200}
+    if not by_hash:
+        return {}
+    now = utcnow()
+    rows = session.execute(
+        select(
+            AuthToken.token_hash, User.id, User.email, User.display_name, User.role, User.tier,
+            AuthToken.expires_at,
+        )
         .join(AuthToken, AuthToken.user_id == User.id)
-        .where(AuthToken.token_hash == _token_hash(token), AuthToken.revoked_at.is_(None))
-    ).first()
-    if row is None or row.expires_at <= utcnow():
-        raise AuthError("token is invalid or expired")
-    return Principal(row.id, row.email, row.display_name, row.role, row.tier, row.expires_at)
+        .where(AuthToken.token_hash.in_(list(by_hash)), AuthToken.revoked_at.is_(None))
+    )  # fmt: skip
+    return {
+        by_hash[r.token_hash]: Principal(r.id, r.email, r.display_name, r.role, r.tier, r.expires_at)
+        for r in rows
+        if r.expires_at > now
+    }
 
 
 def user_for_token(session: Session, *, token: str) -> User:
