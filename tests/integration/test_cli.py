@@ -50,21 +50,13 @@ def test_import_folder_summarises_outcomes(tmp_path: Path) -> None:
 def test_search_reindex_and_query_from_the_shell(tmp_path: Path) -> None:
     """`cadenza search reindex` rebuilds, then vacuums and analyzes outside its transaction (PostgreSQL);
     `cadenza search query` finds the track by a misspelt word."""
-    import uuid
-
-    from sqlalchemy import text
-
     from cadenza.catalog.models import Artist, Track, TrackArtist, TrackStatus
-    from cadenza.db import migrate
-    from cadenza.db.engine import make_engine, make_session_factory, transaction
-    from conftest import PG_URL, drop_schema
+    from cadenza.db.engine import make_session_factory, transaction
+    from conftest import drop_schema, make_test_engine
 
-    schema = f"cli_{uuid.uuid4().hex[:10]}"
-    with make_engine(PG_URL).begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    engine, url, schema = make_test_engine("postgres", tmp_path)
+    assert schema
     try:
-        migrate.upgrade(engine)
         with transaction(make_session_factory(engine)) as s:
             t = Track(title="Nocturne in E-flat", status=TrackStatus.ready, source_checksum="x")
             a = Artist(name="Frédéric Chopin")
@@ -74,7 +66,7 @@ def test_search_reindex_and_query_from_the_shell(tmp_path: Path) -> None:
         env = {
             **os.environ,
             "CADENZA_DATA_DIR": str(tmp_path / "data"),
-            "CADENZA_DATABASE_URL": f"{PG_URL}?options=-csearch_path%3D{schema}",
+            "CADENZA_DATABASE_URL": url,
             "COLUMNS": "200",
         }
         env.pop("CADENZA_BROKER_URL", None)

@@ -3,24 +3,21 @@ and a downgrade takes them out again; exact matches work before, after and acros
 
 from __future__ import annotations
 
-import uuid
+from pathlib import Path
 
 from sqlalchemy import text
 
 from cadenza.catalog.models import Artist, Track, TrackArtist, TrackStatus
 from cadenza.db import migrate
-from cadenza.db.engine import make_engine, make_session_factory, transaction
+from cadenza.db.engine import make_session_factory, transaction
 from cadenza.search import service
-from conftest import PG_URL, drop_schema
+from conftest import drop_schema, make_test_engine
 
 
-def test_exact_keys_are_backfilled_as_postings() -> None:
-    schema = f"m_{uuid.uuid4().hex[:10]}"
-    with make_engine(PG_URL).begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+def test_exact_keys_are_backfilled_as_postings(tmp_path: Path) -> None:
+    engine, _, schema = make_test_engine("postgres", tmp_path)
+    assert schema
     try:
-        migrate.upgrade(engine)
         sessions = make_session_factory(engine)
         with transaction(sessions) as s:
             for i, plays in enumerate((3, 30)):
