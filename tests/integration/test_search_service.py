@@ -157,6 +157,23 @@ def test_exact_matches_rank_titles_then_artists_then_releases_by_plays(
         assert [h.play_count for h in service.search(s, q="echo", limit=2).hits] == [900, 500]
 
 
+def test_all_words_but_one_is_the_last_tier(sessions: sessionmaker[Session]) -> None:
+    with transaction(sessions) as s:
+        add_track(s, "Sweet Child o' Mine", ["Guns N' Roses"], plays=10)
+        add_track(s, "Sweet Home Alabama", ["Lynyrd Skynyrd"], plays=1000)
+    with sessions() as s:
+        hits = service.search(s, q="sweet child of mine").hits
+        assert [(h.title, h.match) for h in hits] == [("Sweet Child o' Mine", "partial")]  # 3 of 4 words
+        hits = service.search(s, q="sweet child").hits  # the strict match first, however less played
+        assert [(h.title, h.match) for h in hits] == [
+            ("Sweet Child o' Mine", "phrase"),
+            ("Sweet Home Alabama", "partial"),
+        ]
+        assert service.search(s, q="guns and roses", type="artist").hits[0].title == "Guns N' Roses"
+        # Beyond six words, one word more or less says little: no partial matches.
+        assert service.search(s, q="sweet child of mine by guns n roses").hits == []
+
+
 def test_highlights_mark_matches_and_escape_html(sessions: sessionmaker[Session]) -> None:
     with transaction(sessions) as s:
         add_track(s, "<b>Bohemian</b> & Rhapsody", ["Queen", "AC/DC"])

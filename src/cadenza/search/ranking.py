@@ -14,6 +14,7 @@ from cadenza.search.query import ParsedQuery, QueryWord
 
 
 class Tier(enum.IntEnum):
+    partial = -1  # all words but one match as in `fuzzy` (2 to 6 words; run per word left out)
     fuzzy = 0  # a word is one or two edits away from a document word
     phonetic = 1  # a word sounds like a document word (Double Metaphone, consonant skeleton)
     prefix = 2  # a word starts a document word

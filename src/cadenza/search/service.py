@@ -34,6 +34,7 @@ MAX_SUGGESTIONS = 20
 FACET_SAMPLE = 1000  # matches counted for facets and totals; beyond it totals are marked inexact
 MAX_TERMS_PER_WORD = 20  # typo alternatives kept per query word (Elasticsearch keeps 50)
 MAX_PHONETIC_PER_WORD = 10
+MAX_PARTIAL_WORDS = 6  # queries of up to this many words may match with one of them missing
 REINDEX_BATCH = 5000
 
 Progress = Callable[[int, int], None]
@@ -528,6 +529,8 @@ def _rank(
             break
         if tier == Tier.exact:
             rows = backend.match_exact(session, parsed.key, filters, limit=need) if parsed.key else []
+        elif tier == Tier.partial:
+            rows = _partial(session, backend, loosest, filters, exclude=ids, limit=need)
         else:
             if tier <= Tier.phonetic:
                 exp = _expand(session, backend, parsed, typos=tier <= Tier.fuzzy, known=exp)
@@ -542,6 +545,36 @@ def _rank(
             found.append((row, tier))
             ids.append(row.doc_id)
     return found, loosest
+
+
+def partial_levels(lvl: Level) -> list[Level]:
+    """The loosest level with one of its words left out, for each word in turn (quoted phrases stay):
+    `guns and roses` finds Guns N' Roses, `sweet child of mine` Sweet Child o' Mine. Only for 2 to
+    MAX_PARTIAL_WORDS words: beyond that one word more or less says little."""
+    words = [c for c in lvl if not c.phrase]
+    phrases = tuple(c for c in lvl if c.phrase)
+    if not 2 <= len(words) <= MAX_PARTIAL_WORDS:
+        return []
+    return [(*(w for j, w in enumerate(words) if j != i), *phrases) for i in range(len(words))]
+
+
+def _partial(
+    session: Session,
+    backend: IndexBackend,
+    lvl: Level,
+    filters: Filters,
+    *,
+    exclude: Sequence[int],
+    limit: int,
+) -> list[Match]:
+    """The partial tier: documents matching all words but one, most played first."""
+    seen = set(exclude)
+    found: dict[int, Match] = {}
+    for relaxed in partial_levels(lvl):
+        for m in backend.match(session, relaxed, filters, exclude=sorted(seen), limit=limit):
+            found[m.doc_id] = m
+            seen.add(m.doc_id)
+    return sorted(found.values(), key=lambda m: (-m.popularity, -m.doc_id))[:limit]
 
 
 def _expand(
