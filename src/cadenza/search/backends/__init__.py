@@ -1,4 +1,4 @@
-"""Index backends: the same index on PostgreSQL (tsvector, pg_trgm) and SQLite (FTS5), one interface."""
+"""Index backends, one interface: PostgreSQL (tsvector + GIN, impact-ordered postings) and SQLite (FTS5)."""
 
 from __future__ import annotations
 
