@@ -286,7 +286,10 @@ class PostgresIndex(IndexBackend):
         params = {**params, **fparams, "limit": limit, "cap": GATHER_CAP, "probe": PROBE_ROWS}
         # First the most popular documents only: if `limit` of them match, they are the best matches of
         # all (anything further down is less played), found without touching the other matches. (The
-        # planner's own choice: LIMIT and an index in ORDER BY order make it walk the rank index.)
+        # planner's own choice when it is free to walk the rank index: LIMIT and an index in ORDER BY
+        # order; after a gather has turned index scans off, they are turned back on.)
+        if self._mode == "gin":
+            self._plan(session, "walk")
         rows = self._run(
             session,
             f"SELECT id, kind, ref_id, popularity FROM (SELECT d.* FROM {source} "
