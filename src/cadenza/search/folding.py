@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from anyascii import anyascii
@@ -38,9 +38,9 @@ class Folded:
         """The field with case, accents, spaces and punctuation removed: `AC/DC` and `acdc` share it."""
         return "".join(self.words)
 
-    @property
+    @cached_property
     def terms(self) -> tuple[str, ...]:
-        """Every form a query may match, primary words first, without repeats."""
+        """Every form a query may match, primary words first, without repeats (kept: folds are cached)."""
         return tuple(dict.fromkeys(self.words + self.extra))
 
 

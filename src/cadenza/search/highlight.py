@@ -29,17 +29,16 @@ class Highlighter:
 
     def mark(self, text: str) -> str | None:
         """The text, HTML-escaped, with matched chunks in <em>; None when nothing matched."""
+        spans = [m.span() for m in _CHUNK.finditer(text)]
+        hits = [self._hit(text[a:b]) for a, b in spans]
+        if not any(hits):
+            return None  # most shown names match nothing: no escaping and joining for them
         out: list[str] = []
         pos = 0
-        hit = False
-        for m in _CHUNK.finditer(text):
-            out.append(html.escape(text[pos : m.start()]))
-            chunk = m.group()
-            if self._hit(chunk):
-                hit = True
-                out.append(f"<em>{html.escape(chunk)}</em>")
-            else:
-                out.append(html.escape(chunk))
-            pos = m.end()
+        for (a, b), hit in zip(spans, hits, strict=True):
+            out.append(html.escape(text[pos:a]))
+            chunk = html.escape(text[a:b])
+            out.append(f"<em>{chunk}</em>" if hit else chunk)
+            pos = b
         out.append(html.escape(text[pos:]))
-        return "".join(out) if hit else None
+        return "".join(out)
