@@ -93,6 +93,10 @@ class Delivery(BaseModel):
     geo_overrides: dict[str, str] = Field(default_factory=dict)
     # Track media facts and rights are cached this long per process on the stream path.
     track_cache_sec: float = Field(default=30, ge=0)
+    # Web pages on these origins may call the API and read media (a player on another host, hls.js).
+    # Credentials are bearer tokens and signed URLs, never cookies, so "*" lends a page nothing it does
+    # not already hold. An empty list turns CORS off (same-origin pages only).
+    cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
 
 
 class Settings(BaseSettings):

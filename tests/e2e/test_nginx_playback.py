@@ -105,3 +105,41 @@ def test_a_download_authorized_by_python_is_moved_by_nginx(site: dict, source: s
     )  # an MP3's first bytes
     assert resp.headers["content-disposition"] == f'attachment; filename="track-{site["track"]}.mp3"'
     assert resp.headers["cache-control"] == "private, no-store"
+
+
+@pytest.mark.parametrize("source", ["disk", "shield"])
+def test_a_page_on_another_origin_can_play_through_the_edge(site: dict, source: str) -> None:
+    """CORS, as hls.js on another host needs it: the API answers preflights, and every media response
+    (Python's master playlist, nginx's own reads, the shield's, a refusal) lets the page read it."""
+    import m3u8
+
+    edge, page = site["edges"][source], "https://player.example.net"
+    api = f"{edge.url}/api/tracks/{site['track']}/stream"
+    pre = httpx.options(
+        api,
+        headers={
+            "Origin": page,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert pre.status_code == 200, pre.text
+    assert pre.headers["access-control-allow-origin"] in ("*", page)
+    assert "authorization" in pre.headers["access-control-allow-headers"].lower()
+    grant = httpx.get(api, headers={"Authorization": f"Bearer {site['token']}", "Origin": page})
+    assert grant.status_code == 200 and grant.headers["access-control-allow-origin"] == "*"
+
+    def fetch(url: str) -> httpx.Response:
+        r = httpx.get(url, headers={"Origin": page})
+        assert r.headers.get("access-control-allow-origin") == "*", (url, r.status_code, r.headers)
+        return r
+
+    master_url = edge.url + grant.json()["hls_url"]
+    master = fetch(master_url)
+    variant_url = str(httpx.URL(master_url).join(m3u8.loads(master.text).playlists[0].uri))
+    variant = m3u8.loads(fetch(variant_url).text)
+    segment = fetch(str(httpx.URL(variant_url).join(variant.segments[0].uri)))
+    assert segment.status_code == 200 and len(segment.content) > 1000
+    assert "content-range" in segment.headers["access-control-expose-headers"].lower()
+    refused = fetch(variant_url.replace("/hls/", "/hls/x"))  # the token does not cover that path
+    assert refused.status_code in (403, 404)

@@ -402,3 +402,26 @@ def test_download_redirects_to_a_signed_file_for_those_allowed(world: dict) -> N
     assert hifi.status_code == 307
     assert httpx.get(world["url"] + hifi.headers["location"]).content[:4] == b"fLaC"
     assert httpx.get(f"{url}?quality=wav", headers=fan).status_code == 422
+
+
+def test_media_and_api_are_readable_from_another_origin(world: dict) -> None:
+    """The embedded server (Python moving the bytes) sends the same CORS headers as the nginx edge."""
+    _set_rights(world, world["track"], ("stream", None, None), ("download", None, None))
+    page = "https://player.example.net"
+    pre = httpx.options(
+        f"{world['url']}/api/tracks/{world['track']}/stream",
+        headers={
+            "Origin": page,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] in ("*", page)
+    grant = _stream(world).json()
+    for url in (grant["hls_url"], grant["mp3_url"], grant["waveform_url"]):
+        r = httpx.get(world["url"] + url, headers={"Origin": page, "Range": "bytes=0-9"})
+        assert r.status_code in (200, 206), (url, r.status_code)
+        assert r.headers["access-control-allow-origin"] == "*"
+    assert "content-range" in r.headers["access-control-expose-headers"].lower()
+    denied = httpx.get(world["url"] + grant["mp3_url"].replace("~0~", "~1~"), headers={"Origin": page})
+    assert denied.status_code == 403 and denied.headers["access-control-allow-origin"] == "*"

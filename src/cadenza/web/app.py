@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,6 +33,9 @@ from cadenza.search import views as search_views
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
+
+# Response headers a cross-origin page may read: what a player needs for ranges, caching, retries.
+CORS_EXPOSE = ["content-length", "content-range", "accept-ranges", "etag", "last-modified", "retry-after"]
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
@@ -116,6 +120,17 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         )
 
     app.add_middleware(MediaMiddleware, cfg=media_config)
+    if settings.delivery.cors_allow_origins:
+        # Outermost: preflights are answered before any route, and media responses carry the headers
+        # too (nginx adds the same ones to the bytes it serves itself: deploy/nginx/cadenza.conf).
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.delivery.cors_allow_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["authorization", "content-type", "range", "if-range", "if-none-match"],
+            expose_headers=CORS_EXPOSE,
+            max_age=600,
+        )
 
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
