@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, lru_cache
 
 from cadenza.errors import InvalidInput
 
@@ -23,6 +24,8 @@ class GeoLookup:
             self._overrides.append((network, code.upper()))
         # Most specific network first.
         self._overrides.sort(key=lambda item: item[0].prefixlen, reverse=True)
+        # A listener's address repeats (the next track, the next session): each is looked up once.
+        self.territory: Callable[[str], str | None] = lru_cache(maxsize=100_000)(self._territory)
 
     @cached_property
     def _db(self):  # type: ignore[no-untyped-def]
@@ -30,7 +33,7 @@ class GeoLookup:
 
         return GeoIP2Fast()
 
-    def territory(self, ip: str) -> str | None:
+    def _territory(self, ip: str) -> str | None:
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:

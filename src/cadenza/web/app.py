@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from cadenza import __version__
 from cadenza.accounts import views as accounts_views
@@ -33,6 +34,18 @@ from cadenza.search import views as search_views
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
+
+
+class CrossOrigin(CORSMiddleware):
+    """Starlette's CORS, skipped outright for requests that carry no Origin (players, ffmpeg, nginx,
+    server-to-server): they need no CORS headers, and the hot routes then pay nothing for it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and all(name != b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
 
 # Response headers a cross-origin page may read: what a player needs for ranges, caching, retries.
 CORS_EXPOSE = ["content-length", "content-range", "accept-ranges", "etag", "last-modified", "retry-after"]
@@ -124,7 +137,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         # Outermost: preflights are answered before any route, and media responses carry the headers
         # too (nginx adds the same ones to the bytes it serves itself: deploy/nginx/cadenza.conf).
         app.add_middleware(
-            CORSMiddleware,
+            CrossOrigin,
             allow_origins=settings.delivery.cors_allow_origins,
             allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["authorization", "content-type", "range", "if-range", "if-none-match"],
