@@ -2,10 +2,11 @@
 
 An entry is served for at most `ttl` seconds after it was read from the database, so a change made in
 another process is seen within `ttl`, as with a plain TTL cache. The difference is what a steady reader
-pays: the first read of an entry older than `refresh_after` (half the TTL by default) queues the key for
-a background thread that reloads queued keys in batches, one `load` call per batch, while readers go on
-getting the cached value. A key read at least once per `ttl - refresh_after` never makes a request wait
-for the database; only a key nobody read for a while, or a new one, is loaded by its reader.
+pays: the first read of an entry past its refresh point (`refresh_after`, half the TTL by default, plus
+a random share of the rest, so entries loaded together do not come due together) queues the key for a
+background thread that reloads queued keys in batches, one `load` call per batch, while readers go on
+getting the cached value. A key read steadily never makes a request wait for the database; only a key
+nobody read for a while, or a new one, is loaded for its reader.
 
 Misses from async code (`get_async`) are coalesced the same way: the request waits, but the keys that
 miss while a batch is being read are read together in the next one, so a burst of new keys costs a few
