@@ -54,3 +54,25 @@ def test_cursor_round_trip_and_garbage() -> None:
     for bad in ("garbage", "%%%", encode_cursor(40, "other"), encode_cursor(-1, "abc"), "eyJvIjoxfQ"):
         with pytest.raises(InvalidInput):
             decode_cursor(bad, "abc")
+
+
+def _words(lvl: tuple) -> list[list[str]]:
+    return [[a.term for a in c.alts] for c in lvl]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("guns and roses", [["and", "roses"], ["guns", "roses"], ["guns", "and"]]),
+        ("99 balloons", [["balloons"], ["99"]]),  # a number says something
+        ("li beirut", [["beirut"]]),  # `li` alone would match every `like`
+        ("queen", []),  # one word: nothing to leave out
+        ("a b c d e f g", []),  # beyond six words
+    ],
+)
+def test_partial_levels_leave_out_one_word_at_a_time(q: str, expected: list[list[str]]) -> None:
+    from cadenza.search.service import partial_levels
+
+    lvl = level(parse_query(q), Tier.words)
+    assert lvl is not None
+    assert [[terms[0] for terms in _words(x)] for x in partial_levels(lvl)] == expected

@@ -25,7 +25,7 @@ from cadenza.search.query import (
     parse_query,
     query_digest,
 )
-from cadenza.search.ranking import Alt, Expansions, Level, Tier, level
+from cadenza.search.ranking import Alt, Clause, Expansions, Level, Tier, level
 from cadenza.search.results import Facet, SearchHit, SearchPage, Suggestion
 from cadenza.search.similarity import edit_distance, is_typo_of, max_edits, similarity
 
@@ -555,7 +555,18 @@ def partial_levels(lvl: Level) -> list[Level]:
     phrases = tuple(c for c in lvl if c.phrase)
     if not 2 <= len(words) <= MAX_PARTIAL_WORDS:
         return []
-    return [(*(w for j, w in enumerate(words) if j != i), *phrases) for i in range(len(words))]
+    out = []
+    for i in range(len(words)):
+        kept = [w for j, w in enumerate(words) if j != i]
+        # What is left must say something: not only one- or two-letter words (`li` in `li beirut`
+        # would match every `like`); numbers count (`99 balloons`).
+        if phrases or any(_telling(w) for w in kept):
+            out.append((*kept, *phrases))
+    return out
+
+
+def _telling(clause: Clause) -> bool:
+    return any(len(a.term) >= 3 or a.term.isdigit() for a in clause.alts)
 
 
 def _partial(
