@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from cadenza.accounts.models import User
 from cadenza.catalog.models import Track, TrackStatus
 from cadenza.db.engine import make_session_factory
 from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
-from cadenza.royalties.recorder import SessionRecorder, new_session
+from cadenza.royalties.recorder import ANALYZE_AFTER, SessionRecorder, new_session
+from conftest import drop_schema, make_test_engine
 
 LATE = datetime(2026, 11, 5, 23, 59, 59, 500_000, tzinfo=UTC)
 
@@ -50,3 +52,46 @@ def test_sessions_carry_their_day_and_tier_and_a_repeated_batch_is_harmless(engi
     )
     assert len(starts) == 3 and all(e.user_id is None and e.session_day == date(2026, 11, 5) for e in starts)
     assert set(marks) == {date(2026, 11, 5)}
+
+
+def test_statistics_are_refreshed_once_the_first_sessions_are_written(tmp_path: Path) -> None:
+    """On a database whose playback tables were analyzed while empty, the recorder analyzes them once it
+    has written ANALYZE_AFTER sessions, so no connection keeps planning its foreign-key checks as scans
+    of a table it believes empty (PostgreSQL)."""
+    engine, _, schema = make_test_engine("postgres", tmp_path)
+    assert schema
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE playback_sessions"))
+            conn.execute(text("VACUUM ANALYZE playback_events"))
+        sessions = make_session_factory(engine)
+        with sessions() as s, s.begin():
+            track = Track(title="Song", status=TrackStatus.ready, duration_sec=100.0)
+            s.add(track)
+            s.flush()
+            track_id = track.id
+        recorder = SessionRecorder(sessions, interval=3600)
+
+        def write(n: int) -> None:
+            for _ in range(n):
+                recorder.record(
+                    new_session(track_id=track_id, user_id=None, territory="DE", quality="hls", at=LATE)
+                )
+            assert recorder.flush() == n
+
+        def rows_planned() -> float:
+            with engine.connect() as conn:
+                return float(
+                    conn.execute(
+                        text("SELECT reltuples FROM pg_class WHERE oid = 'playback_sessions'::regclass")
+                    ).scalar_one()
+                )
+
+        write(ANALYZE_AFTER // 2)
+        assert rows_planned() == 0  # what the planner still believes
+        write(ANALYZE_AFTER // 2 + 10)
+        assert rows_planned() >= ANALYZE_AFTER
+        recorder.close()
+    finally:
+        engine.dispose()
+        drop_schema(schema)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from sqlalchemy import Insert, insert, select
+from sqlalchemy import Insert, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,9 @@ from cadenza.accounts.models import User
 from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
 
 log = logging.getLogger(__name__)
+
+# After this many sessions written by a process, the playback tables' statistics are refreshed once.
+ANALYZE_AFTER = 10_000
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class SessionRecorder:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._written = 0
+        self._analyzed = False
 
     def record(self, s: NewSession) -> None:
         with self._lock:
@@ -93,7 +98,30 @@ class SessionRecorder:
                 with self._lock:
                     self._pending[:0] = batch
                 raise
+            self._written += len(batch)
+            if not self._analyzed and self._written >= ANALYZE_AFTER:
+                self._analyzed = True
+                self._analyze()
             return len(batch)
+
+    def _analyze(self) -> None:
+        """Fresh statistics for the playback tables, once per process (PostgreSQL).
+
+        Each connection plans its foreign-key checks once. A plan made while `playback_sessions` was
+        small, on a database whose tables had been analyzed empty, scans the table for every event, and
+        keeps doing so as it grows until the table is analyzed again, which autovacuum may not do for
+        minutes under load: a 10,000-session batch then took 22 s, the queue filled, and the request that
+        hit the limit flushed it on the event loop (bench/stream_api.py stalled for seconds). ANALYZE
+        invalidates those plans in every connection."""
+        bind = self._sessions.kw.get("bind")
+        if bind is None or bind.dialect.name != "postgresql":
+            return
+        try:
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE playback_sessions"))
+                conn.execute(text("ANALYZE playback_events"))
+        except Exception:  # statistics are an optimisation: autovacuum gets there eventually
+            log.exception("analyzing the playback tables failed")
 
     def _write_once(self, batch: list[NewSession], *, fast: bool) -> None:
         with self._sessions() as db, db.begin():
