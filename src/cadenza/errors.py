@@ -33,3 +33,11 @@ class InvalidInput(CadenzaError):
 
 class Forbidden(CadenzaError):
     """The caller is known but may not do this."""
+
+
+class Unavailable(CadenzaError):
+    """The service cannot take this request now (a queue is full, a dependency is down): try again later."""
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after

@@ -425,3 +425,20 @@ def test_media_and_api_are_readable_from_another_origin(world: dict) -> None:
     assert "content-range" in r.headers["access-control-expose-headers"].lower()
     denied = httpx.get(world["url"] + grant["mp3_url"].replace("~0~", "~1~"), headers={"Origin": page})
     assert denied.status_code == 403 and denied.headers["access-control-allow-origin"] == "*"
+
+
+def test_stream_answers_503_when_playback_cannot_be_recorded(world: dict) -> None:
+    """A stream that cannot be accounted for is not started: 503 with Retry-After, not a hang or a 500."""
+    from cadenza.royalties.recorder import SessionRecorder
+
+    _set_rights(world, world["track"], ("stream", None, None))
+    state = world["state"]
+    working = state.recorder
+    state.recorder = SessionRecorder(state.c.sessions, interval=3600, max_pending=0)
+    try:
+        r = _stream(world)
+    finally:
+        state.recorder = working
+    assert r.status_code == 503 and r.headers["retry-after"].isdigit()
+    assert r.json()["error"] == "unavailable" and "try again" in r.json()["reason"]
+    assert _stream(world).status_code == 200

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, text
 
 from cadenza.accounts.models import User
 from cadenza.catalog.models import Track, TrackStatus
 from cadenza.db.engine import make_session_factory
+from cadenza.errors import Unavailable
 from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
 from cadenza.royalties.recorder import ANALYZE_AFTER, SessionRecorder, new_session
 from conftest import drop_schema, make_test_engine
@@ -95,3 +97,29 @@ def test_statistics_are_refreshed_once_the_first_sessions_are_written(tmp_path: 
     finally:
         engine.dispose()
         drop_schema(schema)
+
+
+def test_a_full_queue_refuses_new_sessions_instead_of_blocking(engine: Engine) -> None:
+    """When the writer has fallen behind by `max_pending` sessions, recording refuses (HTTP 503 upstream)
+    rather than writing on the caller's thread; once the queue drains, sessions are taken again."""
+    sessions = make_session_factory(engine)
+    with sessions() as s, s.begin():
+        track = Track(title="Queued", status=TrackStatus.ready, duration_sec=100.0)
+        s.add(track)
+        s.flush()
+        track_id = track.id
+    recorder = SessionRecorder(sessions, interval=3600, max_pending=3)  # the writer waits an hour
+    made = [
+        new_session(track_id=track_id, user_id=None, territory=None, quality="hls", at=LATE) for _ in range(5)
+    ]
+    for s_ in made[:3]:
+        recorder.record(s_)
+    with pytest.raises(Unavailable, match="try again"):
+        recorder.record(made[3])
+    assert recorder.flush() == 3
+    recorder.record(made[4])
+    assert recorder.flush() == 1
+    recorder.close()
+    with sessions() as s:
+        stored = set(s.scalars(select(PlaybackSession.id).where(PlaybackSession.track_id == track_id)))
+    assert stored == {made[i].id for i in (0, 1, 2, 4)}

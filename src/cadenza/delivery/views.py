@@ -29,6 +29,7 @@ async def _media(state: App, track_id: int) -> service.TrackMedia | None:
         404: {"description": "no such ready track"},
         422: {"description": "the track id is not a valid id"},
         451: {"description": "not available in the listener's territory"},
+        503: {"description": "playback cannot be recorded right now (Retry-After)"},
     },
     openapi_extra=lean_route("track_id"),
 )

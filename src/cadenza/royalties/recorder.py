@@ -1,7 +1,8 @@
 """Playback sessions opened by the stream endpoint, written in batches off the request path.
 
 Issuing a stream URL must not wait for a database commit; sessions (each with its `start` event) are
-queued and a background thread writes them every `interval` seconds in one transaction. `flush()` writes
+queued and a background thread writes them every `interval` seconds in one transaction; if the queue
+holds `max_pending` (the database slow or down), new sessions are refused with 503. `flush()` writes
 at once (the events endpoint calls it before it decides a session id is unknown; shutdown calls it).
 Each session records its UTC day and the listener's tier at the time (looked up in the same transaction
 when the caller did not pass it), and marks its day's rollup out of date."""
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza import ids
 from cadenza.accounts.models import User
+from cadenza.errors import Unavailable
 from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
 
 log = logging.getLogger(__name__)
@@ -58,13 +60,16 @@ class SessionRecorder:
         self._analyzed = False
 
     def record(self, s: NewSession) -> None:
+        """Queue a session for the writer thread. When `max_pending` are already waiting (the database
+        has been slow or down for a while), refuse with `Unavailable` (HTTP 503): a stream that cannot
+        be accounted for is not started, and the caller's thread (the event loop) never waits for the
+        database."""
         with self._lock:
+            if len(self._pending) >= self._max_pending:
+                raise Unavailable("playback cannot be recorded right now; try again shortly")
             self._pending.append(s)
-            full = len(self._pending) >= self._max_pending
         if self._thread is None:
             self._start()
-        if full:
-            self.flush()
 
     def _start(self) -> None:
         with self._lock:
@@ -110,9 +115,9 @@ class SessionRecorder:
         Each connection plans its foreign-key checks once. A plan made while `playback_sessions` was
         small, on a database whose tables had been analyzed empty, scans the table for every event, and
         keeps doing so as it grows until the table is analyzed again, which autovacuum may not do for
-        minutes under load: a 10,000-session batch then took 22 s, the queue filled, and the request that
-        hit the limit flushed it on the event loop (bench/stream_api.py stalled for seconds). ANALYZE
-        invalidates those plans in every connection."""
+        minutes under load: a 10,000-session batch then took 22 s and the queue filled (bench/stream_api.py
+        stalled for seconds; a full queue now refuses new sessions instead). ANALYZE invalidates those
+        plans in every connection."""
         bind = self._sessions.kw.get("bind")
         if bind is None or bind.dialect.name != "postgresql":
             return

@@ -26,7 +26,7 @@ from cadenza.delivery import service as delivery_service
 from cadenza.delivery import views as delivery_views
 from cadenza.delivery.asgi import MediaConfig, MediaMiddleware
 from cadenza.delivery.service import NotAvailable
-from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
+from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
 from cadenza.ingest import views as ingest_views
 from cadenza.rights import views as rights_views
 from cadenza.royalties import views as royalties_views
@@ -166,6 +166,12 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     @app.exception_handler(RateLimited)
     async def _limited(_: Request, exc: RateLimited) -> JSONResponse:
         resp = _error(429, "rate_limited", exc.reason)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.exception_handler(Unavailable)
+    async def _unavailable_now(_: Request, exc: Unavailable) -> JSONResponse:
+        resp = _error(503, "unavailable", exc.reason)
         resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
 
