@@ -117,13 +117,6 @@ class RefreshAhead(Generic[K, V]):
             self._queued.clear()
             self._epoch += 1
 
-    def get_or_load(self, key: K) -> V | None:
-        """The cached value, else the loader's (stored), else None. Blocks on a miss: call off the loop."""
-        value = self.get(key)
-        if value is None:
-            value = self.load_now([key]).get(key)
-        return value
-
     def load_now(self, keys: Iterable[K]) -> Mapping[K, V]:
         """Load keys in the caller's thread and store what was found (dropping what is gone)."""
         wanted = list(keys)
@@ -171,6 +164,9 @@ class RefreshAhead(Generic[K, V]):
                 keys = list(self._misses)[: self._batch]
                 waiting = {k: self._misses.pop(k) for k in keys}
                 keys += [k for k in self._queued if k not in waiting][: self._batch - len(keys)]
+                # Only these leave the queue after the read: a key queued for a refresh while it was
+                # being read as a miss must stay queued.
+                taken = [k for k in keys if k in self._queued]
             found: Mapping[K, V] = {}
             error: Exception | None = None
             started = time.monotonic()
@@ -181,7 +177,7 @@ class RefreshAhead(Generic[K, V]):
                 error = exc
             _settle_all(waiting, found, error)
             with self._lock:
-                for key in keys:
+                for key in taken:
                     self._queued.pop(key, None)
             if error is not None:
                 time.sleep(0.5)  # a database that is down is not asked again at the request rate

@@ -40,6 +40,11 @@ class Source:
         return {k: self.data[k] for k in keys if k in self.data}
 
 
+def fetch(cache: RefreshAhead[str, int], key: str) -> int | None:
+    """A read as a request makes it: the cached value, else the next batch's."""
+    return asyncio.run(cache.get_async(key))
+
+
 def wait_for(cond: Callable[[], bool]) -> None:
     deadline = time.monotonic() + 5
     while not cond():
@@ -60,17 +65,17 @@ def test_miss_loads_once_then_serves_from_memory(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
     assert cache.get("a") is None
-    assert cache.get_or_load("a") == 1
-    assert cache.get("a") == 1 and cache.get_or_load("a") == 1
+    assert fetch(cache, "a") == 1
+    assert cache.get("a") == 1 and fetch(cache, "a") == 1
     assert src.calls == [["a"]]
-    assert cache.get_or_load("missing") is None
+    assert fetch(cache, "missing") is None
     cache.close()
 
 
 def test_stale_entry_is_served_while_one_background_reload_renews_it(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
-    cache.get_or_load("a")
+    fetch(cache, "a")
     src.data["a"] = 2
     clock.now += 20  # past refresh_after (15 s), within the TTL
     src.gate.clear()
@@ -89,18 +94,18 @@ def test_stale_entry_is_served_while_one_background_reload_renews_it(clock: Cloc
 def test_ttl_bounds_staleness_of_an_idle_key(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
-    cache.get_or_load("a")
+    fetch(cache, "a")
     clock.now += 30
     assert cache.get("a") is None  # nobody read it between 15 and 30 s: the reader loads it
     src.data["a"] = 5
-    assert cache.get_or_load("a") == 5
+    assert fetch(cache, "a") == 5
     cache.close()
 
 
 def test_key_gone_from_the_source_is_forgotten_on_reload(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
-    cache.get_or_load("a")
+    fetch(cache, "a")
     del src.data["a"]
     clock.now += 16
     assert cache.get("a") == 1
@@ -128,7 +133,7 @@ def test_stale_keys_reload_in_one_batch(clock: Clock) -> None:
 def test_drop_wins_over_a_reload_in_flight(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
-    cache.get_or_load("a")
+    fetch(cache, "a")
     clock.now += 16
     src.gate.clear()
     src.entered.clear()
@@ -139,7 +144,7 @@ def test_drop_wins_over_a_reload_in_flight(clock: Clock) -> None:
     src.gate.set()
     wait_for(lambda: not cache._queued)
     assert cache.get("a") is None  # the pre-drop result was not stored
-    assert cache.get_or_load("a") == 9
+    assert fetch(cache, "a") == 9
     cache.close()
 
 
@@ -163,9 +168,9 @@ def test_failed_reload_keeps_the_entry_until_its_ttl_and_the_worker_survives(clo
 def test_zero_ttl_caches_nothing(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock, ttl=0)
-    assert cache.get_or_load("a") == 1
+    assert fetch(cache, "a") == 1
     assert cache.get("a") is None
-    assert cache.get_or_load("a") == 1
+    assert fetch(cache, "a") == 1
     assert len(src.calls) == 2
     cache.close()
 
@@ -190,7 +195,7 @@ def test_entries_loaded_together_come_due_at_spread_out_times(clock: Clock) -> N
 def test_close_stops_the_worker(clock: Clock) -> None:
     src = Source({"a": 1})
     cache = make(src, clock)
-    cache.get_or_load("a")
+    fetch(cache, "a")
     clock.now += 16
     cache.get("a")
     wait_for(lambda: len(src.calls) == 2)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/tracks", tags=["delivery"])
 async def _media(state: App, track_id: int) -> service.TrackMedia | None:
     """A track's delivery facts from the per-process cache (refreshed ahead in the background); a miss
     is read in the next batch of misses."""
-    return state.track_media.get(track_id) or await state.track_media.get_async(track_id)
+    return await state.track_media.get_async(track_id)
 
 
 @router.get(

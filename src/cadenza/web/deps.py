@@ -28,7 +28,8 @@ async def get_app_state(request: Request) -> App:
 AppState = Annotated[App, Depends(get_app_state)]
 
 # A database id in a path: positive and within BIGINT, so no input can overflow a driver.
-Id = Annotated[int, Path(ge=1, le=2**63 - 1, description="a database id")]
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a database id")]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /api/auth/login")
 
@@ -51,7 +52,7 @@ async def get_current_user(
 
 
 async def _principal(state: App, token: str) -> Principal:
-    principal = state.principals.get(token) or await state.principals.get_async(token)
+    principal = await state.principals.get_async(token)
     if principal is None:
         raise accounts.AuthError("token is invalid or expired")
     if principal.token_expires_at <= utcnow():
@@ -99,8 +100,6 @@ async def caller_of(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-MAX_ID = 2**63 - 1
 
 
 def path_id(request: Request, name: str) -> int:
