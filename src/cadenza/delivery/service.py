@@ -63,14 +63,18 @@ class StreamGrant:
 
 def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, TrackMedia]:
     """The media facts and rights of those tracks that are ready (three indexed reads for the batch)."""
-    rows = session.execute(
-        select(Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key,
-               Track.hifi_unavailable_reason)
-        .where(Track.id.in_(track_ids), Track.status == TrackStatus.ready, Track.media_prefix.is_not(None))
-    ).all()  # fmt: skip
-    ready = [r.id for r in rows if r.media_prefix]
-    if not ready:
+    rows = [
+        r
+        for r in session.execute(
+            select(Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key,
+                   Track.hifi_unavailable_reason)
+            .where(Track.id.in_(track_ids), Track.status == TrackStatus.ready)
+        )
+        if r.media_prefix  # published: an empty prefix is as unready as none
+    ]  # fmt: skip
+    if not rows:
         return {}
+    ready = [r.id for r in rows]
     variants: dict[int, dict[str, str]] = {i: {} for i in ready}
     for tid, quality, key in session.execute(
         select(TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key).where(
@@ -96,7 +100,6 @@ def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, Tra
             rights=tuple(rights[r.id]),
         )
         for r in rows
-        if r.media_prefix
     }
 
 

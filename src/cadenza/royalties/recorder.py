@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza import ids
 from cadenza.accounts.models import User
+from cadenza.db.engine import engine_of
 from cadenza.errors import Unavailable
 from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
 
@@ -118,11 +119,11 @@ class SessionRecorder:
         minutes under load: a 10,000-session batch then took 22 s and the queue filled (bench/stream_api.py
         stalled for seconds; a full queue now refuses new sessions instead). ANALYZE invalidates those
         plans in every connection."""
-        bind = self._sessions.kw.get("bind")
-        if bind is None or bind.dialect.name != "postgresql":
+        engine = engine_of(self._sessions)
+        if engine.dialect.name != "postgresql":
             return
         try:
-            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE playback_sessions"))
                 conn.execute(text("ANALYZE playback_events"))
         except Exception:  # statistics are an optimisation: autovacuum gets there eventually

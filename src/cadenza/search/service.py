@@ -451,7 +451,7 @@ def _search(
         total = max(len(found) if exact_total else 0, in_genre)
         exact_total = exact_total or all_counted
     return SearchPage(
-        hits=_hits(session, page, Highlighter(_alts(loosest))),
+        hits=_hits(session, backend, page, Highlighter(_alts(loosest))),
         next_cursor=encode_cursor(offset + limit, digest) if more else None,
         total=total,
         total_exact=exact_total,
@@ -486,7 +486,7 @@ def _suggest(session: Session, backend: IndexBackend, parsed: ParsedQuery, limit
             matches = backend.match(session, lvl, Filters(), limit=limit * 3)
             if matches:
                 break
-    shown = _display(session, matches)
+    shown = _display(session, backend, matches)
     marker = Highlighter(_alts(lvl))
     out: list[Suggestion] = []
     seen: set[str] = set()
@@ -582,7 +582,7 @@ def _partial(
     seen = set(exclude)
     found: dict[int, Match] = {}
     for relaxed in partial_levels(lvl):
-        for m in backend.match(session, relaxed, filters, exclude=sorted(seen), limit=limit):
+        for m in backend.match(session, relaxed, filters, exclude=list(seen), limit=limit):
             found[m.doc_id] = m
             seen.add(m.doc_id)
     return sorted(found.values(), key=lambda m: (-m.popularity, -m.doc_id))[:limit]
@@ -640,7 +640,9 @@ class _Shown:
     play_count: int = 0
 
 
-def _display(session: Session, matches: Sequence[Match]) -> dict[tuple[Kind, int], _Shown]:
+def _display(
+    session: Session, backend: IndexBackend, matches: Sequence[Match]
+) -> dict[tuple[Kind, int], _Shown]:
     """What a result shows, read from the catalog in one statement (the index holds folded words only)."""
     if not matches:
         return {}
@@ -649,7 +651,7 @@ def _display(session: Session, matches: Sequence[Match]) -> dict[tuple[Kind, int
         by_kind[m.kind].append(m.ref_id)
     popularity = {(m.kind, m.ref_id): m.popularity for m in matches}
     out: dict[tuple[Kind, int], _Shown] = {}
-    for kind, ref_id, title, genre, plays, release, released, name in backend_for(session).display_rows(
+    for kind, ref_id, title, genre, plays, release, released, name in backend.display_rows(
         session, tracks=by_kind[Kind.track], artists=by_kind[Kind.artist], releases=by_kind[Kind.release]
     ):
         key = (Kind(kind), ref_id)
@@ -665,8 +667,10 @@ def _display(session: Session, matches: Sequence[Match]) -> dict[tuple[Kind, int
     return out
 
 
-def _hits(session: Session, page: Sequence[tuple[Match, Tier]], marker: Highlighter) -> list[SearchHit]:
-    shown = _display(session, [m for m, _ in page])
+def _hits(
+    session: Session, backend: IndexBackend, page: Sequence[tuple[Match, Tier]], marker: Highlighter
+) -> list[SearchHit]:
+    shown = _display(session, backend, [m for m, _ in page])
     hits = []
     for m, tier in page:
         d = shown.get((m.kind, m.ref_id))

@@ -364,11 +364,12 @@ class IndexBackend:
         rows = self._run(session, sql, {**params, **fparams, "cap": cap})
         return [(r[0], r[1] or "", int(r[2])) for r in rows], sum(int(r[2]) for r in rows) < cap
 
-    def _ids(self, name: str) -> str:
-        """`IN` a list of ids bound as `name` (PostgreSQL binds an array, so the statement text is fixed)."""
+    def _in_list(self, name: str, sql_type: str = "bigint") -> str:
+        """`IN` a list bound as `name` (PostgreSQL binds one array, so the statement text is fixed and its
+        plan is prepared once)."""
         return f"IN :{name}"
 
-    def _bind_ids(self, stmt: Any, *names: str) -> Any:
+    def _bind_lists(self, stmt: Any, *names: str) -> Any:
         return stmt.bindparams(*(bindparam(n, expanding=True) for n in names))
 
     def display_rows(
@@ -381,15 +382,16 @@ class IndexBackend:
             f"SELECT {int(Kind.track)} AS kind, t.id, t.title, t.genre, t.play_count, r.title AS release, "
             "r.release_date, a.name, ta.position AS pos, a.id AS artist FROM tracks t "
             "LEFT JOIN releases r ON r.id = t.release_id LEFT JOIN track_artists ta ON ta.track_id = t.id "
-            f"LEFT JOIN artists a ON a.id = ta.artist_id WHERE t.id {self._ids('tracks')} UNION ALL "
+            f"LEFT JOIN artists a ON a.id = ta.artist_id WHERE t.id {self._in_list('tracks')} UNION ALL "
             f"SELECT {int(Kind.artist)}, a.id, a.name, NULL, NULL, NULL, NULL, NULL, 0, 0 FROM artists a "
-            f"WHERE a.id {self._ids('artists')} UNION ALL "
+            f"WHERE a.id {self._in_list('artists')} UNION ALL "
             f"SELECT {int(Kind.release)}, r.id, r.title, NULL, NULL, NULL, r.release_date, a.name, 0, 0 "
-            f"FROM releases r LEFT JOIN artists a ON a.id = r.artist_id WHERE r.id {self._ids('releases')} "
+            "FROM releases r LEFT JOIN artists a ON a.id = r.artist_id "
+            f"WHERE r.id {self._in_list('releases')} "
             "ORDER BY kind, id, pos, artist"
         )
         rows = session.execute(
-            self._bind_ids(stmt, "tracks", "artists", "releases"),
+            self._bind_lists(stmt, "tracks", "artists", "releases"),
             {"tracks": list(tracks), "artists": list(artists), "releases": list(releases)},
         )
         return [r[:8] for r in rows]
@@ -401,20 +403,27 @@ class IndexBackend:
         those closest in length to `word` first, when there are more than can be considered."""
         if not keys and not skel:
             return []
-        conds = []
-        params: dict[str, Any] = {"limit": MAX_EXPANSIONS, "length": len(word), "skel": skel or ""}
-        stmt_params = []
-        if keys:
-            conds += ["dm1 IN :keys", "dm2 IN :keys"]
-            params["keys"] = list(keys)
-            stmt_params.append(bindparam("keys", expanding=True))
-        if skel:
-            conds.append("skel = :skel")
+        keys_in = self._in_list("keys", "text")
         stmt = text(
-            f"SELECT term, CASE WHEN skel = :skel THEN 1 ELSE 0 END FROM search_terms "
-            f"WHERE {' OR '.join(conds)} ORDER BY abs(length - :length), term{self._binary} LIMIT :limit"
-        ).bindparams(*stmt_params)
-        return [(r[0], bool(r[1])) for r in session.execute(stmt, params)]
+            "SELECT term, skel = :skel AND :by_skel, top_pop FROM search_terms "
+            f"WHERE dm1 {keys_in} OR dm2 {keys_in} OR (skel = :skel AND :by_skel) "
+            f"ORDER BY abs(length - :length), term{self._binary} LIMIT :limit"
+        )
+        rows = session.execute(
+            self._bind_lists(stmt, "keys"),
+            {
+                "keys": list(keys),
+                "skel": skel or "",
+                "by_skel": bool(skel),
+                "length": len(word),
+                "limit": MAX_EXPANSIONS,
+            },
+        ).all()
+        self._seen_words((r[0], int(r[2])) for r in rows)
+        return [(r[0], bool(r[1])) for r in rows]
+
+    def _seen_words(self, words: Iterable[tuple[str, int]]) -> None:
+        """Vocabulary words a search has read, with their best popularity (for backends that keep them)."""
 
 
 def gram_rows(rows: Iterable[dict[str, object]]) -> list[dict[str, object]]:

@@ -3,7 +3,7 @@ index for phrases and several words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cadenza.search.backends.base import MAX_EXPANSIONS, ORDER, Filters, IndexBackend, Match, gram_rows
+from cadenza.search.backends.base import ORDER, Filters, IndexBackend, Match, gram_rows
 from cadenza.search.document import Document, Field, Kind
 from cadenza.search.ranking import Clause, Level
 
@@ -145,10 +145,10 @@ class PostgresIndex(IndexBackend):
                     break
         return list(out.values())
 
-    def _ids(self, name: str) -> str:
-        return f"= ANY(CAST(:{name} AS bigint[]))"
+    def _in_list(self, name: str, sql_type: str = "bigint") -> str:
+        return f"= ANY(CAST(:{name} AS {sql_type}[]))"
 
-    def _bind_ids(self, stmt: Any, *names: str) -> Any:
+    def _bind_lists(self, stmt: Any, *names: str) -> Any:
         return stmt
 
     def _posting_filters(
@@ -253,30 +253,9 @@ class PostgresIndex(IndexBackend):
             else:
                 self._prefixed[prefixes[source]][term] = int(top_pop)
 
-    def phonetic_terms(
-        self, session: Session, word: str, keys: Sequence[str], skel: str | None
-    ) -> list[tuple[str, bool]]:
-        """As the base class's, remembering each word's best popularity for the phonetic tier's lookup."""
-        if not keys and not skel:
-            return []
-        rows = session.execute(
-            text(
-                "SELECT term, skel = :skel AND :by_skel, top_pop FROM search_terms "
-                "WHERE dm1 = ANY(CAST(:keys AS text[])) OR dm2 = ANY(CAST(:keys AS text[])) "
-                "OR (skel = :skel AND :by_skel) "
-                'ORDER BY abs(length - :length), term COLLATE "C" LIMIT :limit'
-            ),
-            {
-                "keys": list(keys),
-                "skel": skel or "",
-                "by_skel": bool(skel),
-                "length": len(word),
-                "limit": MAX_EXPANSIONS,
-            },
-        ).all()
-        for term, _, top_pop in rows:
-            self._top_pop[term] = int(top_pop)
-        return [(r[0], bool(r[1])) for r in rows]
+    def _seen_words(self, words: Iterable[tuple[str, int]]) -> None:
+        """Sound-alikes read for the phonetic tier: that tier's lookup of their popularity is then free."""
+        self._top_pop.update(words)
 
     def _match_many(
         self, session: Session, level: Level, f: Filters, *, exclude: Sequence[int], limit: int
