@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ColumnElement, case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from cadenza.catalog.models import Track, TrackStatus
+from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_ids
 from cadenza.db.base import utcnow
 from cadenza.errors import InvalidInput, NotFound
@@ -35,7 +35,7 @@ from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
 from cadenza.library.playlists import changed, for_change, readable
-from cadenza.library.tracks import TrackInfo, duration_ms, track_info
+from cadenza.library.tracks import TrackInfo, artists_of, duration_ms, one_of
 
 E = PlaylistEntry
 _NO_SYNC = {"synchronize_session": False}
@@ -117,7 +117,7 @@ def remove_entries(
         raise InvalidInput(f"remove between 1 and {MAX_BATCH} entries at a time")
     playlist = for_change(session, playlist_id=playlist_id, viewer=viewer)
     wanted = set(entry_ids)
-    query = delete(E).where(E.playlist_id == playlist.id, E.id.in_(sorted(wanted)))
+    query = delete(E).where(E.playlist_id == playlist.id, one_of(session, E.id, sorted(wanted)))
     gone = session.execute(query.returning(E.id, E.duration_ms).execution_options(**_NO_SYNC)).all()
     missing = wanted - {row.id for row in gone}
     if missing:
@@ -147,16 +147,16 @@ def move_entry(
     if entry_id in (before, after):
         raise InvalidInput("an entry cannot be moved next to itself")
     playlist = for_change(session, playlist_id=playlist_id, viewer=viewer)
-    current = _position_of(session, playlist.id, entry_id)
+    anchor_id = before if before is not None else after
+    found = _positions_of(session, playlist.id, [entry_id] if anchor_id is None else [entry_id, anchor_id])
+    current = found[entry_id]
     if index is not None:
-        lo, hi = _neighbours_at(session, playlist, index, moving=entry_id)
+        lo, hi = _neighbours_at(session, playlist, index, moving=current)
     elif before is not None:
-        anchor = _position_of(session, playlist.id, before)
-        lo, hi = _previous(session, playlist.id, anchor, moving=entry_id), anchor
+        lo, hi = _previous(session, playlist.id, found[before], moving=current), found[before]
     else:
         assert after is not None
-        anchor = _position_of(session, playlist.id, after)
-        lo, hi = anchor, _next(session, playlist.id, anchor, moving=entry_id)
+        lo, hi = found[after], _next(session, playlist.id, found[after], moving=current)
     if (lo is None or lo < current) and (hi is None or current < hi):
         return playlist  # already there: nothing lies between its neighbours but itself
     fit = positions.between(lo, hi, 1)
@@ -185,7 +185,13 @@ def page(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     playlist = readable(session, playlist_id=playlist_id, viewer=viewer)
-    query = select(E.id, E.track_id, E.added_at).where(E.playlist_id == playlist.id)
+    query = (
+        select(E.id, E.track_id, E.added_at, Track.title, Track.release_id, Release.title.label("release"))
+        .add_columns(Track.duration_sec)
+        .outerjoin(Track, Track.id == E.track_id)
+        .outerjoin(Release, Release.id == Track.release_id)
+        .where(E.playlist_id == playlist.id)
+    )
     if after is not None:
         start = select(E.position).where(E.id == after, E.playlist_id == playlist.id).scalar_subquery()
         query = query.where(E.position > start)
@@ -195,11 +201,19 @@ def page(
     more = len(rows) > limit
     rows = rows[:limit]
     track_ids = [r.track_id for r in rows if r.track_id is not None]
-    info = track_info(session, track_ids=track_ids)
+    artists = artists_of(session, track_ids=track_ids)
     playable = playable_ids(session, viewer=viewer, track_ids=track_ids, at=at)
     entries = [
         EntryView(
-            r.id, r.track_id, info.get(r.track_id) if r.track_id else None, r.added_at, r.track_id in playable
+            r.id,
+            r.track_id,
+            TrackInfo(
+                r.track_id, r.title, artists.get(r.track_id, ()), r.release_id, r.release, r.duration_sec
+            )
+            if r.track_id is not None
+            else None,
+            r.added_at,
+            r.track_id in playable,
         )
         for r in rows
     ]
@@ -213,7 +227,7 @@ def _addable(session: Session, track_ids: Sequence[int], viewer: Viewer) -> dict
     """Durations (ms) of the tracks, all of which must be listable; else the first one that is not, why."""
     wanted = sorted(set(track_ids))
     query = select(Track.id, Track.status, Track.duration_sec, listable_track().label("listable"))
-    found = {row.id: row for row in session.execute(query.where(Track.id.in_(wanted)))}
+    found = {row.id: row for row in session.execute(query.where(one_of(session, Track.id, wanted)))}
     for track_id in wanted:
         row = found.get(track_id)
         if row is None or (not row.listable and not viewer.is_admin):
@@ -227,28 +241,36 @@ def _addable(session: Session, track_ids: Sequence[int], viewer: Viewer) -> dict
 
 
 def _position_of(session: Session, playlist_id: int, entry_id: int) -> int:
-    position = session.scalar(select(E.position).where(E.id == entry_id, E.playlist_id == playlist_id))
-    if position is None:
-        raise NotFound(f"entry {entry_id} is not in playlist {playlist_id}")
-    return position
+    return _positions_of(session, playlist_id, [entry_id])[entry_id]
+
+
+def _positions_of(session: Session, playlist_id: int, entry_ids: list[int]) -> dict[int, int]:
+    """Positions of entries of the playlist, in one query; a missing one is not found."""
+    query = select(E.id, E.position).where(one_of(session, E.id, entry_ids), E.playlist_id == playlist_id)
+    found: dict[int, int] = {entry: position for entry, position in session.execute(query)}
+    for entry_id in entry_ids:
+        if entry_id not in found:
+            raise NotFound(f"entry {entry_id} is not in playlist {playlist_id}")
+    return found
 
 
 def _previous(session: Session, playlist_id: int, position: int, *, moving: int) -> int | None:
     query = select(func.max(E.position)).where(E.playlist_id == playlist_id, E.position < position)
-    return session.scalar(query.where(E.id != moving))
+    return session.scalar(query.where(E.position != moving))
 
 
 def _next(session: Session, playlist_id: int, position: int, *, moving: int) -> int | None:
     query = select(func.min(E.position)).where(E.playlist_id == playlist_id, E.position > position)
-    return session.scalar(query.where(E.id != moving))
+    return session.scalar(query.where(E.position != moving))
 
 
 def _neighbours_at(
     session: Session, playlist: Playlist, index: int, *, moving: int | None
 ) -> tuple[int | None, int | None]:
-    """Positions of the entries that will sit just before and after slot `index` (the moving entry left
-    out). Finding the slot reads `index` index entries (no writes); a client that knows the neighbouring
-    entries moves by `before`/`after` in one index lookup."""
+    """Positions of the entries that will sit just before and after slot `index`, leaving out the entry
+    being moved (`moving` is its position: positions are unique, and a filter on the index's own column
+    needs no visit to the table for each entry skipped). Finding the slot reads `index` index entries (no
+    writes); a client that knows the neighbouring entries moves by `before`/`after` in one index probe."""
     size = playlist.track_count - (1 if moving is not None else 0)
     if not 0 <= index <= size:
         raise InvalidInput(
@@ -256,7 +278,7 @@ def _neighbours_at(
         )
     query = select(E.position).where(E.playlist_id == playlist.id).order_by(E.position)
     if moving is not None:
-        query = query.where(E.id != moving)
+        query = query.where(E.position != moving)
     if index == 0:
         return None, session.scalar(query.limit(1))
     found = list(session.scalars(query.offset(index - 1).limit(2)))

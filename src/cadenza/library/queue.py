@@ -22,7 +22,7 @@ from cadenza.library.limits import MAX_DEVICE, MAX_QUEUE
 from cadenza.library.marks import upsert_into
 from cadenza.library.models import PlayQueue
 from cadenza.library.playlists import signed_in
-from cadenza.library.tracks import TrackInfo, track_info
+from cadenza.library.tracks import TrackInfo, one_of, track_info
 
 MAX_POSITION_MS = 24 * 3600 * 1000
 
@@ -64,7 +64,9 @@ def save_queue(
     if not 1 <= len(name) <= MAX_DEVICE or any(ord(c) < 32 or ord(c) == 127 for c in name):
         raise InvalidInput(f"device is a name of 1 to {MAX_DEVICE} printable characters")
     wanted = sorted(set(track_ids))
-    seen = set(session.scalars(select(Track.id).where(Track.id.in_(wanted), track_condition(viewer))))
+    seen = set(
+        session.scalars(select(Track.id).where(one_of(session, Track.id, wanted), track_condition(viewer)))
+    )
     missing = [t for t in wanted if t not in seen]
     if missing:
         raise NotFound(f"track {missing[0]} not found")

@@ -10,6 +10,7 @@ from cadenza.errors import InvalidInput
 from cadenza.library.limits import MAX_PAGE
 from cadenza.library.marks import MARKS, Kind, clear, ensure_visible, upsert
 from cadenza.library.playlists import signed_in
+from cadenza.library.tracks import one_of
 
 
 def rate(session: Session, *, viewer: Viewer, kind: Kind, item_id: int, rating: int) -> None:
@@ -31,7 +32,7 @@ def ratings_of(session: Session, *, viewer: Viewer, kind: Kind, item_ids: list[i
     m = MARKS[kind]
     query = select(m.item_id, m.model.rating).where(
         m.model.user_id == signed_in(viewer),
-        m.item_id.in_(sorted(set(item_ids))),
+        one_of(session, m.item_id, sorted(set(item_ids))),
         m.model.rating.is_not(None),
     )
     return {item: rating for item, rating in session.execute(query)}
