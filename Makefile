@@ -11,10 +11,12 @@ run: setup
 test: setup
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
+	.venv/bin/lint-imports
 	.venv/bin/pytest -n 2 --dist loadfile
 
 lint: setup
 	.venv/bin/ruff check src tests bench
+	.venv/bin/lint-imports
 
 bench-ingest: setup
 	.venv/bin/python bench/ingest.py

@@ -295,16 +295,7 @@ end
 """
 
 BENCH_APP = """
-from cadenza.web.app import create_app as _create_app
-
-
-def create_app():
-    app = _create_app()
-    if not any(getattr(r, "path", "") == "/api/playback/events" for r in app.routes):
-        from cadenza.royalties import views  # the router is not mounted in this tree yet
-
-        app.include_router(views.router)
-    return app
+from cadenza.web.app import create_app
 """
 
 

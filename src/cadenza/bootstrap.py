@@ -19,9 +19,10 @@ from cadenza.delivery.service import TrackMedia, load_track_media
 from cadenza.delivery.signing import Keyring
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.rights.geo import GeoLookup
+from cadenza.royalties.ingest import Ingestor, SessionDirectory
 from cadenza.royalties.recorder import SessionRecorder
 from cadenza.royalties.rollups import RollupRefresher
-from cadenza.royalties.rules import royalty_settings
+from cadenza.royalties.rules import Royalties, royalty_settings
 from cadenza.search.sync import keep_in_step
 from cadenza.storage.base import ObjectStore
 from cadenza.storage.local import LocalStore
@@ -70,7 +71,7 @@ def build_collaborators(
 
 def make_runner(c: Collaborators) -> Runner:
     if c.settings.broker_url:
-        from cadenza.ingest.tasks import CeleryRunner
+        from cadenza.ingest.queue import CeleryRunner
 
         return CeleryRunner()
     from cadenza.ingest.runner import InProcessRunner
@@ -90,6 +91,8 @@ class App:
     principals: RefreshAhead[str, Principal] = field(init=False)
     track_media: RefreshAhead[int, TrackMedia] = field(init=False)
     recorder: SessionRecorder = field(init=False)
+    royalty_rules: Royalties = field(init=False)
+    playback: Ingestor = field(init=False)
     rollups: RollupRefresher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -105,8 +108,13 @@ class App:
             maxsize=50_000, ttl=settings.delivery.track_cache_sec, load=self._load_track_media, name="tracks"
         )
         self.recorder = SessionRecorder(self.c.sessions)
+        self.royalty_rules = royalty_settings(settings)
+        # Playback event intake: an event may name a session the recorder has not written yet, so the
+        # directory flushes the recorder before it decides that a session is unknown.
+        directory = SessionDirectory(self.c.sessions, flush=lambda: self.recorder.flush())
+        self.playback = Ingestor(self.c.sessions, self.royalty_rules, directory)
         # Started by the web server only (create_app); other processes leave the rollups to it.
-        self.rollups = RollupRefresher(engine_of(self.c.sessions), rules=royalty_settings(settings))
+        self.rollups = RollupRefresher(engine_of(self.c.sessions), rules=self.royalty_rules)
 
     def _load_principals(self, tokens: list[str]) -> dict[str, Principal]:
         with self.c.sessions() as s:  # revoked, expired or unknown tokens are left out: forgotten

@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from cadenza.royalties.rules import Royalties
 
 
 class Limits(BaseModel):
@@ -97,6 +95,48 @@ class Delivery(BaseModel):
     # Credentials are bearer tokens and signed URLs, never cookies, so "*" lends a page nothing it does
     # not already hold. An empty list turns CORS off (same-origin pages only).
     cors_allow_origins: list[str] = Field(default_factory=lambda: ["*"])
+
+
+class Royalties(BaseModel):
+    """How plays become streams, and the limits on what a player may report."""
+
+    # A session is one stream once its credited listening time reaches this (IFPI uses 30 s).
+    stream_threshold_sec: float = Field(default=30.0, gt=0)
+    # Counted streams per listener per track per UTC day; the rest are discarded (and listed).
+    daily_cap_per_track: int = Field(default=10, ge=1)
+    # Credited time may not run ahead of the wall clock since the session started times this rate ...
+    max_playback_rate: float = Field(default=1.0, ge=1.0, le=4.0)
+    # ... plus this much (heartbeat jitter between the audio clock and the wall clock).
+    credit_tolerance_sec: float = Field(default=2.0, ge=0, le=60)
+    # Credited time per session is at most the track's duration times this: a replay is a new session.
+    duration_factor: float = Field(default=1.0, ge=1.0, le=10.0)
+    # Events stamped this far after their batch was sent, or before their session started, are rejected.
+    timestamp_tolerance_sec: float = Field(default=60.0, ge=0)
+    # Events this long after their session started are rejected: the player must open a new session.
+    max_session_hours: float = Field(default=24.0, gt=0, le=120)
+    max_batch: int = Field(default=500, ge=1, le=5000)
+    # How often a server's background refresher folds new events into the daily rollups (0: never).
+    refresh_interval_sec: float = Field(default=60.0, ge=0)
+
+    @cached_property
+    def threshold_ms(self) -> int:
+        return round(self.stream_threshold_sec * 1000)
+
+    @cached_property
+    def rate_permille(self) -> int:
+        return round(self.max_playback_rate * 1000)
+
+    @cached_property
+    def tolerance_ms(self) -> int:
+        return round(self.credit_tolerance_sec * 1000)
+
+    @cached_property
+    def timestamp_tolerance_ms(self) -> int:
+        return round(self.timestamp_tolerance_sec * 1000)
+
+    @cached_property
+    def max_session_ms(self) -> int:
+        return round(self.max_session_hours * 3_600_000)
 
 
 class Settings(BaseSettings):

@@ -82,3 +82,33 @@ def test_artists_and_releases(client: tuple[TestClient, dict]) -> None:
     detail = _get(tc, f"/api/releases/{release['id']}", w["fan"]).json()
     assert [t["track_number"] for t in detail["tracks"]] == [1, 2]
     assert _get(tc, "/api/artists/999999", w["fan"]).status_code == 404
+
+
+def test_names_with_no_ready_track_stay_out_of_listener_listings(client: tuple[TestClient, dict]) -> None:
+    """One visibility rule for every listing: an artist or release whose only tracks failed or are still
+    processing is listed to nobody but administrators (search hides them the same way)."""
+    tc, w = client
+    artists = _get(tc, "/api/artists", w["fan"]).json()
+    assert len(artists) == 2  # the fixture's ready tracks credit Ana and Bo
+    with transaction(tc.app.state.cadenza.c.sessions) as s:  # type: ignore[attr-defined]
+        for title, artist, release, status in [
+            ("Broken", "Ghost", "Never Out", TrackStatus.failed),
+            ("Pending", "Ghost", "Coming Soon", TrackStatus.processing),
+        ]:
+            meta = TrackMetadata(title=title, artists=[artist], release_title=release)
+            t = service.create_track(
+                s, meta=meta, source_filename=None, source_checksum="1" * 64, source_size=1
+            )
+            t.status = status
+        ghost = service.get_or_create_artist(s, name="Ghost").id
+    assert [a["name"] for a in _get(tc, "/api/artists", w["fan"]).json()] == ["Ana", "Bo"]
+    assert [r["title"] for r in _get(tc, "/api/releases", w["fan"]).json()] == ["First"]
+    assert _get(tc, f"/api/artists/{ghost}", w["fan"]).status_code == 404
+    admin_artists = [a["name"] for a in _get(tc, "/api/artists", w["admin"]).json()]
+    assert admin_artists == ["Ana", "Bo", "Ghost"]
+    admin_releases = [r["title"] for r in _get(tc, "/api/releases", w["admin"]).json()]
+    assert admin_releases == ["First", "Never Out", "Coming Soon"]
+    assert [t["title"] for t in _get(tc, f"/api/artists/{ghost}", w["admin"]).json()["tracks"]] == [
+        "Broken",
+        "Pending",
+    ]

@@ -18,8 +18,8 @@ from audio import make_audio
 from cadenza.bootstrap import build_collaborators
 from cadenza.catalog.models import Track, TrackStatus
 from cadenza.ingest import pipeline
+from cadenza.ingest.queue import CeleryRunner, make_celery
 from cadenza.ingest.service import accept_upload
-from cadenza.ingest.tasks import CeleryRunner, make_celery
 from conftest import drop_schema, make_settings, make_test_engine
 
 REDIS = "redis://127.0.0.1:6379"

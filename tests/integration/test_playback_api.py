@@ -19,7 +19,8 @@ from cadenza.catalog.models import Track, TrackStatus
 from cadenza.db.base import Base
 from cadenza.db.engine import transaction
 from cadenza.rights import service as rights
-from cadenza.royalties import rollups, views
+from cadenza.royalties import rollups
+from cadenza.royalties.ingest import Ingestor, SessionDirectory
 from cadenza.royalties.models import (
     PlaybackDaily,
     PlaybackDirtyDay,
@@ -29,6 +30,7 @@ from cadenza.royalties.models import (
 )
 from cadenza.royalties.recorder import SessionRecorder
 from cadenza.royalties.rules import Royalties
+from cadenza.web.api import playback
 from cadenza.web.app import create_app
 from conftest import IdleRunner, create_user, make_settings
 
@@ -121,10 +123,11 @@ def listen(session: str, start: datetime, total: float, every: float = 10.0) -> 
     return out
 
 
-def mount(app: FastAPI) -> None:
-    """Mount the playback router when web/app.py does not yet."""
-    if not any(getattr(r, "path", "") == "/api/playback/events" for r in app.routes):
-        app.include_router(views.router)
+def use_rules(state: App, rules: Royalties, clock: Clock) -> None:
+    """The app's event intake under `rules` and the test's clock."""
+    state.royalty_rules = rules
+    directory = SessionDirectory(state.c.sessions, flush=lambda: state.recorder.flush())
+    state.playback = Ingestor(state.c.sessions, rules, directory, clock=clock)
 
 
 @pytest.fixture(scope="module")
@@ -155,11 +158,8 @@ def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> I
     ]
     state = App(c=c, runner=IdleRunner())
     app = create_app(settings, wired=state)
-    mount(app)
     clock = Clock()
-    playback = views.Playback(state, Royalties())
-    playback.ingestor.clock = clock
-    app.state.playback = playback
+    use_rules(state, Royalties(), clock)
     with TestClient(app, client=("203.0.113.7", 50000)) as client:
         yield Api(client, app, state, engine, clock, track_id, *tokens)
     state.recorder.close()
@@ -173,8 +173,7 @@ def api(world: Api) -> Iterator[Api]:
         for model in (PlaybackEvent, PlaybackSession, PlaybackDaily, PlaybackDiscard, PlaybackDirtyDay):
             conn.execute(delete(model))
         conn.execute(update(Track).values(play_count=0))
-    world.app.state.playback = playback = views.Playback(world.state, Royalties())
-    playback.ingestor.clock = world.clock
+    use_rules(world.state, Royalties(), world.clock)
 
 
 def test_thirty_seconds_reached_is_a_stream(api: Api) -> None:
@@ -261,7 +260,7 @@ def test_whole_batch_errors(api: Api) -> None:
     assert shape.status_code == 422 and "events" in shape.json()["reason"]
     many = post("/api/playback/events", json={"events": [{}] * 501}, headers=api.auth())
     assert many.status_code == 422 and "at most 500" in many.json()["reason"]
-    huge = post("/api/playback/events", content=b" " * (views.MAX_BODY + 1), headers=api.auth())
+    huge = post("/api/playback/events", content=b" " * (playback.MAX_BODY + 1), headers=api.auth())
     assert huge.status_code == 413
     assert post("/api/playback/events", json={"events": []}).status_code == 401
     assert post("/api/playback/events", json={"events": []}, headers=api.auth()).json() == {
@@ -302,8 +301,7 @@ def test_beacons_need_no_header_but_a_real_session(api: Api) -> None:
 
 
 def test_daily_cap_and_admin_endpoints(api: Api) -> None:
-    api.app.state.playback = playback = views.Playback(api.state, Royalties(daily_cap_per_track=2))
-    playback.ingestor.clock = api.clock
+    use_rules(api.state, Royalties(daily_cap_per_track=2), api.clock)
     for _ in range(3):
         sid, start = api.stream()
         api.post(listen(sid, start, 40))

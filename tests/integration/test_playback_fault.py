@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from cadenza.bootstrap import App, build_collaborators
 from cadenza.catalog.models import Track, TrackStatus
 from cadenza.db.engine import make_engine, make_session_factory, transaction
-from cadenza.royalties import rollups, views
+from cadenza.royalties import rollups
 from cadenza.royalties.models import PlaybackEvent
 from cadenza.royalties.recorder import SessionRecorder, new_session
 from cadenza.royalties.rules import Royalties
@@ -127,8 +127,6 @@ def test_killed_connections_lose_nothing_and_count_nothing_twice(
 
         state = App(c=c, runner=IdleRunner())
         app = create_app(settings, wired=state)
-        if not any(getattr(r, "path", "") == "/api/playback/events" for r in app.routes):
-            app.include_router(views.router)
         stop, kills = threading.Event(), []
         with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
             killer = threading.Thread(target=_killer, args=(app_name, stop, kills), daemon=True)

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from cadenza.accounts.models import User
 from cadenza.catalog.models import Track, TrackStatus
+from cadenza.cli.royalties import app as royalties_cli
 from cadenza.config import get_settings
 from cadenza.db.engine import make_session_factory
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
 from cadenza.royalties import service
-from cadenza.royalties.cli import app as royalties_cli
 from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
 from cadenza.royalties.rules import Royalties
 from conftest import drop_schema, make_test_engine

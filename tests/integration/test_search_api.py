@@ -15,9 +15,8 @@ from cadenza.bootstrap import App, build_collaborators
 from cadenza.catalog.models import Artist, Track, TrackArtist, TrackStatus
 from cadenza.db.engine import transaction
 from cadenza.search import service
-from cadenza.search import views as search_views
 from cadenza.web.app import create_app
-from conftest import IdleRunner, make_settings
+from conftest import IdleRunner, create_user, make_settings
 
 
 @pytest.fixture
@@ -35,11 +34,16 @@ def client(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[T
             s.add(TrackArtist(track_id=t.id, artist_id=a.id, position=0))
             s.flush()
             service.index_track(s, track_id=t.id)
+    token = create_user(c.sessions, email="fan@example.org")
     app = create_app(settings, wired=App(c=c, runner=IdleRunner()))
-    if not any(getattr(r, "path", "") == "/api/search" for r in app.routes):
-        app.include_router(search_views.router)
-    with TestClient(app) as tc:
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as tc:
         yield tc
+
+
+def test_search_needs_a_signed_in_user(client: TestClient) -> None:
+    for path in ("/api/search", "/api/search/suggest"):
+        resp = client.get(path, params={"q": "bohem"}, headers={"Authorization": ""})
+        assert resp.status_code == 401 and resp.json()["error"] == "unauthorized"
 
 
 def test_search(client: TestClient) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from audio import make_audio, transcode_file
-from cadenza.catalog import fingerprints
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus
 from cadenza.ingest import fingerprint as fp
+from cadenza.ingest import fingerprint_index as fingerprints
 from cadenza.ingest.ffmpeg import fingerprint_raw
 
 DURATION = 40.0

@@ -9,8 +9,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cadenza.catalog import visibility
 from cadenza.catalog.codes import normalize_isrc, normalize_upc
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.catalog.visibility import Viewer
 from cadenza.errors import InvalidInput, NotFound
 
 
@@ -144,10 +146,60 @@ def get_track_or_raise(session: Session, *, track_id: int) -> Track:
     return track
 
 
-def list_tracks(
-    session: Session, *, status: TrackStatus | None = None, limit: int = 50, after_id: int = 0
-) -> list[Track]:
-    query = select(Track).where(Track.id > after_id).order_by(Track.id).limit(limit)
-    if status is not None:
-        query = query.where(Track.status == status)
-    return list(session.scalars(query))
+# Reads for a viewer: every one applies `catalog.visibility`, so no surface states the rule again.
+TRACKS_PER_PAGE_MAX = 500
+
+
+def visible_track(session: Session, *, viewer: Viewer, track_id: int) -> Track:
+    """A track `viewer` may see (administrators also see processing and failed tracks)."""
+    track = session.get(Track, track_id)
+    if track is None or not visibility.is_listable(track, viewer):
+        raise NotFound(f"track {track_id} not found")
+    return track
+
+
+def list_tracks(session: Session, *, viewer: Viewer, limit: int = 50, after_id: int = 0) -> list[Track]:
+    """Tracks in id order from `after_id` (keyset paging)."""
+    query = select(Track).where(Track.id > after_id, visibility.track_condition(viewer))
+    return list(session.scalars(query.order_by(Track.id).limit(limit)))
+
+
+def list_artists(session: Session, *, viewer: Viewer, limit: int = 50, after_id: int = 0) -> list[Artist]:
+    """Artists with at least one track `viewer` may see, in id order from `after_id`."""
+    query = select(Artist).where(Artist.id > after_id, visibility.artist_condition(viewer))
+    return list(session.scalars(query.order_by(Artist.id).limit(limit)))
+
+
+def list_releases(session: Session, *, viewer: Viewer, limit: int = 50, after_id: int = 0) -> list[Release]:
+    """Releases with at least one track `viewer` may see, in id order from `after_id`."""
+    query = select(Release).where(Release.id > after_id, visibility.release_condition(viewer))
+    return list(session.scalars(query.order_by(Release.id).limit(limit)))
+
+
+def visible_artist(session: Session, *, viewer: Viewer, artist_id: int) -> tuple[Artist, list[Track]]:
+    """An artist and their tracks that `viewer` may see; an artist with none is not found."""
+    artist = session.scalar(select(Artist).where(Artist.id == artist_id, visibility.artist_condition(viewer)))
+    if artist is None:
+        raise NotFound(f"artist {artist_id} not found")
+    query = (
+        select(Track)
+        .join(TrackArtist)
+        .where(TrackArtist.artist_id == artist_id, visibility.track_condition(viewer))
+        .order_by(Track.id)
+    )
+    return artist, list(session.scalars(query.limit(TRACKS_PER_PAGE_MAX)))
+
+
+def visible_release(session: Session, *, viewer: Viewer, release_id: int) -> tuple[Release, list[Track]]:
+    """A release and its tracks that `viewer` may see, in track-number order; one with none is not found."""
+    release = session.scalar(
+        select(Release).where(Release.id == release_id, visibility.release_condition(viewer))
+    )
+    if release is None:
+        raise NotFound(f"release {release_id} not found")
+    query = (
+        select(Track)
+        .where(Track.release_id == release_id, visibility.track_condition(viewer))
+        .order_by(Track.track_number, Track.id)
+    )
+    return release, list(session.scalars(query.limit(TRACKS_PER_PAGE_MAX)))

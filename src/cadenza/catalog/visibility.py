@@ -4,9 +4,10 @@ OpenSubsonic, the player).
 Two questions, two answers:
 
 - **listable**: the catalog shows it. Administrators see every track (processing and failed ones with
-  their stage and reason); everyone else sees a track once it is ready and published (it has a media
-  prefix). An artist or a release is listable while at least one of its tracks is; a name whose only
-  tracks failed or are still processing stays out of every listing, as it stays out of search.
+  their stage and reason); everyone else sees a track once it is ready (the pipeline marks a track
+  ready only after its media is published). An artist or a release is listable while at least one of
+  its tracks is; a name whose only tracks failed or are still processing stays out of every listing, as
+  it stays out of search.
 - **playable**: the listener may start it now, in their territory: listable, and a live `stream` right
   covers the territory (`rights.policy.can_stream`, the same rule the stream endpoint applies). A track
   in a playlist that is no longer playable stays in the playlist, marked unavailable.
@@ -40,8 +41,8 @@ ANONYMOUS = Viewer(user_id=None)
 
 
 def listable_track() -> ColumnElement[bool]:
-    """Ready and published: what listeners see of the catalog (one condition for every listing)."""
-    return and_(Track.status == TrackStatus.ready, Track.media_prefix.is_not(None), Track.media_prefix != "")
+    """Ready: what listeners see of the catalog (one condition for every listing and the search index)."""
+    return Track.status == TrackStatus.ready
 
 
 def track_condition(viewer: Viewer) -> ColumnElement[bool]:
@@ -69,16 +70,18 @@ def release_condition(viewer: Viewer) -> ColumnElement[bool]:
 
 def is_listable(track: Track, viewer: Viewer) -> bool:
     """`track_condition` for a track already loaded."""
-    return viewer.is_admin or (track.status == TrackStatus.ready and bool(track.media_prefix))
+    return viewer.is_admin or track.status == TrackStatus.ready
 
 
 def playable_ids(session: Session, *, viewer: Viewer, track_ids: Iterable[int], at: datetime) -> set[int]:
     """Of `track_ids`, those `viewer` may stream now: listable to a listener (even for an administrator,
-    since unpublished media cannot play) with a live stream right for the viewer's territory."""
+    since unpublished media cannot play), with published media and a live stream right for the viewer's
+    territory (the checks `delivery.service.authorize_stream` makes)."""
     ids = sorted(set(track_ids))
     if not ids:
         return set()
-    ready = set(session.scalars(select(Track.id).where(Track.id.in_(ids), listable_track())))
+    published = and_(listable_track(), Track.media_prefix.is_not(None), Track.media_prefix != "")
+    ready = set(session.scalars(select(Track.id).where(Track.id.in_(ids), published)))
     if not ready:
         return set()
     rights: dict[int, list[policy.Right]] = {}

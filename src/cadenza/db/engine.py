@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -75,3 +75,9 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
     request-per-session pattern would otherwise never reuse a query plan."""
     with factory() as session, session.begin():
         yield session
+
+
+def after_commit(session: Session, fn: Callable[[], None]) -> None:
+    """Run `fn` once the session's current transaction has committed, never if it rolls back: the way a
+    service makes a side effect (dropping a cache other processes refill) follow the change it made."""
+    event.listen(session, "after_commit", lambda _s: fn(), once=True)

@@ -1,6 +1,6 @@
 """Chromaprint fingerprints: parsing, compact storage, alignment scoring and inverted-index keys.
 
-Pure numpy + stdlib; the database side lives in `cadenza.catalog.fingerprints`.
+Pure numpy + stdlib; the database side lives in `cadenza.ingest.fingerprint_index`.
 
 A fingerprint is Chromaprint's raw output (algorithm 1 = TEST2, the default of both ffmpeg's
 `chromaprint` muxer and `fpcalc`): one uint32 "item" per 1365 samples at 11025 Hz, i.e. about

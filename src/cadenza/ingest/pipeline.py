@@ -16,18 +16,18 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.catalog import fingerprints
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
 from cadenza.config import Settings
 from cadenza.db.engine import transaction
 from cadenza.errors import StageError
 from cadenza.ingest import fingerprint as fp
+from cadenza.ingest import fingerprint_index as fingerprints
 from cadenza.ingest import transcode as tc
 from cadenza.ingest import validate as val
 from cadenza.ingest import waveform as wf
 from cadenza.search import service as search
-from cadenza.storage import mediatypes
+from cadenza.storage import keys, mediatypes
 from cadenza.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def _publish(c: Collaborators, track: Track) -> None:
     if not (out / "waveform.json").exists():
         _waveform(c, track)
     assert track.source_checksum
-    prefix = f"tracks/{track.id}/{media_version(c.settings, track.source_checksum)}"
+    prefix = keys.track_prefix(track.id, media_version(c.settings, track.source_checksum))
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] != "analysis")
     playlists = [p for p in files if p.suffix == ".m3u8"]
     # Media first, then variant playlists, then the master: a reader never sees a manifest whose parts
@@ -181,7 +181,7 @@ def _publish(c: Collaborators, track: Track) -> None:
         c.store.delete_prefix(prefix)
         raise
     # Older versions (other settings or source) of this track are no longer referenced.
-    for key in c.store.list(f"tracks/{track.id}"):
+    for key in c.store.list(keys.track_root(track.id)):
         if not key.startswith(prefix + "/"):
             c.store.delete(key)
     shutil.rmtree(c.settings.work_path / str(track.id), ignore_errors=True)
@@ -288,7 +288,7 @@ def _set_stage(c: Collaborators, track_id: int, stage: str) -> None:
 def mark_failed(c: Collaborators, track_id: int, *, stage: str, reason: str) -> None:
     """Record the failure and remove everything the track had put anywhere but its source."""
     log.info("track %s failed at %s: %s", track_id, stage, reason)
-    c.store.delete_prefix(f"tracks/{track_id}")
+    c.store.delete_prefix(keys.track_root(track_id))
     shutil.rmtree(c.settings.work_path / str(track_id), ignore_errors=True)
     dropped_source: str | None = None
     with transaction(c.sessions) as s:

@@ -10,7 +10,8 @@ from datetime import date
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.catalog.models import Artist, Release, Track, TrackArtist
+from cadenza.catalog.visibility import ANONYMOUS, is_listable, listable_track
 from cadenza.errors import InvalidInput
 from cadenza.search.backends import Filters, IndexBackend, Match, backend_for
 from cadenza.search.document import Document, Kind, recency, term_row
@@ -46,11 +47,11 @@ Progress = Callable[[int, int], None]
 def index_track(session: Session, *, track_id: int) -> None:
     """Bring one track's document (and its artists' and release's) up to date; idempotent.
 
-    A track that is not ready, or no longer exists, is removed from the index."""
+    A track that listeners may not see (`catalog.visibility`), or that no longer exists, is removed."""
     backend = backend_for(session)
     old_release, old_artists = _indexed_links(session, track_id)
     track = session.get(Track, track_id)
-    if track is None or track.status != TrackStatus.ready:
+    if track is None or not is_listable(track, ANONYMOUS):
         backend.delete(session, kind=Kind.track, ref_ids=[track_id])
     else:
         doc = _track_document(session, track)
@@ -130,14 +131,14 @@ def _track_document(session: Session, track: Track) -> Document:
 
 
 def _refresh_artist(session: Session, backend: IndexBackend, artist_id: int) -> None:
-    """An artist is searchable while at least one of their tracks is ready."""
+    """An artist is searchable while at least one of their tracks is listable."""
     artist = session.get(Artist, artist_id)
     rows = (
         session.execute(
             select(Track.play_count, Track.genre, Track.created_at, Release.release_date)
             .join(TrackArtist, TrackArtist.track_id == Track.id)
             .outerjoin(Release, Release.id == Track.release_id)
-            .where(TrackArtist.artist_id == artist_id, Track.status == TrackStatus.ready)
+            .where(TrackArtist.artist_id == artist_id, listable_track())
         ).all()
         if artist
         else []
@@ -160,12 +161,12 @@ def _refresh_artist(session: Session, backend: IndexBackend, artist_id: int) -> 
 
 
 def _refresh_release(session: Session, backend: IndexBackend, release_id: int) -> None:
-    """A release is searchable while at least one of its tracks is ready."""
+    """A release is searchable while at least one of its tracks is listable."""
     release = session.get(Release, release_id)
     rows = (
         session.execute(
             select(Track.id, Track.play_count, Track.genre, Track.created_at).where(
-                Track.release_id == release_id, Track.status == TrackStatus.ready
+                Track.release_id == release_id, listable_track()
             )
         ).all()
         if release
@@ -236,7 +237,7 @@ def reindex(session: Session, progress: Progress | None = None) -> int:
 
     `progress(done, total)` is called after each batch of tracks."""
     backend = backend_for(session)
-    total = session.scalar(select(func.count()).select_from(Track).where(Track.status == TrackStatus.ready))
+    total = session.scalar(select(func.count()).select_from(Track).where(listable_track()))
     total = int(total or 0)
     backend.begin_bulk(session)
     vocabulary: dict[str, bool] = {}
@@ -332,7 +333,7 @@ def _track_batch(
             Release.release_date,
         )
         .outerjoin(Release, Release.id == Track.release_id)
-        .where(Track.status == TrackStatus.ready, Track.id > after)
+        .where(listable_track(), Track.id > after)
         .order_by(Track.id)
         .limit(REINDEX_BATCH)
     ).all()

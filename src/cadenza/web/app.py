@@ -1,14 +1,21 @@
-"""The FastAPI application factory: routers, error mapping, lifecycle."""
+"""The FastAPI application factory: routers, authentication on by default, error mapping, lifecycle.
+
+`web/` is the only package that speaks HTTP: the REST API (`web/api/<area>.py`), the signed media path
+(`web/media.py`, raw ASGI in front of the app), and later surfaces beside them. Route handlers translate
+HTTP to one domain call and back; the rules live in the domain packages."""
 
 from __future__ import annotations
 
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -16,21 +23,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
 from cadenza import __version__
-from cadenza.accounts import views as accounts_views
 from cadenza.accounts.service import AuthError, RateLimited
 from cadenza.bootstrap import App, bootstrap
-from cadenza.catalog import views as catalog_views
-from cadenza.catalog.models import Track
 from cadenza.config import Settings, get_settings
 from cadenza.delivery import service as delivery_service
-from cadenza.delivery import views as delivery_views
-from cadenza.delivery.asgi import MediaConfig, MediaMiddleware
 from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
-from cadenza.ingest import views as ingest_views
-from cadenza.rights import views as rights_views
-from cadenza.royalties import views as royalties_views
-from cadenza.search import views as search_views
+from cadenza.storage.keys import track_id_of
+from cadenza.web import deps
+from cadenza.web.api import accounts, catalog, playback, rights, royalties, search, stream, uploads
+from cadenza.web.media import MediaConfig, MediaMiddleware
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
@@ -70,15 +72,76 @@ def _tune_runtime() -> None:
     sys.setswitchinterval(0.001)
 
 
-def _duration_of(state: App, master_key: str) -> float:
-    """The duration of the track whose master playlist this is (tracks/<id>/...), for token lifetimes."""
-    parts = master_key.split("/")
-    if len(parts) > 1 and parts[0] == "tracks" and parts[1].isdigit():
-        with state.c.sessions() as s:
-            track = s.get(Track, int(parts[1]))
-            if track is not None and track.duration_sec:
-                return track.duration_sec
-    return 3600.0
+# The routes anyone may call without a token; every other route needs a signed-in user, and the app
+# refuses to start if one is reachable without (`_check_authentication`). The signed media path
+# (`/media/...`) is not a route: `web.media` checks its signatures before the app sees the request.
+PUBLIC_ROUTES = frozenset(
+    {
+        ("GET", "/api/health"),
+        ("POST", "/api/auth/register"),
+        ("POST", "/api/auth/login"),
+        ("POST", "/api/playback/beacon"),  # each event's unguessable session id is its credential
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route as the app serves it, with its router's prefix and dependencies applied."""
+
+    methods: frozenset[str]
+    path: str
+    dependant: Dependant | None  # None: not a FastAPI route (the OpenAPI and docs pages)
+    openapi_extra: dict[str, Any]
+
+    @property
+    def public(self) -> bool:
+        return all((m, self.path) in PUBLIC_ROUTES for m in self.methods - {"HEAD"})
+
+    def calls(self, *functions: Callable[..., Any]) -> bool:
+        """The route resolves one of `functions` as a dependency, directly or through another."""
+        stack = list(self.dependant.dependencies) if self.dependant else []
+        while stack:
+            dep = stack.pop()
+            if dep.call in functions:
+                return True
+            stack.extend(dep.dependencies)
+        return False
+
+    @property
+    def authenticated(self) -> bool:
+        """It resolves the caller through a dependency, or declares (`lean_route`) that it reads the
+        caller itself."""
+        return bool(self.openapi_extra.get("security")) or self.calls(deps.get_current_user, deps.get_caller)
+
+    @property
+    def admin_only(self) -> bool:
+        return self.calls(deps.get_admin)
+
+
+def routes_of(app: FastAPI) -> Iterator[RouteInfo]:
+    """Every route of the app, those of included routers too (FastAPI keeps them as included routers)."""
+    for route in app.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for r in contexts:
+            yield RouteInfo(
+                methods=frozenset(getattr(r, "methods", None) or ()),
+                path=getattr(r, "path", ""),
+                dependant=getattr(r, "dependant", None),
+                openapi_extra=getattr(r, "openapi_extra", None) or {},
+            )
+
+
+def _check_authentication(app: FastAPI) -> None:
+    """Authentication on by default: a route that is neither public nor authenticated stops the app at
+    start, so a forgotten dependency can never make a route public."""
+    for route in routes_of(app):
+        if not route.public and not route.authenticated:
+            raise RuntimeError(f"{sorted(route.methods)} {route.path} needs authentication or PUBLIC_ROUTES")
 
 
 def create_app(settings: Settings | None = None, *, wired: App | None = None) -> FastAPI:
@@ -103,13 +166,16 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         app.state.cadenza = wired  # usable without a lifespan (test clients that skip it)
     # The stream endpoint first: routes are matched in order, and it is the hot one.
     for router in (
-        delivery_views.router,
-        accounts_views.router,
-        ingest_views.router,
-        catalog_views.router,
-        rights_views.router,
-        search_views.router,
-        royalties_views.router,
+        stream.router,
+        accounts.public,
+        accounts.router,
+        uploads.router,
+        catalog.router,
+        rights.router,
+        search.router,
+        playback.router,
+        playback.public,
+        royalties.router,
     ):
         app.include_router(router)
 
@@ -117,8 +183,11 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         state: App = app.state.cadenza
         s = state.c.settings
 
-        def playback_ttl(master_key: str) -> int:
-            return delivery_service.playback_ttl(s.delivery, _duration_of(state, master_key))
+        async def playback_ttl(master_key: str) -> int:
+            """Long enough for the whole track: its duration from the cache the stream route filled."""
+            track_id = track_id_of(master_key)
+            media = await state.track_media.get_async(track_id) if track_id is not None else None
+            return delivery_service.playback_ttl(s.delivery, media.duration_sec if media else 3600.0)
 
         return MediaConfig(
             store=state.c.store,
@@ -148,6 +217,8 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    _check_authentication(app)
 
     @app.exception_handler(UploadRejected)
     async def _upload_rejected(_: Request, exc: UploadRejected) -> JSONResponse:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cadenza.accounts import service as accounts
 from cadenza.accounts.models import Role
 from cadenza.accounts.service import Principal
 from cadenza.bootstrap import App
+from cadenza.catalog.visibility import Viewer
 from cadenza.db.base import utcnow
 from cadenza.delivery import clientip
 from cadenza.errors import Forbidden, InvalidInput
@@ -64,6 +65,14 @@ async def _principal(state: App, token: str) -> Principal:
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
+async def get_viewer(user: CurrentUser, ip: ClientIP, state: AppState) -> Viewer:
+    """The caller as `catalog.visibility` sees them: who, whether an administrator, and from where."""
+    return Viewer(user_id=user.id, is_admin=user.role == Role.admin, territory=state.geo.territory(ip))
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
 async def get_admin(user: CurrentUser) -> Principal:
     if user.role != Role.admin:
         raise Forbidden("this needs an administrator")
@@ -71,6 +80,24 @@ async def get_admin(user: CurrentUser) -> Principal:
 
 
 AdminUser = Annotated[Principal, Depends(get_admin)]
+
+
+# Authentication on by default: every router of the API is made by one of these. A route's own
+# `CurrentUser`/`AdminUser` parameter resolves to the same cached value, so it costs nothing twice.
+# A route on `public_router` must also be on `web.app.PUBLIC_ROUTES`, which the app checks at start.
+def user_router(**kwargs: Any) -> APIRouter:
+    """Routes for any signed-in user (401 without a valid token)."""
+    return APIRouter(dependencies=[Depends(get_current_user)], **kwargs)
+
+
+def admin_router(**kwargs: Any) -> APIRouter:
+    """Routes for administrators (401 without a token, 403 for a listener)."""
+    return APIRouter(dependencies=[Depends(get_admin)], **kwargs)
+
+
+def public_router(**kwargs: Any) -> APIRouter:
+    """Routes anyone may call: only those listed in `web.app.PUBLIC_ROUTES`."""
+    return APIRouter(**kwargs)
 
 
 @dataclass(frozen=True)

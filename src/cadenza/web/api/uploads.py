@@ -1,20 +1,20 @@
-"""HTTP for ingest: upload a track, read its processing status."""
+"""Uploads (administrators): a track's audio file and its metadata; processing goes on in the background."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from cadenza.catalog.service import TrackMetadata
 from cadenza.errors import InvalidInput
 from cadenza.ingest import service
-from cadenza.web.deps import AdminUser, AppState
+from cadenza.web.deps import AppState, admin_router
 from cadenza.web.upload import receive_upload
 
-router = APIRouter(prefix="/api/tracks", tags=["tracks"])
+router = admin_router(prefix="/api/tracks", tags=["tracks"])
 
 
 class UploadOut(BaseModel):
@@ -52,7 +52,7 @@ def overrides_from_form(fields: dict[str, list[str]]) -> TrackMetadata:
 
 
 @router.post("", status_code=202, response_model=UploadOut)
-async def upload_track(request: Request, state: AppState, _: AdminUser) -> UploadOut:
+async def upload_track(request: Request, state: AppState) -> UploadOut:
     """Upload an audio file (multipart field `file`; optional fields title, artist (repeat or `;`), album,
     genre, isrc, track_number, release_date, upc). Processing continues in the background."""
     settings = state.c.settings

@@ -40,7 +40,7 @@ class MediaConfig:
         trusted_proxies: list[str],
         manifest_max_age: int,
         progressive_max_age: int,
-        playback_ttl: Callable[[str], int],
+        playback_ttl: Callable[[str], Awaitable[int]],
         origin_secret: str,
         accel: bool,
     ) -> None:
@@ -161,7 +161,7 @@ class MediaMiddleware:
             await _json(send, 404, "not_found", "no such object")
             return
         depth = manifests.track_prefix_depth(key)
-        exp = int(time.time()) + cfg.playback_ttl(key)
+        exp = int(time.time()) + await cfg.playback_ttl(key)
         token = signing.sign(
             cfg.keyring, key=key, depth=depth, expires_at=exp, ip=ip if cfg.bind_ip else None
         )

@@ -1,4 +1,7 @@
-"""HTTP for delivery: the stream endpoint (rights, territory, signed URLs)."""
+"""Delivery: the stream and download endpoints (rights, territory, signed URLs).
+
+The stream route is the hot one: it authenticates itself (`caller_of`) instead of through a router
+dependency, which `web.app` accepts only for routes declared with `lean_route`."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cadenza.cli.royalties import app as royalties_app
+from cadenza.cli.search import search_app
 from cadenza.config import get_settings
-from cadenza.royalties.cli import app as royalties_app
-from cadenza.search.cli import search_app
 
 app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -284,11 +284,9 @@ def worker(
             "[red]CADENZA_BROKER_URL is not set: the embedded server runs the pipeline itself[/red]"
         )
         raise typer.Exit(2)
-    from cadenza.ingest.tasks import celery_app
+    from cadenza import worker as celery_worker
 
-    celery_app.worker_main(
-        ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", "cadenza-ingest"]
-    )
+    celery_worker.main(concurrency)
 
 
 if __name__ == "__main__":

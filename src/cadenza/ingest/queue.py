@@ -1,23 +1,22 @@
-"""Celery entry points: each task takes a track id, runs one stage through `pipeline.run_stage`, and
-returns; the chain moves the track to the next stage. No rules live here.
+"""The ingest queue on Celery: the app's settings and the runner that queues a track's stages as a chain.
+The task itself (`cadenza.worker`) runs one stage through `pipeline.run_stage`; a process that only
+queues (the API) needs no collaborators, and this module imports nothing from the composition root.
 
 Delivery guarantees: `acks_late` + `reject_on_worker_lost` put a task back on the queue when the worker
 running it dies, and every stage is idempotent, so a killed worker costs a re-run, never the track."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from celery import Celery, Task, chain
+from celery import Celery, chain
 
 from cadenza.config import get_settings
 from cadenza.ingest import pipeline
 
-log = logging.getLogger(__name__)
-
 MAX_RETRIES = 5
 TASK_NAME = "cadenza.ingest.run_stage"
+QUEUE = "cadenza-ingest"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -27,7 +26,7 @@ def make_celery(broker_url: str | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue="cadenza-ingest",
+        task_default_queue=QUEUE,
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         # A task whose worker vanished without a trace is redelivered after this (Redis, SQS).
@@ -38,39 +37,11 @@ def make_celery(broker_url: str | None = None) -> Celery:
     return app
 
 
-celery_app = make_celery()
-
-_collaborators: pipeline.Collaborators | None = None
-
-
-def _c() -> pipeline.Collaborators:
-    global _collaborators
-    if _collaborators is None:
-        from cadenza.bootstrap import build_collaborators
-
-        _collaborators = build_collaborators(get_settings())
-    return _collaborators
-
-
-@celery_app.task(bind=True, name=TASK_NAME, max_retries=MAX_RETRIES)
-def run_stage_task(self: Task, track_id: int, stage: str) -> str | None:
-    c = _c()
-    try:
-        nxt = pipeline.run_stage(c, track_id, stage)
-    except Exception as exc:
-        if self.request.retries >= MAX_RETRIES:
-            pipeline.mark_failed(c, track_id, stage=stage, reason=f"internal error after retries: {exc}")
-            return None
-        log.warning("track %s: stage %s failed (%s); retrying", track_id, stage, exc)
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
-    return nxt
-
-
 class CeleryRunner:
     """Queues a track's stages as one Celery chain; a stage that failed the track makes the rest no-ops."""
 
-    def __init__(self, app: Celery = celery_app) -> None:
-        self.app = app
+    def __init__(self, app: Celery | None = None) -> None:
+        self.app = app or make_celery()
 
     def submit(self, track_id: int, *, start: str = "validate") -> Any:
         stages = pipeline.STAGES[pipeline.STAGES.index(start) :]

@@ -1,25 +1,20 @@
-"""HTTP for the catalog: artists, releases, tracks. Listeners see ready tracks; admins see all."""
+"""The catalog: artists, releases, tracks, as `catalog.visibility` lets the caller see them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cadenza.accounts.models import Role
-from cadenza.accounts.service import Principal
 from cadenza.catalog import service
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
-from cadenza.errors import NotFound
-from cadenza.web.deps import AppState, CurrentUser, Id
+from cadenza.catalog.models import Release, Track
+from cadenza.web.deps import MAX_ID, AppState, Id, ViewerDep, user_router
 
-router = APIRouter(prefix="/api", tags=["catalog"])
+router = user_router(prefix="/api", tags=["catalog"])
 
 Limit = Query(50, ge=1, le=200)
-After = Query(0, ge=0, le=2**63 - 1)
+After = Query(0, ge=0, le=MAX_ID)
 
 
 class VariantOut(BaseModel):
@@ -105,73 +100,51 @@ def _release_out(r: Release) -> ReleaseOut:
     return ReleaseOut(id=r.id, title=r.title, upc=r.upc, release_date=r.release_date, artist=artist)
 
 
-def _visible(user: Principal) -> TrackStatus | None:
-    return None if user.role == Role.admin else TrackStatus.ready
-
-
-def _track_visible(s: Session, user: Principal, track_id: int) -> Track:
-    track = service.get_track(s, track_id=track_id)
-    if track is None or (user.role != Role.admin and track.status != TrackStatus.ready):
-        raise NotFound(f"track {track_id} not found")
-    return track
-
-
 @router.get("/tracks", response_model=list[TrackOut])
 def list_tracks(
-    state: AppState, user: CurrentUser, limit: int = Limit, after_id: int = After
+    viewer: ViewerDep, state: AppState, limit: int = Limit, after_id: int = After
 ) -> list[TrackOut]:
     """Tracks in id order; page with `after_id` = the last id of the previous page."""
     with state.c.sessions() as s:
-        tracks = service.list_tracks(s, status=_visible(user), limit=limit, after_id=after_id)
-        return [TrackOut.of(t) for t in tracks]
+        return [TrackOut.of(t) for t in service.list_tracks(s, viewer=viewer, limit=limit, after_id=after_id)]
 
 
 @router.get("/tracks/{track_id}", response_model=TrackOut)
-def get_track(track_id: Id, state: AppState, user: CurrentUser) -> TrackOut:
+def get_track(track_id: Id, viewer: ViewerDep, state: AppState) -> TrackOut:
     """A track; admins also see processing and failed tracks with their stage and reason."""
     with state.c.sessions() as s:
-        return TrackOut.of(_track_visible(s, user, track_id))
+        return TrackOut.of(service.visible_track(s, viewer=viewer, track_id=track_id))
 
 
 @router.get("/artists", response_model=list[ArtistOut])
 def list_artists(
-    state: AppState, _: CurrentUser, limit: int = Limit, after_id: int = After
+    viewer: ViewerDep, state: AppState, limit: int = Limit, after_id: int = After
 ) -> list[ArtistOut]:
+    """Artists with at least one track you can see, in id order."""
     with state.c.sessions() as s:
-        rows = s.scalars(select(Artist).where(Artist.id > after_id).order_by(Artist.id).limit(limit))
+        rows = service.list_artists(s, viewer=viewer, limit=limit, after_id=after_id)
         return [ArtistOut(id=a.id, name=a.name) for a in rows]
 
 
 @router.get("/artists/{artist_id}", response_model=ArtistDetail)
-def get_artist(artist_id: Id, state: AppState, user: CurrentUser) -> ArtistDetail:
+def get_artist(artist_id: Id, viewer: ViewerDep, state: AppState) -> ArtistDetail:
     with state.c.sessions() as s:
-        artist = s.get(Artist, artist_id)
-        if artist is None:
-            raise NotFound(f"artist {artist_id} not found")
-        query = select(Track).join(TrackArtist).where(TrackArtist.artist_id == artist_id).order_by(Track.id)
-        if (status := _visible(user)) is not None:
-            query = query.where(Track.status == status)
-        tracks = [TrackOut.of(t) for t in s.scalars(query.limit(500))]
-        return ArtistDetail(id=artist.id, name=artist.name, tracks=tracks)
+        artist, tracks = service.visible_artist(s, viewer=viewer, artist_id=artist_id)
+        return ArtistDetail(id=artist.id, name=artist.name, tracks=[TrackOut.of(t) for t in tracks])
 
 
 @router.get("/releases", response_model=list[ReleaseOut])
 def list_releases(
-    state: AppState, _: CurrentUser, limit: int = Limit, after_id: int = After
+    viewer: ViewerDep, state: AppState, limit: int = Limit, after_id: int = After
 ) -> list[ReleaseOut]:
+    """Releases with at least one track you can see, in id order."""
     with state.c.sessions() as s:
-        rows = s.scalars(select(Release).where(Release.id > after_id).order_by(Release.id).limit(limit))
+        rows = service.list_releases(s, viewer=viewer, limit=limit, after_id=after_id)
         return [_release_out(r) for r in rows]
 
 
 @router.get("/releases/{release_id}", response_model=ReleaseDetail)
-def get_release(release_id: Id, state: AppState, user: CurrentUser) -> ReleaseDetail:
+def get_release(release_id: Id, viewer: ViewerDep, state: AppState) -> ReleaseDetail:
     with state.c.sessions() as s:
-        release = s.get(Release, release_id)
-        if release is None:
-            raise NotFound(f"release {release_id} not found")
-        query = select(Track).where(Track.release_id == release_id).order_by(Track.track_number, Track.id)
-        if (status := _visible(user)) is not None:
-            query = query.where(Track.status == status)
-        tracks = [TrackOut.of(t) for t in s.scalars(query.limit(500))]
-        return ReleaseDetail(**_release_out(release).model_dump(), tracks=tracks)
+        release, tracks = service.visible_release(s, viewer=viewer, release_id=release_id)
+        return ReleaseDetail(**_release_out(release).model_dump(), tracks=[TrackOut.of(t) for t in tracks])

@@ -1,18 +1,18 @@
-"""HTTP for search: results with highlights and facets, and completions as the user types."""
+"""Search: results with highlights and facets, and completions as the user types (signed-in users)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from cadenza.db.engine import reading
 from cadenza.search import service
-from cadenza.web.deps import AppState
+from cadenza.web.deps import AppState, user_router
 
-router = APIRouter(prefix="/api/search", tags=["search"])
+router = user_router(prefix="/api/search", tags=["search"])
 
 Q = Annotated[str, Query(max_length=1000, description='What to look for; quote a phrase: "let it be"')]
 

@@ -1,10 +1,10 @@
-"""HTTP for accounts: register, log in, log out, who am I."""
+"""Accounts: register and log in (public), log out, who am I."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -12,9 +12,10 @@ from cadenza.accounts import service
 from cadenza.accounts.models import User
 from cadenza.accounts.service import Principal
 from cadenza.db.engine import transaction
-from cadenza.web.deps import AppState, ClientIP, CurrentUser
+from cadenza.web.deps import AppState, ClientIP, CurrentUser, public_router, user_router
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+public = public_router(prefix="/api", tags=["accounts"])
+router = user_router(prefix="/api", tags=["accounts"])
 
 
 class RegisterIn(BaseModel):
@@ -47,7 +48,7 @@ class TokenOut(BaseModel):
     user: UserOut
 
 
-@router.post("/auth/register", status_code=201, response_model=UserOut)
+@public.post("/auth/register", status_code=201, response_model=UserOut)
 def register(body: RegisterIn, state: AppState) -> UserOut:
     with transaction(state.c.sessions) as s:
         user = service.register(
@@ -60,7 +61,7 @@ def register(body: RegisterIn, state: AppState) -> UserOut:
         return UserOut.of(user)
 
 
-@router.post("/auth/login", response_model=TokenOut)
+@public.post("/auth/login", response_model=TokenOut)
 def login(body: LoginIn, state: AppState, ip: ClientIP) -> TokenOut:
     # Counters must be kept even when the login fails, so they commit in their own transaction.
     with state.c.sessions() as s:

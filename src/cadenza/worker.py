@@ -1,0 +1,45 @@
+"""The Celery worker process: the ingest task, with this process's collaborators from the composition
+root. Each task takes a track id, runs one stage through `pipeline.run_stage`, and returns; the chain
+(`ingest.queue.CeleryRunner`) moves the track to the next stage. No rules live here."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+
+from cadenza.bootstrap import build_collaborators
+from cadenza.config import get_settings
+from cadenza.ingest import pipeline
+from cadenza.ingest.queue import MAX_RETRIES, QUEUE, TASK_NAME, make_celery
+
+log = logging.getLogger(__name__)
+
+celery_app = make_celery()
+
+_collaborators: pipeline.Collaborators | None = None
+
+
+def _c() -> pipeline.Collaborators:
+    global _collaborators
+    if _collaborators is None:
+        _collaborators = build_collaborators(get_settings())
+    return _collaborators
+
+
+@celery_app.task(bind=True, name=TASK_NAME, max_retries=MAX_RETRIES)
+def run_stage_task(self: Task, track_id: int, stage: str) -> str | None:
+    c = _c()
+    try:
+        nxt = pipeline.run_stage(c, track_id, stage)
+    except Exception as exc:
+        if self.request.retries >= MAX_RETRIES:
+            pipeline.mark_failed(c, track_id, stage=stage, reason=f"internal error after retries: {exc}")
+            return None
+        log.warning("track %s: stage %s failed (%s); retrying", track_id, stage, exc)
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries, 60)) from exc
+    return nxt
+
+
+def main(concurrency: int) -> None:
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", QUEUE])
