@@ -30,12 +30,13 @@ from sqlalchemy.orm import Session
 from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_ids
 from cadenza.db.base import utcnow
+from cadenza.db.lists import one_of
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
 from cadenza.library.playlists import changed, for_change, readable
-from cadenza.library.tracks import TrackInfo, artists_of, duration_ms, one_of
+from cadenza.library.tracks import TrackInfo, artists_of, duration_ms
 
 E = PlaylistEntry
 _NO_SYNC = {"synchronize_session": False}

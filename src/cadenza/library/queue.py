@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from cadenza.catalog.models import Track
 from cadenza.catalog.visibility import Viewer, playable_ids, track_condition
 from cadenza.db.base import utcnow
+from cadenza.db.lists import one_of
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.library.limits import MAX_DEVICE, MAX_QUEUE
 from cadenza.library.marks import upsert_into
 from cadenza.library.models import PlayQueue
 from cadenza.library.playlists import signed_in
-from cadenza.library.tracks import TrackInfo, one_of, track_info
+from cadenza.library.tracks import TrackInfo, track_info
 
 MAX_POSITION_MS = 24 * 3600 * 1000
 

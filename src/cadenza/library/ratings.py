@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.visibility import Viewer
+from cadenza.db.lists import one_of
 from cadenza.errors import InvalidInput
 from cadenza.library.limits import MAX_PAGE
 from cadenza.library.marks import MARKS, Kind, clear, ensure_visible, upsert
 from cadenza.library.playlists import signed_in
-from cadenza.library.tracks import one_of
 
 
 def rate(session: Session, *, viewer: Viewer, kind: Kind, item_id: int, rating: int) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, ColumnElement, any_, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist
+from cadenza.db.lists import one_of
 
 
 @dataclass(frozen=True)
@@ -21,15 +21,6 @@ class TrackInfo:
     release_id: int | None
     release_title: str | None
     duration_sec: float | None
-
-
-def one_of(session: Session, column: InstrumentedAttribute[int], ids: list[int]) -> ColumnElement[bool]:
-    """`column IN ids`, bound on PostgreSQL as one array (`= ANY(:ids)`): psycopg parses a statement of
-    more than 50 parameters anew at every call (its query cache stops there), which cost 0.5-1 ms per
-    100-id list measured here, and each list length would be another prepared statement."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, ARRAY(BigInteger)))
-    return column.in_(ids)
 
 
 def artists_of(session: Session, *, track_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:

@@ -7,11 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Query, Response
 from pydantic import BaseModel, Field
 
-from cadenza.accounts.models import Role
-from cadenza.catalog.visibility import Viewer
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
 from cadenza.library import entries, favourites, history, playlists, queue, ratings
@@ -19,21 +17,11 @@ from cadenza.library.limits import MAX_BATCH, MAX_DESCRIPTION, MAX_DEVICE, MAX_N
 from cadenza.library.marks import Kind
 from cadenza.library.models import Playlist
 from cadenza.library.tracks import TrackInfo
-from cadenza.web.deps import MAX_ID, AppState, CurrentUser, Id, get_client_ip
+from cadenza.web.deps import MAX_ID, AppState, Id, ViewerDep, user_router
 
-router = APIRouter(prefix="/api", tags=["library"])
+router = user_router(prefix="/api", tags=["library"])
 
 DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-async def get_viewer(
-    user: CurrentUser, state: AppState, ip: Annotated[str, Depends(get_client_ip)]
-) -> Viewer:
-    """The caller as `catalog.visibility` sees them: who, whether an administrator, and from where."""
-    return Viewer(user_id=user.id, is_admin=user.role == Role.admin, territory=state.geo.territory(ip))
-
-
-Me = Annotated[Viewer, Depends(get_viewer)]
 
 
 # --- wire shapes -------------------------------------------------------------------------------------
@@ -208,7 +196,7 @@ class QueueSaved(BaseModel):
 @router.get("/playlists", response_model=list[PlaylistOut])
 def list_playlists(
     state: AppState,
-    me: Me,
+    me: ViewerDep,
     owner_id: int | None = Query(
         None, ge=1, le=MAX_ID, description="someone's public playlists; default: mine"
     ),
@@ -221,7 +209,7 @@ def list_playlists(
 
 
 @router.post("/playlists", response_model=PlaylistOut, status_code=201)
-def create_playlist(body: PlaylistIn, state: AppState, me: Me) -> PlaylistOut:
+def create_playlist(body: PlaylistIn, state: AppState, me: ViewerDep) -> PlaylistOut:
     with transaction(state.c.sessions) as s:
         p = playlists.create_playlist(
             s, viewer=me, name=body.name, description=body.description, public=body.public
@@ -230,13 +218,13 @@ def create_playlist(body: PlaylistIn, state: AppState, me: Me) -> PlaylistOut:
 
 
 @router.get("/playlists/{playlist_id}", response_model=PlaylistOut)
-def get_playlist(playlist_id: Id, state: AppState, me: Me) -> PlaylistOut:
+def get_playlist(playlist_id: Id, state: AppState, me: ViewerDep) -> PlaylistOut:
     with reading(state.c.sessions) as s:
         return PlaylistOut.of(playlists.get_playlist(s, playlist_id=playlist_id, viewer=me))
 
 
 @router.patch("/playlists/{playlist_id}", response_model=PlaylistOut)
-def update_playlist(playlist_id: Id, body: PlaylistPatch, state: AppState, me: Me) -> PlaylistOut:
+def update_playlist(playlist_id: Id, body: PlaylistPatch, state: AppState, me: ViewerDep) -> PlaylistOut:
     """Rename, describe, publish or make private: only the fields sent change."""
     with transaction(state.c.sessions) as s:
         changes = body.model_dump(exclude_unset=True)
@@ -244,14 +232,14 @@ def update_playlist(playlist_id: Id, body: PlaylistPatch, state: AppState, me: M
 
 
 @router.delete("/playlists/{playlist_id}", status_code=204)
-def delete_playlist(playlist_id: Id, state: AppState, me: Me) -> Response:
+def delete_playlist(playlist_id: Id, state: AppState, me: ViewerDep) -> Response:
     with transaction(state.c.sessions) as s:
         playlists.delete_playlist(s, playlist_id=playlist_id, viewer=me)
     return Response(status_code=204)
 
 
 @router.post("/playlists/{playlist_id}/duplicate", response_model=PlaylistOut, status_code=201)
-def duplicate_playlist(playlist_id: Id, body: DuplicateIn, state: AppState, me: Me) -> PlaylistOut:
+def duplicate_playlist(playlist_id: Id, body: DuplicateIn, state: AppState, me: ViewerDep) -> PlaylistOut:
     """A copy owned by the caller, of any playlist they may read."""
     with transaction(state.c.sessions) as s:
         copy = playlists.duplicate_playlist(
@@ -264,7 +252,7 @@ def duplicate_playlist(playlist_id: Id, body: DuplicateIn, state: AppState, me: 
 def list_entries(
     playlist_id: Id,
     state: AppState,
-    me: Me,
+    me: ViewerDep,
     after: int | None = Query(None, ge=1, le=MAX_ID, description="the last entry id of the previous page"),
     limit: int = Query(100, ge=1, le=MAX_PAGE),
 ) -> EntryPageOut:
@@ -284,7 +272,7 @@ def list_entries(
 
 
 @router.post("/playlists/{playlist_id}/tracks", response_model=AddOut, status_code=201)
-def add_entries(playlist_id: Id, body: AddIn, state: AppState, me: Me) -> AddOut:
+def add_entries(playlist_id: Id, body: AddIn, state: AppState, me: ViewerDep) -> AddOut:
     with transaction(state.c.sessions) as s:
         got = entries.add_tracks(
             s, playlist_id=playlist_id, viewer=me, track_ids=body.track_ids, index=body.position
@@ -293,7 +281,7 @@ def add_entries(playlist_id: Id, body: AddIn, state: AppState, me: Me) -> AddOut
 
 
 @router.delete("/playlists/{playlist_id}/tracks/{entry_id}", response_model=PlaylistOut)
-def remove_entry(playlist_id: Id, entry_id: Id, state: AppState, me: Me) -> PlaylistOut:
+def remove_entry(playlist_id: Id, entry_id: Id, state: AppState, me: ViewerDep) -> PlaylistOut:
     with transaction(state.c.sessions) as s:
         return PlaylistOut.of(
             entries.remove_entries(s, playlist_id=playlist_id, viewer=me, entry_ids=[entry_id])
@@ -301,7 +289,7 @@ def remove_entry(playlist_id: Id, entry_id: Id, state: AppState, me: Me) -> Play
 
 
 @router.post("/playlists/{playlist_id}/tracks/{entry_id}/move", response_model=PlaylistOut)
-def move_entry(playlist_id: Id, entry_id: Id, body: MoveIn, state: AppState, me: Me) -> PlaylistOut:
+def move_entry(playlist_id: Id, entry_id: Id, body: MoveIn, state: AppState, me: ViewerDep) -> PlaylistOut:
     """Move an entry before or after another entry, or to an index: exactly one of the three."""
     with transaction(state.c.sessions) as s:
         p = entries.move_entry(s, playlist_id=playlist_id, viewer=me, entry_id=entry_id, **body.model_dump())
@@ -312,7 +300,7 @@ def move_entry(playlist_id: Id, entry_id: Id, body: MoveIn, state: AppState, me:
 
 
 @router.put("/me/favourites/{kind}/{item_id}", response_model=StarOut)
-def star(kind: Kind, item_id: Id, state: AppState, me: Me) -> StarOut:
+def star(kind: Kind, item_id: Id, state: AppState, me: ViewerDep) -> StarOut:
     """Star a track, release or artist (again: no change)."""
     with transaction(state.c.sessions) as s:
         return StarOut(
@@ -321,7 +309,7 @@ def star(kind: Kind, item_id: Id, state: AppState, me: Me) -> StarOut:
 
 
 @router.delete("/me/favourites/{kind}/{item_id}", status_code=204)
-def unstar(kind: Kind, item_id: Id, state: AppState, me: Me) -> Response:
+def unstar(kind: Kind, item_id: Id, state: AppState, me: ViewerDep) -> Response:
     with transaction(state.c.sessions) as s:
         favourites.unstar(s, viewer=me, kind=kind, item_id=item_id)
     return Response(status_code=204)
@@ -330,7 +318,7 @@ def unstar(kind: Kind, item_id: Id, state: AppState, me: Me) -> Response:
 @router.get("/me/favourites", response_model=FavouritePageOut)
 def list_favourites(
     state: AppState,
-    me: Me,
+    me: ViewerDep,
     kind: Kind = Query(Kind.track, description="which favourites"),
     sort: str = Query(
         "added", pattern="^(added|title|artist)$", description="added (newest first), title, artist"
@@ -347,14 +335,14 @@ def list_favourites(
 
 
 @router.put("/me/ratings/{kind}/{item_id}", response_model=RatingOut)
-def rate(kind: Kind, item_id: Id, body: RatingIn, state: AppState, me: Me) -> RatingOut:
+def rate(kind: Kind, item_id: Id, body: RatingIn, state: AppState, me: ViewerDep) -> RatingOut:
     with transaction(state.c.sessions) as s:
         ratings.rate(s, viewer=me, kind=kind, item_id=item_id, rating=body.rating)
     return RatingOut(kind=kind, id=item_id, rating=body.rating or None)
 
 
 @router.delete("/me/ratings/{kind}/{item_id}", status_code=204)
-def clear_rating(kind: Kind, item_id: Id, state: AppState, me: Me) -> Response:
+def clear_rating(kind: Kind, item_id: Id, state: AppState, me: ViewerDep) -> Response:
     with transaction(state.c.sessions) as s:
         ratings.rate(s, viewer=me, kind=kind, item_id=item_id, rating=0)
     return Response(status_code=204)
@@ -362,7 +350,7 @@ def clear_rating(kind: Kind, item_id: Id, state: AppState, me: Me) -> Response:
 
 @router.get("/me/recent", response_model=list[PlayedOut])
 def recently_played(
-    state: AppState, me: Me, limit: int = Query(50, ge=1, le=history.MAX_RECENT)
+    state: AppState, me: ViewerDep, limit: int = Query(50, ge=1, le=history.MAX_RECENT)
 ) -> list[PlayedOut]:
     """The distinct tracks the caller played most recently, newest first."""
     with reading(state.c.sessions) as s:
@@ -374,7 +362,7 @@ def recently_played(
 
 
 @router.get("/me/queue", response_model=QueueOut)
-def get_queue(state: AppState, me: Me) -> QueueOut:
+def get_queue(state: AppState, me: ViewerDep) -> QueueOut:
     """The play queue last saved by any of the caller's devices (empty, version 0, if none was)."""
     with reading(state.c.sessions) as s:
         q = queue.get_queue(s, viewer=me, at=utcnow())
@@ -392,7 +380,7 @@ def get_queue(state: AppState, me: Me) -> QueueOut:
 
 
 @router.put("/me/queue", response_model=QueueSaved)
-def save_queue(body: QueueIn, state: AppState, me: Me) -> QueueSaved:
+def save_queue(body: QueueIn, state: AppState, me: ViewerDep) -> QueueSaved:
     """Replace the saved queue (the last device to save wins)."""
     with transaction(state.c.sessions) as s:
         version, when = queue.save_queue(s, viewer=me, **body.model_dump())
