@@ -23,11 +23,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from cadenza.catalog.models import Release, Track, TrackStatus
+from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_ids
 from cadenza.db.base import utcnow
 from cadenza.db.lists import one_of
@@ -36,7 +50,7 @@ from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
 from cadenza.library.playlists import changed, for_change, readable
-from cadenza.library.tracks import TrackInfo, artists_of, duration_ms
+from cadenza.library.tracks import TrackInfo, duration_ms
 
 E = PlaylistEntry
 _NO_SYNC = {"synchronize_session": False}
@@ -186,39 +200,57 @@ def page(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     playlist = readable(session, playlist_id=playlist_id, viewer=viewer)
-    query = (
-        select(E.id, E.track_id, E.added_at, Track.title, Track.release_id, Release.title.label("release"))
-        .add_columns(Track.duration_sec)
-        .outerjoin(Track, Track.id == E.track_id)
-        .outerjoin(Release, Release.id == Track.release_id)
-        .where(E.playlist_id == playlist.id)
-    )
-    if after is not None:
-        start = select(E.position).where(E.id == after, E.playlist_id == playlist.id).scalar_subquery()
-        query = query.where(E.position > start)
-    rows = session.execute(query.order_by(E.position).limit(limit + 1)).all()
+    params = {"playlist_id": playlist.id, "after": after, "size": limit + 1}
+    rows = session.execute(_PAGE_FIRST if after is None else _PAGE_AFTER, params).all()
     if after is not None and not rows:
         _position_of(session, playlist.id, after)  # a vanished cursor is an error, not an empty page
-    more = len(rows) > limit
-    rows = rows[:limit]
-    track_ids = [r.track_id for r in rows if r.track_id is not None]
-    artists = artists_of(session, track_ids=track_ids)
+    found: dict[int, tuple[Any, list[str]]] = {}  # entry id -> (first row, artists), in playlist order
+    for r in rows:
+        found.setdefault(r.id, (r, []))[1].extend([r.artist] if r.artist is not None else [])
+    more = len(found) > limit
+    chosen = list(found.values())[:limit]
+    track_ids = [r.track_id for r, _ in chosen if r.track_id is not None]
     playable = playable_ids(session, viewer=viewer, track_ids=track_ids, at=at)
     entries = [
         EntryView(
             r.id,
             r.track_id,
-            TrackInfo(
-                r.track_id, r.title, artists.get(r.track_id, ()), r.release_id, r.release, r.duration_sec
-            )
+            TrackInfo(r.track_id, r.title, tuple(names), r.release_id, r.release, r.duration_sec)
             if r.track_id is not None
             else None,
             r.added_at,
             r.track_id in playable,
         )
-        for r in rows
+        for r, names in chosen
     ]
-    return EntryPage(playlist, entries, rows[-1].id if more else None)
+    return EntryPage(playlist, entries, entries[-1].entry_id if more else None)
+
+
+def _page_query(*, after: bool) -> Select[Any]:
+    """One page of entries with their tracks' facts and artists, in one statement built once (building
+    and keying a statement costs about as much as running it): the page's entries are read from the
+    (playlist_id, position) index first, then joined to their tracks, releases and artists."""
+    window = select(E.id, E.track_id, E.added_at, E.position).where(E.playlist_id == bindparam("playlist_id"))
+    if after:
+        start = select(E.position).where(
+            E.id == bindparam("after"), E.playlist_id == bindparam("playlist_id")
+        )
+        window = window.where(E.position > start.scalar_subquery())
+    page = window.order_by(E.position).limit(bindparam("size", type_=Integer)).subquery()
+    return (
+        select(page.c.id, page.c.track_id, page.c.added_at, Track.title, Track.release_id, Track.duration_sec)
+        .add_columns(Release.title.label("release"), Artist.name.label("artist"))
+        .select_from(page)
+        .outerjoin(Track, Track.id == page.c.track_id)
+        .outerjoin(Release, Release.id == Track.release_id)
+        .outerjoin(TrackArtist, TrackArtist.track_id == page.c.track_id)
+        .outerjoin(Artist, Artist.id == TrackArtist.artist_id)
+        .order_by(page.c.position, TrackArtist.position)
+    )
+
+
+_PAGE_FIRST = _page_query(after=False)
+_PAGE_AFTER = _page_query(after=True)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
