@@ -37,6 +37,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -49,7 +50,7 @@ from cadenza.errors import InvalidInput, NotFound
 from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
-from cadenza.library.playlists import changed, for_change, readable
+from cadenza.library.playlists import changed, for_change, may_read, signed_in
 from cadenza.library.tracks import TrackInfo, duration_ms
 
 E = PlaylistEntry
@@ -199,21 +200,25 @@ def page(
     totals; each entry says whether the viewer may play its track now (`catalog.visibility`)."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-    playlist = readable(session, playlist_id=playlist_id, viewer=viewer)
-    params = {"playlist_id": playlist.id, "after": after, "size": limit + 1}
+    signed_in(viewer)
+    params = {"playlist_id": playlist_id, "after": after, "size": limit + 1}
     rows = session.execute(_PAGE_FIRST if after is None else _PAGE_AFTER, params).all()
-    if after is not None and not rows:
+    playlist = rows[0].Playlist if rows else None
+    if playlist is None or not may_read(playlist, viewer):
+        raise NotFound(f"playlist {playlist_id} not found")
+    if after is not None and rows[0].entry_id is None:
         _position_of(session, playlist.id, after)  # a vanished cursor is an error, not an empty page
     found: dict[int, tuple[Any, list[str]]] = {}  # entry id -> (first row, artists), in playlist order
     for r in rows:
-        found.setdefault(r.id, (r, []))[1].extend([r.artist] if r.artist is not None else [])
+        if r.entry_id is not None:
+            found.setdefault(r.entry_id, (r, []))[1].extend([r.artist] if r.artist is not None else [])
     more = len(found) > limit
     chosen = list(found.values())[:limit]
     track_ids = [r.track_id for r, _ in chosen if r.track_id is not None]
     playable = playable_ids(session, viewer=viewer, track_ids=track_ids, at=at)
     entries = [
         EntryView(
-            r.id,
+            r.entry_id,
             r.track_id,
             TrackInfo(r.track_id, r.title, tuple(names), r.release_id, r.release, r.duration_sec)
             if r.track_id is not None
@@ -227,9 +232,11 @@ def page(
 
 
 def _page_query(*, after: bool) -> Select[Any]:
-    """One page of entries with their tracks' facts and artists, in one statement built once (building
-    and keying a statement costs about as much as running it): the page's entries are read from the
-    (playlist_id, position) index first, then joined to their tracks, releases and artists."""
+    """The playlist and one page of its entries with their tracks' facts and artists, in one statement
+    built once (building and keying a statement costs about as much as running it here): the page's
+    entries are read from the (playlist_id, position) index, then joined to their tracks, releases and
+    artists; the playlist row comes along (left-joined, so an empty page still brings it) and is
+    checked for access before anything is returned."""
     window = select(E.id, E.track_id, E.added_at, E.position).where(E.playlist_id == bindparam("playlist_id"))
     if after:
         start = select(E.position).where(
@@ -238,13 +245,17 @@ def _page_query(*, after: bool) -> Select[Any]:
         window = window.where(E.position > start.scalar_subquery())
     page = window.order_by(E.position).limit(bindparam("size", type_=Integer)).subquery()
     return (
-        select(page.c.id, page.c.track_id, page.c.added_at, Track.title, Track.release_id, Track.duration_sec)
-        .add_columns(Release.title.label("release"), Artist.name.label("artist"))
-        .select_from(page)
+        select(Playlist, page.c.id.label("entry_id"), page.c.track_id, page.c.added_at, Track.title)
+        .add_columns(
+            Track.release_id, Track.duration_sec, Release.title.label("release"), Artist.name.label("artist")
+        )
+        .select_from(Playlist)
+        .outerjoin(page, true())
         .outerjoin(Track, Track.id == page.c.track_id)
         .outerjoin(Release, Release.id == Track.release_id)
         .outerjoin(TrackArtist, TrackArtist.track_id == page.c.track_id)
         .outerjoin(Artist, Artist.id == TrackArtist.artist_id)
+        .where(Playlist.id == bindparam("playlist_id"))
         .order_by(page.c.position, TrackArtist.position)
     )
 
