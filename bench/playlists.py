@@ -2,8 +2,8 @@
 
 Seeds a catalog (tracks with artists, releases and stream rights, a tenth of them without one), a
 listener, a 10,000-entry playlist built with `entries.add_tracks` in batches of 1,000, and a few hundred
-smaller playlists around it; then times, in interleaved rounds so that a busy machine slows every kind
-alike:
+smaller playlists around it; then times one call of each kind in turn, over and over, so that a busy
+spell of a shared machine slows every kind alike:
 
 - baseline: one primary-key `SELECT` of a track in a read transaction (the same session machinery);
 - first page: `entries.page` of the first 100 entries, with totals, track facts and availability;
@@ -143,7 +143,8 @@ def run(
             conn.execute(text("ANALYZE"))
     report(
         f"## {name}: {n_entries:,}-entry playlist, {CATALOG:,} tracks "
-        f"(seeded in {time.perf_counter() - t0:.1f} s)"
+        f"(seeded in {time.perf_counter() - t0:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
     )
 
     rnd = random.Random(5)
@@ -207,12 +208,11 @@ def run(
     for fn in kinds.values():  # warm up: plans, caches, connections
         for _ in range(20):
             fn()
-    for _ in range(rounds):
+    for _ in range(rounds * per_round):  # one call of each kind in turn: a busy spell hits every kind alike
         for kind, fn in kinds.items():
-            for _ in range(per_round):
-                t = time.perf_counter()
-                fn()
-                times[kind].append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            fn()
+            times[kind].append((time.perf_counter() - t) * 1000)
     event.remove(engine, "before_cursor_execute", count_respace)
 
     base50, base95 = statistics.median(times["baseline (PK select)"]), _pct(times["baseline (PK select)"], 95)
@@ -223,6 +223,7 @@ def run(
         p50, p95, p99 = statistics.median(values), _pct(values, 95), _pct(values, 99)
         report(f"{kind:30} {p50:8.2f} {p95:8.2f} {p99:8.2f} {p50 / base50:11.1f} {p95 / base95:11.1f}")
     moves = 2 * (rounds * per_round + 20)
+    report(f"load average after: {os.getloadavg()[0]:.1f}")
     report(
         f"respaces during {moves:,} moves: {respaces} (each renumbers a window of entries, see positions.py)"
     )

@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_ids
 from cadenza.db.base import utcnow
 from cadenza.db.lists import one_of
@@ -51,7 +51,7 @@ from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
 from cadenza.library.playlists import changed, for_change, may_read, signed_in
-from cadenza.library.tracks import TrackInfo, duration_ms
+from cadenza.library.tracks import TrackInfo, artists_of, duration_ms
 
 E = PlaylistEntry
 _NO_SYNC = {"synchronize_session": False}
@@ -208,35 +208,36 @@ def page(
         raise NotFound(f"playlist {playlist_id} not found")
     if after is not None and rows[0].entry_id is None:
         _position_of(session, playlist.id, after)  # a vanished cursor is an error, not an empty page
-    found: dict[int, tuple[Any, list[str]]] = {}  # entry id -> (first row, artists), in playlist order
-    for r in rows:
-        if r.entry_id is not None:
-            found.setdefault(r.entry_id, (r, []))[1].extend([r.artist] if r.artist is not None else [])
-    more = len(found) > limit
-    chosen = list(found.values())[:limit]
-    track_ids = [r.track_id for r, _ in chosen if r.track_id is not None]
+    chosen = [r for r in rows if r.entry_id is not None]
+    more = len(chosen) > limit
+    chosen = chosen[:limit]
+    track_ids = [r.track_id for r in chosen if r.track_id is not None]
+    artists = artists_of(session, track_ids=track_ids)
     playable = playable_ids(session, viewer=viewer, track_ids=track_ids, at=at)
     entries = [
         EntryView(
             r.entry_id,
             r.track_id,
-            TrackInfo(r.track_id, r.title, tuple(names), r.release_id, r.release, r.duration_sec)
+            TrackInfo(
+                r.track_id, r.title, artists.get(r.track_id, ()), r.release_id, r.release, r.duration_sec
+            )
             if r.track_id is not None
             else None,
             r.added_at,
             r.track_id in playable,
         )
-        for r, names in chosen
+        for r in chosen
     ]
     return EntryPage(playlist, entries, entries[-1].entry_id if more else None)
 
 
 def _page_query(*, after: bool) -> Select[Any]:
-    """The playlist and one page of its entries with their tracks' facts and artists, in one statement
-    built once (building and keying a statement costs about as much as running it here): the page's
-    entries are read from the (playlist_id, position) index, then joined to their tracks, releases and
-    artists; the playlist row comes along (left-joined, so an empty page still brings it) and is
-    checked for access before anything is returned."""
+    """The playlist and one page of its entries with their tracks' facts, in one statement built once
+    (building and keying a statement costs about as much as running it here): the page's entries are
+    read from the (playlist_id, position) index, then joined to their tracks and releases; the playlist
+    row comes along (left-joined, so an empty page still brings it) and is checked for access before
+    anything is returned. Artists are read by a second query (`tracks.artists_of`): joined here,
+    PostgreSQL hashed the whole track_artists table for the page's 100 rows (3 ms at 50,000 tracks)."""
     window = select(E.id, E.track_id, E.added_at, E.position).where(E.playlist_id == bindparam("playlist_id"))
     if after:
         start = select(E.position).where(
@@ -246,17 +247,13 @@ def _page_query(*, after: bool) -> Select[Any]:
     page = window.order_by(E.position).limit(bindparam("size", type_=Integer)).subquery()
     return (
         select(Playlist, page.c.id.label("entry_id"), page.c.track_id, page.c.added_at, Track.title)
-        .add_columns(
-            Track.release_id, Track.duration_sec, Release.title.label("release"), Artist.name.label("artist")
-        )
+        .add_columns(Track.release_id, Track.duration_sec, Release.title.label("release"))
         .select_from(Playlist)
         .outerjoin(page, true())
         .outerjoin(Track, Track.id == page.c.track_id)
         .outerjoin(Release, Release.id == Track.release_id)
-        .outerjoin(TrackArtist, TrackArtist.track_id == page.c.track_id)
-        .outerjoin(Artist, Artist.id == TrackArtist.artist_id)
         .where(Playlist.id == bindparam("playlist_id"))
-        .order_by(page.c.position, TrackArtist.position)
+        .order_by(page.c.position)
     )
 
 
