@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -45,7 +46,7 @@ from sqlalchemy.orm import Session
 from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_ids
 from cadenza.db.base import utcnow
-from cadenza.db.lists import one_of
+from cadenza.db.lists import dialect_of, in_list, list_value, one_of
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
@@ -177,11 +178,9 @@ def move_entry(
         return playlist  # already there: nothing lies between its neighbours but itself
     fit = positions.between(lo, hi, 1)
     if fit is None:
-        session.execute(
-            update(E).where(E.id == entry_id).values(position=positions.PARK).execution_options(**_NO_SYNC)
-        )
+        session.execute(_PLACE, {"entry_id": entry_id, "new_position": positions.PARK})
         fit = _room(session, playlist.id, lo, hi, 1)
-    session.execute(update(E).where(E.id == entry_id).values(position=fit[0]).execution_options(**_NO_SYNC))
+    session.execute(_PLACE, {"entry_id": entry_id, "new_position": fit[0]})
     changed(playlist)
     session.flush()
     return playlist
@@ -287,8 +286,9 @@ def _position_of(session: Session, playlist_id: int, entry_id: int) -> int:
 
 def _positions_of(session: Session, playlist_id: int, entry_ids: list[int]) -> dict[int, int]:
     """Positions of entries of the playlist, in one query; a missing one is not found."""
-    query = select(E.id, E.position).where(one_of(session, E.id, entry_ids), E.playlist_id == playlist_id)
-    found: dict[int, int] = {entry: position for entry, position in session.execute(query)}
+    dialect = dialect_of(session)
+    params = {"ids": list_value(dialect, entry_ids), "playlist_id": playlist_id}
+    found: dict[int, int] = dict(session.execute(_positions_query(dialect), params).tuples().all())
     for entry_id in entry_ids:
         if entry_id not in found:
             raise NotFound(f"entry {entry_id} is not in playlist {playlist_id}")
@@ -296,13 +296,11 @@ def _positions_of(session: Session, playlist_id: int, entry_ids: list[int]) -> d
 
 
 def _previous(session: Session, playlist_id: int, position: int, *, moving: int) -> int | None:
-    query = select(func.max(E.position)).where(E.playlist_id == playlist_id, E.position < position)
-    return session.scalar(query.where(E.position != moving))
+    return session.scalar(_PREVIOUS, {"playlist_id": playlist_id, "at": position, "moving": moving})
 
 
 def _next(session: Session, playlist_id: int, position: int, *, moving: int) -> int | None:
-    query = select(func.min(E.position)).where(E.playlist_id == playlist_id, E.position > position)
-    return session.scalar(query.where(E.position != moving))
+    return session.scalar(_NEXT, {"playlist_id": playlist_id, "at": position, "moving": moving})
 
 
 def _neighbours_at(
@@ -317,13 +315,43 @@ def _neighbours_at(
         raise InvalidInput(
             f"index must be between 0 and {size} (the playlist has {playlist.track_count} entries)"
         )
-    query = select(E.position).where(E.playlist_id == playlist.id).order_by(E.position)
-    if moving is not None:
-        query = query.where(E.position != moving)
+    params = {
+        "playlist_id": playlist.id,
+        "moving": positions.PARK if moving is None else moving,  # PARK: no entry is skipped
+        "skip": max(index - 1, 0),
+        "take": 1 if index == 0 else 2,
+    }
+    found = list(session.scalars(_SLOT, params))
     if index == 0:
-        return None, session.scalar(query.limit(1))
-    found = list(session.scalars(query.offset(index - 1).limit(2)))
+        return None, (found[0] if found else None)
     return found[0], (found[1] if len(found) > 1 else None)
+
+
+# The statements of a move, built once (building and keying a statement costs about as much as running it).
+_PREVIOUS = select(func.max(E.position)).where(
+    E.playlist_id == bindparam("playlist_id"), E.position < bindparam("at"), E.position != bindparam("moving")
+)
+_NEXT = select(func.min(E.position)).where(
+    E.playlist_id == bindparam("playlist_id"), E.position > bindparam("at"), E.position != bindparam("moving")
+)
+_SLOT = (
+    select(E.position)
+    .where(E.playlist_id == bindparam("playlist_id"), E.position != bindparam("moving"))
+    .order_by(E.position)
+    .offset(bindparam("skip", type_=Integer))
+    .limit(bindparam("take", type_=Integer))
+)
+_PLACE = (
+    update(E)
+    .where(E.id == bindparam("entry_id"))
+    .values(position=bindparam("new_position", type_=BigInteger))
+    .execution_options(**_NO_SYNC)
+)
+
+
+@cache
+def _positions_query(dialect: str) -> Select[tuple[int, int]]:
+    return select(E.id, E.position).where(in_list(dialect, E.id), E.playlist_id == bindparam("playlist_id"))
 
 
 def _room(session: Session, playlist_id: int, lo: int | None, hi: int | None, count: int) -> list[int]:

@@ -10,7 +10,7 @@ why that makes concurrent edits from several devices safe."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.visibility import Viewer
@@ -76,19 +76,21 @@ def for_change(session: Session, *, playlist_id: int, viewer: Viewer, deleting: 
     On SQLite, a writing transaction (`db.engine.transaction`) holds the database's write lock from its
     start, which orders changes the same way."""
     signed_in(viewer)
-    query = (
-        select(Playlist)
-        .where(Playlist.id == playlist_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
-    playlist = session.scalar(query)
+    playlist = session.scalar(_LOCK, {"playlist_id": playlist_id})
     if playlist is None or not may_read(playlist, viewer):
         raise NotFound(f"playlist {playlist_id} not found")
     allowed = may_delete(playlist, viewer) if deleting else may_change(playlist, viewer)
     if not allowed:
         raise Forbidden(f"only the owner of playlist {playlist_id} can change it")
     return playlist
+
+
+_LOCK = (
+    select(Playlist)
+    .where(Playlist.id == bindparam("playlist_id"))
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
 
 
 def changed(playlist: Playlist) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist
-from cadenza.db.lists import one_of
+from cadenza.db.lists import dialect_of, in_list, list_value, one_of
 
 
 @dataclass(frozen=True)
@@ -28,16 +29,22 @@ def artists_of(session: Session, *, track_ids: Iterable[int]) -> dict[int, tuple
     ids = sorted(set(track_ids))
     if not ids:
         return {}
+    dialect = dialect_of(session)
     found: dict[int, list[str]] = {}
-    query = (
-        select(TrackArtist.track_id, Artist.name)
-        .join(Artist, Artist.id == TrackArtist.artist_id)
-        .where(one_of(session, TrackArtist.track_id, ids))
-        .order_by(TrackArtist.track_id, TrackArtist.position)
-    )
-    for track_id, name in session.execute(query):
+    for track_id, name in session.execute(_artists_query(dialect), {"ids": list_value(dialect, ids)}):
         found.setdefault(track_id, []).append(name)
     return {t: tuple(names) for t, names in found.items()}
+
+
+@cache
+def _artists_query(dialect: str) -> Select[tuple[int, str]]:
+    """Built once per dialect (see `db.lists`): a playlist page runs it every time."""
+    return (
+        select(TrackArtist.track_id, Artist.name)
+        .join(Artist, Artist.id == TrackArtist.artist_id)
+        .where(in_list(dialect, TrackArtist.track_id))
+        .order_by(TrackArtist.track_id, TrackArtist.position)
+    )
 
 
 def track_info(session: Session, *, track_ids: Iterable[int]) -> dict[int, TrackInfo]:
