@@ -40,16 +40,16 @@ class PlaylistPatch(BaseModel):
 
 
 class PlaylistOut(BaseModel):
-    id: int
-    owner_id: int
-    name: str
-    description: str
-    public: bool
+    id: int = Field(description="the playlist's id")
+    owner_id: int = Field(description="the listener who owns it")
+    name: str = Field(description="its name")
+    description: str = Field(description="its description (may be empty)")
+    public: bool = Field(description="readable by every signed-in listener")
     track_count: int = Field(description="entries in the playlist, available or not")
     duration_ms: int = Field(description="total length of the entries, in milliseconds")
     version: int = Field(description="rises by one with every change: a device compares it with its copy")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = Field(description="when it was created (UTC)")
+    updated_at: datetime = Field(description="when it last changed (UTC)")
 
     @classmethod
     def of(cls, p: Playlist) -> PlaylistOut:
@@ -67,16 +67,18 @@ class PlaylistOut(BaseModel):
         )
 
 
-class TrackOut(BaseModel):
-    id: int
-    title: str
-    artists: list[str]
-    release_id: int | None
-    release_title: str | None
-    duration_sec: float | None
+class ListedTrackOut(BaseModel):
+    """A track as the library lists it (the catalog's `TrackOut` is the full record)."""
+
+    id: int = Field(description="the track's id")
+    title: str = Field(description="the track's title")
+    artists: list[str] = Field(description="its artists, in credit order")
+    release_id: int | None = Field(description="the release it is on, if any")
+    release_title: str | None = Field(description="that release's title")
+    duration_sec: float | None = Field(description="its length in seconds")
 
     @classmethod
-    def of(cls, t: TrackInfo) -> TrackOut:
+    def of(cls, t: TrackInfo) -> ListedTrackOut:
         return cls(
             id=t.id,
             title=t.title,
@@ -89,14 +91,14 @@ class TrackOut(BaseModel):
 
 class EntryOut(BaseModel):
     entry_id: int = Field(description="this entry's id (a track may be in a playlist more than once)")
-    track: TrackOut | None = Field(description="null when the track has been deleted from the catalog")
-    added_at: datetime
+    track: ListedTrackOut | None = Field(description="null when the track has been deleted from the catalog")
+    added_at: datetime = Field(description="when the entry was added (UTC)")
     available: bool = Field(description="the caller may play it now, where they are")
 
 
 class EntryPageOut(BaseModel):
-    playlist: PlaylistOut
-    entries: list[EntryOut]
+    playlist: PlaylistOut = Field(description="the playlist, with its totals")
+    entries: list[EntryOut] = Field(description="entries in playlist order")
     next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
@@ -111,7 +113,7 @@ class AddIn(BaseModel):
 
 class AddOut(BaseModel):
     entry_ids: list[int] = Field(description="the new entries' ids, in the order given")
-    playlist: PlaylistOut
+    playlist: PlaylistOut = Field(description="the playlist after the change")
 
 
 class MoveIn(BaseModel):
@@ -126,23 +128,23 @@ class DuplicateIn(BaseModel):
 
 
 class StarOut(BaseModel):
-    kind: Kind
-    id: int
+    kind: Kind = Field(description="track, release or artist")
+    id: int = Field(description="the starred item's id")
     starred_at: datetime = Field(description="when it was first starred")
 
 
 class FavouriteOut(BaseModel):
-    kind: Kind
-    id: int
+    kind: Kind = Field(description="track, release or artist")
+    id: int = Field(description="the item's id")
     title: str = Field(description="a track's or release's title, an artist's name")
-    artists: list[str]
-    starred_at: datetime
-    rating: int | None
+    artists: list[str] = Field(description="a track's artists, a release's artist; empty for an artist")
+    starred_at: datetime = Field(description="when it was starred (UTC)")
+    rating: int | None = Field(description="the caller's rating, 1-5, if any")
     available: bool | None = Field(description="tracks: playable now, where the caller is; else null")
 
 
 class FavouritePageOut(BaseModel):
-    items: list[FavouriteOut]
+    items: list[FavouriteOut] = Field(description="favourites in the order asked for")
     next_after: str | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
@@ -151,15 +153,15 @@ class RatingIn(BaseModel):
 
 
 class RatingOut(BaseModel):
-    kind: Kind
-    id: int
-    rating: int | None
+    kind: Kind = Field(description="track, release or artist")
+    id: int = Field(description="the rated item's id")
+    rating: int | None = Field(description="the rating now, 1-5; null when cleared")
 
 
 class PlayedOut(BaseModel):
-    track: TrackOut
-    last_played_at: datetime
-    available: bool
+    track: ListedTrackOut = Field(description="the track")
+    last_played_at: datetime = Field(description="when the caller last started it (UTC)")
+    available: bool = Field(description="the caller may play it now, where they are")
 
 
 class QueueIn(BaseModel):
@@ -172,22 +174,22 @@ class QueueIn(BaseModel):
 
 
 class QueueEntryOut(BaseModel):
-    track: TrackOut
-    available: bool
+    track: ListedTrackOut = Field(description="the track")
+    available: bool = Field(description="the caller may play it now, where they are")
 
 
 class QueueOut(BaseModel):
-    entries: list[QueueEntryOut]
-    current_index: int
-    position_ms: int
+    entries: list[QueueEntryOut] = Field(description="the queue in play order")
+    current_index: int = Field(description="index of the track playing")
+    position_ms: int = Field(description="where in that track, in milliseconds")
     device: str | None = Field(description="the device that saved it; null when none has")
     version: int = Field(description="rises with every save; 0 when none has been saved")
-    updated_at: datetime | None
+    updated_at: datetime | None = Field(description="when it was saved (UTC); null when never")
 
 
 class QueueSaved(BaseModel):
-    version: int
-    updated_at: datetime
+    version: int = Field(description="the saved queue's version")
+    updated_at: datetime = Field(description="when it was saved (UTC)")
 
 
 # --- playlists ---------------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ def list_entries(
     rows = [
         EntryOut(
             entry_id=e.entry_id,
-            track=TrackOut.of(e.track) if e.track else None,
+            track=ListedTrackOut.of(e.track) if e.track else None,
             added_at=e.added_at,
             available=e.available,
         )
@@ -356,7 +358,7 @@ def recently_played(
     with reading(state.c.sessions) as s:
         played = history.recently_played(s, viewer=me, at=utcnow(), limit=limit)
     return [
-        PlayedOut(track=TrackOut.of(p.track), last_played_at=p.last_played_at, available=p.available)
+        PlayedOut(track=ListedTrackOut.of(p.track), last_played_at=p.last_played_at, available=p.available)
         for p in played
     ]
 
@@ -368,7 +370,7 @@ def get_queue(state: AppState, me: ViewerDep) -> QueueOut:
         q = queue.get_queue(s, viewer=me, at=utcnow())
     if q is None:
         return QueueOut(entries=[], current_index=0, position_ms=0, device=None, version=0, updated_at=None)
-    rows = [QueueEntryOut(track=TrackOut.of(e.track), available=e.available) for e in q.entries]
+    rows = [QueueEntryOut(track=ListedTrackOut.of(e.track), available=e.available) for e in q.entries]
     return QueueOut(
         entries=rows,
         current_index=q.current_index,
