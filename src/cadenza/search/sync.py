@@ -9,6 +9,7 @@ just before it commits. Raw SQL edits of names bypass this; `cadenza search rein
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakSet
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,11 +23,19 @@ _PENDING = "search_pending"
 _APPLYING = "search_applying"
 
 
+# Factories already hooked. Not `event.contains`: SQLAlchemy's event registry is keyed by the target's
+# id(), so once a factory is garbage-collected a new one at the same address "contains" its listeners
+# (194 of 200 fresh factories did in a loop here) and would never be hooked: its edits silently missed
+# the index. A weak set forgets a factory when it goes.
+_HOOKED: WeakSet[sessionmaker[Session]] = WeakSet()
+
+
 def keep_in_step(factory: sessionmaker[Session]) -> None:
     """Index catalog changes made through sessions from `factory` when they commit (call once, at wiring)."""
-    if not event.contains(factory, "after_flush", _collect):
+    if factory not in _HOOKED:
         event.listen(factory, "after_flush", _collect)
         event.listen(factory, "before_commit", _apply)
+        _HOOKED.add(factory)
 
 
 def _changed(obj: object, fields: tuple[str, ...]) -> bool:
