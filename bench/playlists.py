@@ -9,7 +9,9 @@ spell of a shared machine slows every kind alike:
 - first page: `entries.page` of the first 100 entries, with totals, track facts and availability;
 - deep page: the 100 entries after the 9,800th (keyset paging costs the same at any depth);
 - move (index): `entries.move_entry` of a random entry to a random index, committed;
-- move (before): the same, just before a random other entry (what a drag and drop sends).
+- move (before): the same, just before a random other entry (what a drag and drop sends);
+- move (always the same spot): every move just after one entry, so the gap there halves each time and
+  is respaced every 16-32 moves (the worst case for gapped positions; the respaces are counted).
 
 Each line prints p50/p95/p99 in milliseconds, p50/p95 as a ratio to the baseline's, and the CPU time
 this process spent per call (SQLAlchemy and psycopg on the client side; the rest is the database and
@@ -191,12 +193,21 @@ def run(
         with transaction(sessions) as s:
             entries.move_entry(s, playlist_id=big, viewer=viewer, entry_id=mover, before=anchor)
 
+    anchor = ids[len(ids) // 2]
+
+    def move_same_spot() -> None:  # the worst case for gaps: every move lands just after one entry
+        mover = rnd.choice(ids)
+        if mover != anchor:
+            with transaction(sessions) as s:
+                entries.move_entry(s, playlist_id=big, viewer=viewer, entry_id=mover, after=anchor)
+
     kinds: dict[str, Callable[[], None]] = {
         "baseline (PK select)": baseline,
         "first page (100)": first_page,
         "deep page (100 after 9,800)": deep_page,
         "move (to index)": move_index,
         "move (before entry)": move_before,
+        "move (always the same spot)": move_same_spot,
     }
     respaces = 0
 
@@ -225,7 +236,7 @@ def run(
         p50, p95, p99 = statistics.median(values), _pct(values, 95), _pct(values, 99)
         line = f"{kind:30} {p50:8.2f} {p95:8.2f} {p99:8.2f} {p50 / base50:11.1f} {p95 / base95:11.1f}"
         report(line + f" {statistics.median(cpu[kind]):12.2f} ms")
-    moves = 2 * (rounds * per_round + 20)
+    moves = 3 * (rounds * per_round + 20)
     report(f"load average after: {os.getloadavg()[0]:.1f}")
     report(
         f"respaces during {moves:,} moves: {respaces} (each renumbers a window of entries, see positions.py)"
