@@ -54,8 +54,7 @@ def upgrade() -> None:
         fk = f"fk_{table}_artwork_id_artworks"
         if _sqlite():
             op.execute(
-                f"ALTER TABLE {table} ADD COLUMN artwork_id INTEGER "
-                f"CONSTRAINT {fk} REFERENCES artworks (id)"
+                f"ALTER TABLE {table} ADD COLUMN artwork_id INTEGER CONSTRAINT {fk} REFERENCES artworks (id)"
             )
         else:
             op.add_column(table, sa.Column("artwork_id", sa.BigInteger(), nullable=True))
