@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from audio import make_audio
+from cadenza.config import Limits
 from cadenza.ingest.metadata import embedded_cover
+from cadenza.ingest.validate import validate
 from images import embed_cover, picture
 
 FRONT = picture(40, 40, "PNG")
@@ -51,3 +53,13 @@ def test_no_picture_or_damaged_tags_give_none(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not audio")
     assert embedded_cover(text) is None
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".flac", ".m4a"])
+def test_a_damaged_cover_does_not_make_the_audio_invalid(tmp_path: Path, suffix: str) -> None:
+    # ffmpeg decodes attached pictures while opening a file; their errors are not the audio's
+    broken = picture(300, 300, "PNG")[:-40]
+    path = embed_cover(make_audio(tmp_path / f"a{suffix}", duration=2), broken)
+    info = validate(path, Limits())
+    assert abs(info.duration_sec - 2) < 0.1
+    assert embedded_cover(path) == broken

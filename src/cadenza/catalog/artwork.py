@@ -413,13 +413,12 @@ def for_releases(session: Session, *, release_ids: Sequence[int]) -> dict[int, A
     """Release id → its artwork, for those that have one (one query for the links, one for the rows)."""
     if not release_ids:
         return {}
-    links = dict(
-        session.execute(
-            select(Release.id, Release.artwork_id).where(
-                Release.id.in_(set(release_ids)), Release.artwork_id.is_not(None)
-            )
-        ).tuples()
+    rows = session.execute(
+        select(Release.id, Release.artwork_id).where(
+            Release.id.in_(set(release_ids)), Release.artwork_id.is_not(None)
+        )
     )
+    links: dict[int, int] = {rid: aid for rid, aid in rows}
     refs = _refs(session, links.values())
     return {rid: refs[aid] for rid, aid in links.items() if aid in refs}
 
@@ -432,8 +431,8 @@ def for_tracks(session: Session, *, track_ids: Sequence[int]) -> dict[int, Artwo
         select(Track.id, func.coalesce(Track.artwork_id, Release.artwork_id))
         .outerjoin(Release, Release.id == Track.release_id)
         .where(Track.id.in_(set(track_ids)))
-    ).tuples()
-    links = {tid: aid for tid, aid in rows if aid is not None}
+    )
+    links: dict[int, int] = {tid: aid for tid, aid in rows if aid is not None}
     refs = _refs(session, links.values())
     return {tid: refs[aid] for tid, aid in links.items() if aid in refs}
 
@@ -456,9 +455,8 @@ def for_artists(session: Session, *, artist_ids: Sequence[int]) -> dict[int, Art
         .where(Release.artist_id.in_(set(artist_ids)), Release.artwork_id.is_not(None))
         .subquery()
     )
-    links = dict(
-        session.execute(select(ranked.c.artist_id, ranked.c.artwork_id).where(ranked.c.rank == 1)).tuples()
-    )
+    rows = session.execute(select(ranked.c.artist_id, ranked.c.artwork_id).where(ranked.c.rank == 1))
+    links: dict[int, int] = {artist: art for artist, art in rows}
     refs = _refs(session, links.values())
     return {aid: refs[art] for aid, art in links.items() if art in refs}
 
