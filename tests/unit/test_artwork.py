@@ -167,8 +167,8 @@ def test_a_real_image_over_the_pixel_cap_is_refused() -> None:
 
 def test_zero_size_and_oversized_input_are_refused() -> None:
     assert "empty" in _refused(b"")
-    # Pillow's parsers do not even identify a header of zero width (the module's own check is a backstop)
-    assert _refused(png_header(0, 10)) and _refused(png_header(10, 0))
+    # Pillow's PNG parser refuses a header of zero width itself (the module's own check is a backstop)
+    assert _refused(png_header(0, 10)) == _refused(png_header(10, 0)) == "PNG image header is corrupt"
     too_big = picture(10, 10, "PNG") + b"\0" * artwork.MAX_INPUT_BYTES
     assert "limit" in _refused(too_big)
 
@@ -181,6 +181,8 @@ def test_corrupt_and_truncated_images_are_refused() -> None:
     damaged = bytearray(png)
     damaged[len(png) // 2 : len(png) // 2 + 64] = b"\xff" * 64
     assert "corrupt" in _refused(bytes(damaged))
+    assert _refused(b"GIF89a and nothing more") == "GIF image header is corrupt"
+    assert _refused(png[:20]) == "PNG image header is corrupt"
 
 
 @pytest.mark.parametrize(

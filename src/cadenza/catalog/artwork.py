@@ -159,9 +159,27 @@ def _open(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidInput(f"image has more than {MAX_PIXELS:,} pixels (a decompression bomb?)") from None
     except UnidentifiedImageError:
+        claimed = _claimed_format(data)
+        if claimed:  # the right signature, but no parser would take the rest of the header
+            raise InvalidInput(f"{claimed} image header is corrupt") from None
         raise InvalidInput("not an image in an accepted format (JPEG, PNG, WebP, GIF or BMP)") from None
-    except Exception as exc:  # Pillow's parsers raise many types on hostile headers
-        raise InvalidInput(f"image header is corrupt ({type(exc).__name__})") from None
+    except Exception:  # Pillow's parsers raise many types on hostile headers
+        raise InvalidInput(f"{_claimed_format(data) or 'the'} image header is corrupt") from None
+
+
+def _claimed_format(data: bytes) -> str | None:
+    """The accepted format whose signature `data` starts with, if any."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data.startswith(b"BM"):
+        return "BMP"
+    return None
 
 
 def _decode(im: Image.Image, box: int) -> Image.Image:
