@@ -54,7 +54,26 @@ async def _image_body(request: Request, state: AppState) -> bytes:
     return bytes(body)
 
 
-@router.put("/api/releases/{release_id}/artwork", response_model=ArtworkOut)
+_BINARY = {"type": "string", "format": "binary"}
+_IMAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/*": {"schema": _BINARY},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": _BINARY}, "required": ["file"]}
+            },
+        },
+    }
+}
+
+
+@router.put(
+    "/api/releases/{release_id}/artwork",
+    response_model=ArtworkOut,
+    openapi_extra=_IMAGE_BODY,
+    responses={404: {"description": "no such release"}, 413: {"description": "over 20 MB"}},
+)
 async def put_release_artwork(request: Request, release_id: Id, state: AppState, _: AdminUser) -> ArtworkOut:
     """Set a release's cover (administrators). The body is the image itself (any content type) or a
     multipart form with a `file` part; JPEG, PNG, WebP, GIF (first frame) or BMP, up to 20 MB. A refused
@@ -74,7 +93,16 @@ def _read(store: ObjectStore, key: str, size: int) -> bytes:
     return b"".join(store.read_range(key, 0, size - 1)) if size else b""
 
 
-@router.api_route(artwork.URL_ROOT + "/{sha256}/{filename}", methods=["GET", "HEAD"])
+_VARIANT_PATH = artwork.URL_ROOT + "/{sha256}/{filename}"
+_VARIANT_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "the picture", "content": {t: {} for t in artwork.VARIANT_TYPES.values()}},
+    304: {"description": "not modified (If-None-Match)"},
+    404: {"description": "no such variant"},
+}
+
+
+@router.head(_VARIANT_PATH, operation_id="head_artwork", responses=_VARIANT_RESPONSES)
+@router.get(_VARIANT_PATH, operation_id="get_artwork", response_class=Response, responses=_VARIANT_RESPONSES)
 async def get_artwork(request: Request, sha256: str, filename: str, state: AppState) -> Response:
     """One rendered variant, e.g. `/api/artwork/<sha256>/300.webp`. Public, no sign-in: cover art is not
     protected content, and these content-hashed URLs are capability-like (known only from an answer that
