@@ -6,7 +6,7 @@ import io
 import time
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 from cadenza.catalog import artwork
 from cadenza.errors import InvalidInput
@@ -75,6 +75,22 @@ def test_exif_orientation_is_applied_and_then_dropped() -> None:
     # rotated clockwise, the red left half is now the top
     assert _close(im.getpixel((75, 10)), RED) and _close(im.getpixel((75, 290)), BLUE)
     assert 0x0112 not in im.getexif()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_displays_as_pillow_would(orientation: int) -> None:
+    im = Image.new("RGB", (300, 200), RED)  # four quadrants: any flip or turn moves a colour
+    im.paste(BLUE, (150, 0, 300, 100))
+    im.paste((20, 200, 20), (0, 100, 150, 200))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(im, "PNG", exif=exif.tobytes())
+    expected = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    got = _open(next(r for r in artwork.prepare(data).renditions if r.size == 300 and r.ext == "webp"))
+    assert got.size == expected.size
+    for x, y in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)]:
+        at = (int(x * got.width), int(y * got.height))
+        assert _close(got.getpixel(at), expected.getpixel(at)), (orientation, at)
 
 
 def test_variants_carry_no_metadata() -> None:
