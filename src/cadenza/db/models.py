@@ -3,6 +3,7 @@
 from cadenza.accounts.models import LibraryEntry, Playlist, PlaylistTrack, Role, Tier, User
 from cadenza.catalog.models import (
     Artist,
+    Artwork,
     FingerprintKey,
     Release,
     Track,
@@ -16,6 +17,7 @@ from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 
 __all__ = [
     "Artist",
+    "Artwork",
     "Base",
     "FingerprintKey",
     "LibraryEntry",

@@ -1,12 +1,19 @@
-"""Metadata from an upload's tags (mutagen), turned into TrackMetadata."""
+"""Metadata from an upload's tags (mutagen), turned into TrackMetadata; the cover picture embedded in them."""
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import mutagen
+from mutagen.apev2 import APEv2
+from mutagen.flac import Picture
+from mutagen.id3 import ID3
+from mutagen.mp4 import MP4Tags
 
 from cadenza.catalog.service import TrackMetadata
 
@@ -71,3 +78,54 @@ def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata
         track_number=track_number,
         isrc=isrc if isrc and re.fullmatch(r"[A-Za-z]{2}-?[A-Za-z0-9]{3}-?\d{2}-?\d{5}", isrc) else None,
     )
+
+
+# ID3/FLAC picture types (APIC, METADATA_BLOCK_PICTURE): 3 is the front cover, 0 "other" (what many
+# taggers write when nobody chose). Any other type (back cover, artist, logo...) is only a last resort.
+_FRONT_COVER = 3
+_OTHER = 0
+
+
+def embedded_cover(path: Path) -> bytes | None:
+    """The picture in the file's tags that best serves as its cover: the front cover, else one of type
+    "other", else the first. ID3 APIC (MP3, WAV, AIFF), FLAC picture blocks, Vorbis comments'
+    METADATA_BLOCK_PICTURE (Ogg Vorbis, Opus, FLAC), MP4 `covr`, APEv2 "Cover Art (Front)".
+
+    mutagen reads the tag blocks only: no audio is decoded. Never raises; the bytes are not checked
+    (catalog/artwork.py does that)."""
+    try:
+        audio = mutagen.File(path)
+        pictures = list(_pictures(audio)) if audio is not None else []
+    except Exception:  # damaged tags: validation reports what matters about the file
+        return None
+    if not pictures:
+        return None
+    rank = {_FRONT_COVER: 0, _OTHER: 1}
+    return min(enumerate(pictures), key=lambda p: (rank.get(p[1][0], 2), p[0]))[1][1]
+
+
+def _pictures(audio: Any) -> Iterator[tuple[int, bytes]]:
+    """(picture type, bytes) of every picture in the file, in file order."""
+    for pic in getattr(audio, "pictures", None) or []:  # FLAC PICTURE metadata blocks
+        yield int(pic.type), bytes(pic.data)
+    tags = audio.tags
+    if tags is None:
+        return
+    if isinstance(tags, ID3):
+        for frame in tags.getall("APIC"):  # ID3v2.2 PIC frames are upgraded to APIC on load
+            yield int(frame.type), bytes(frame.data)
+    elif isinstance(tags, MP4Tags):
+        for cover in tags.get("covr", []):  # MP4 names no picture type: a cover is a front cover
+            yield _FRONT_COVER, bytes(cover)
+    elif isinstance(tags, APEv2):
+        for key, kind in (("Cover Art (Front)", _FRONT_COVER), ("Cover Art (Other)", _OTHER)):
+            value = tags.get(key)
+            if value is not None:  # "<file name>\0<image bytes>"
+                yield kind, bytes(value.value).partition(b"\0")[2]
+    elif hasattr(tags, "get"):  # Vorbis comments (Ogg Vorbis, Opus, FLAC)
+        for encoded in tags.get("metadata_block_picture", []):
+            try:
+                pic = Picture(base64.b64decode(encoded))
+            except Exception:
+                continue
+            yield int(pic.type), bytes(pic.data)

@@ -31,7 +31,17 @@ from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
 from cadenza.storage.keys import track_id_of
 from cadenza.web import deps
-from cadenza.web.api import accounts, catalog, playback, rights, royalties, search, stream, uploads
+from cadenza.web.api import (
+    accounts,
+    artwork,
+    catalog,
+    playback,
+    rights,
+    royalties,
+    search,
+    stream,
+    uploads,
+)
 from cadenza.web.media import MediaConfig, MediaMiddleware
 from cadenza.web.upload import UploadRejected
 
@@ -81,6 +91,8 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/api/auth/register"),
         ("POST", "/api/auth/login"),
         ("POST", "/api/playback/beacon"),  # each event's unguessable session id is its credential
+        ("GET", "/api/artwork/{sha256}/{filename}"),  # content-hashed cover art: not protected content
+        ("HEAD", "/api/artwork/{sha256}/{filename}"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
@@ -100,7 +112,8 @@ class RouteInfo:
 
     @property
     def public(self) -> bool:
-        return all((m, self.path) in PUBLIC_ROUTES for m in self.methods - {"HEAD"})
+        methods = self.methods - {"HEAD"} or self.methods  # a HEAD-only route stands for itself
+        return all((m, self.path) in PUBLIC_ROUTES for m in methods)
 
     def calls(self, *functions: Callable[..., Any]) -> bool:
         """The route resolves one of `functions` as a dependency, directly or through another."""
@@ -176,6 +189,8 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         playback.router,
         playback.public,
         royalties.router,
+        artwork.router,
+        artwork.public,
     ):
         app.include_router(router)
 
