@@ -107,13 +107,6 @@ def from_ms(ms: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=ms)
 
 
-def duration_cap_ms(duration_sec: float | None, rules: Royalties) -> int:
-    """The most a session of a track of this duration can be credited (floor, as the SQL computes it)."""
-    if not duration_sec or duration_sec <= 0:
-        return NO_CAP
-    return math.floor(duration_sec * rules.duration_factor * 1000)
-
-
 def parse_timestamp(value: object, what: str) -> int:
     """An ISO 8601 time with a zone, or epoch milliseconds, as epoch milliseconds between the years 1 and
     9999 (what a datetime can hold, so `from_ms` works on every accepted value).
@@ -214,6 +207,13 @@ def _reason(error: ErrorDetails) -> str:
     if kind == "extra_forbidden":
         return f"unknown field {field[:40]!r}"
     return _REASONS.get(f"{field}/{kind}") or _REASONS.get(field) or f"{field} is not valid"
+
+
+def duration_cap_ms(duration_sec: float | None, rules: Royalties) -> int:
+    """The most a session of a track of this duration can be credited (floor, as the SQL computes it)."""
+    if not duration_sec or duration_sec <= 0:
+        return NO_CAP
+    return math.floor(duration_sec * rules.duration_factor * 1000)
 
 
 def parse_event(raw: object) -> ParsedEvent:

@@ -37,16 +37,16 @@ def parse_period(value: str, *, allow_day: bool = False) -> Period:
         raise InvalidInput(f"period {money.shown(value)} is not {shape}")
     year, month = int(m["year"]), int(m["month"])
     if not 1 <= month <= 12:
-        raise InvalidInput(f"period {text!r}: the month must be 01 to 12")
+        raise InvalidInput(f"period {text!r} is not {shape}: the month must be 01 to 12")
     if not 1 <= year <= 9998:
-        raise InvalidInput(f"period {text!r}: the year must be 0001 to 9998")
+        raise InvalidInput(f"period {text!r} is not {shape}: the year must be 0001 to 9998")
     if m.re is _MONTH:
         start = date(year, month, 1)
         return Period(text, start, date(year + month // 12, month % 12 + 1, 1))
     try:
         start = date(year, month, int(m["day"]))
     except ValueError:
-        raise InvalidInput(f"period {text!r}: {text[:7]} has no day {m['day']}") from None
+        raise InvalidInput(f"period {text!r} is not {shape}: {text[:7]} has no day {m['day']}") from None
     return Period(text, start, start + timedelta(days=1))
 
 
