@@ -17,6 +17,9 @@ from mutagen.mp4 import MP4Tags
 
 from cadenza.catalog.service import TrackMetadata
 
+# An ISRC as taggers write it, in ASCII (`\d` would pass other scripts' digits on, to be refused later).
+_ISRC_TAG = re.compile(r"[A-Za-z]{2}-?[A-Za-z0-9]{3}-?[0-9]{2}-?[0-9]{5}")
+
 
 def _first(tags: dict[str, list[str]], *names: str) -> str | None:
     for name in names:
@@ -29,7 +32,7 @@ def _first(tags: dict[str, list[str]], *names: str) -> str | None:
 def _date(text: str | None) -> date | None:
     if not text:
         return None
-    m = re.match(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text)
+    m = re.match(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", text)  # ASCII: `\d` takes any script
     if not m:
         return None
     try:
@@ -66,7 +69,7 @@ def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata
     number = _first(tags, "tracknumber")
     track_number = None
     if number:
-        m = re.match(r"^\s*(\d{1,4})", number)
+        m = re.match(r"^\s*([0-9]{1,4})", number)
         track_number = int(m.group(1)) if m and int(m.group(1)) > 0 else None
     isrc = _first(tags, "isrc") or _id3_txxx_isrc(path)
     return TrackMetadata(
@@ -76,7 +79,7 @@ def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata
         release_date=_date(_first(tags, "date", "originaldate")),
         genre=_first(tags, "genre"),
         track_number=track_number,
-        isrc=isrc if isrc and re.fullmatch(r"[A-Za-z]{2}-?[A-Za-z0-9]{3}-?\d{2}-?\d{5}", isrc) else None,
+        isrc=isrc if isrc and _ISRC_TAG.fullmatch(isrc) else None,
     )
 
 
