@@ -10,43 +10,26 @@ Refused, with the field named:
 - other C0 control characters (U+0001..U+001F): invisible, they make two names look equal and break
   single-line formats (CSV, headers, logs). Free text keeps tab, newline and carriage return.
 
-`text_problem` is the pure rule; `Text`, `Name` and `text_type` apply it to pydantic fields (the error
-is reported under the field's location, so the app's 422 names it); `check_text` applies it to a value
-read by hand (query, path, form) and raises InvalidInput naming the field.
+`cadenza.text.text_problem` is the pure rule (the domain scrubs text read from files by it too);
+`Text`, `Name` and `text_type` apply it to pydantic fields (the error is reported under the field's
+location, so the app's 422 names it); `check_text` applies it to a value read by hand (query, path,
+form) and raises InvalidInput naming the field.
 
 For a query or path parameter, put the type inside the Annotated, `q: Annotated[Name, Query()]`: with
 FastAPI 0.165 the default-value spelling `q: Name = Query()` silently drops the type's validators."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from cadenza.errors import InvalidInput
+from cadenza.text import text_problem
 
-_LINE = re.compile("[\x00-\x1f\ud800-\udfff]")
-_FREE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 NAME_LENGTH = 500
 TEXT_LENGTH = 10_000
-
-
-def text_problem(value: str, *, free_text: bool = False) -> str | None:
-    """What makes `value` unacceptable as text, as a phrase to follow the field's name, or None.
-
-    `free_text`: a description or comment, where tab, newline and carriage return are allowed; anything
-    else (names, titles, codes, identifiers) is a single line."""
-    if "\x00" in value:
-        return "contains a NUL character"
-    m = (_FREE if free_text else _LINE).search(value)
-    if m is None:
-        return None
-    char = m.group()
-    if "\ud800" <= char <= "\udfff":
-        return "is not valid UTF-8 text (it holds a lone surrogate)"
-    return f"contains a control character (U+{ord(char):04X})"
 
 
 def check_text(

@@ -45,7 +45,7 @@ async def _image_body(request: Request, state: AppState) -> bytes:
         finally:
             received.discard()
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise UploadRejected(f"image of {declared} bytes is over the {limit} byte limit", 413)
     body = bytearray()
     async for chunk in request.stream():
