@@ -1,4 +1,4 @@
-"""Accounts tables: users, playlists and personal libraries."""
+"""Accounts tables: users, their tokens and rate counters (a listener's library is in `cadenza.library`)."""
 
 from __future__ import annotations
 
@@ -36,31 +36,6 @@ class User(Base):
         Enum(Tier, name="user_tier", native_enum=False, length=16), default=Tier.free
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class Playlist(Base):
-    __tablename__ = "playlists"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class PlaylistTrack(Base):
-    __tablename__ = "playlist_tracks"
-
-    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
-
-
-class LibraryEntry(Base):
-    __tablename__ = "library_entries"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuthToken(Base):

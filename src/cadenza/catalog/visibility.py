@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.db.lists import one_of
 from cadenza.rights import policy
 from cadenza.rights.models import RightType, TrackRight
 
@@ -81,13 +82,13 @@ def playable_ids(session: Session, *, viewer: Viewer, track_ids: Iterable[int], 
     if not ids:
         return set()
     published = and_(listable_track(), Track.media_prefix.is_not(None), Track.media_prefix != "")
-    ready = set(session.scalars(select(Track.id).where(Track.id.in_(ids), published)))
+    ready = set(session.scalars(select(Track.id).where(one_of(session, Track.id, ids), published)))
     if not ready:
         return set()
     rights: dict[int, list[policy.Right]] = {}
     query = select(TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at)
     query = query.where(
-        TrackRight.track_id.in_(ready),
+        one_of(session, TrackRight.track_id, sorted(ready)),
         TrackRight.right_type == RightType.stream,
         or_(TrackRight.expires_at.is_(None), TrackRight.expires_at > at),
     )

@@ -1,6 +1,6 @@
 """Imports every domain's models so that `Base.metadata` is complete (for Alembic and tests)."""
 
-from cadenza.accounts.models import LibraryEntry, Playlist, PlaylistTrack, Role, Tier, User
+from cadenza.accounts.models import Role, Tier, User
 from cadenza.catalog.models import (
     Artist,
     Artwork,
@@ -12,26 +12,30 @@ from cadenza.catalog.models import (
     TrackVariant,
 )
 from cadenza.db.base import Base
+from cadenza.library.models import ArtistMark, Playlist, PlaylistEntry, PlayQueue, ReleaseMark, TrackMark
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
 from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 
 __all__ = [
     "Artist",
+    "ArtistMark",
     "Artwork",
     "Base",
     "FingerprintKey",
-    "LibraryEntry",
+    "PlayQueue",
     "PlaybackEvent",
     "PlaybackSession",
     "Playlist",
-    "PlaylistTrack",
+    "PlaylistEntry",
     "Release",
+    "ReleaseMark",
     "RightType",
     "RightsHolder",
     "Role",
     "Tier",
     "Track",
     "TrackArtist",
+    "TrackMark",
     "TrackRight",
     "TrackStatus",
     "TrackVariant",

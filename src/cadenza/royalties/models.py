@@ -30,9 +30,10 @@ class PlaybackSession(Base):
 
     __table_args__ = (
         Index("ix_playback_sessions_day", "day"),
-        # for the cascades when a track or a listener is deleted
+        # for the cascades when a track or a listener is deleted; a listener's one also reads their
+        # recently played tracks newest first (cadenza.library.history)
         Index("ix_playback_sessions_track_id", "track_id"),
-        Index("ix_playback_sessions_user_id", "user_id"),
+        Index("ix_playback_sessions_user_started", "user_id", "started_at"),
     )
 
 

@@ -37,6 +37,7 @@ from cadenza.web.api import (
     accounts,
     artwork,
     catalog,
+    library,
     playback,
     rights,
     royalties,
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         royalties.router,
         artwork.router,
         artwork.public,
+        library.router,
     ):
         app.include_router(router)
 
