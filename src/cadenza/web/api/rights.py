@@ -18,7 +18,7 @@ router = admin_router(prefix="/api", tags=["rights"])
 
 class RightIn(BaseModel):
     right_type: text_type(16) = Field(description="stream, download or sync")
-    territory: text_type(2) | None = Field(default=None, description="ISO 3166-1 alpha-2; null = worldwide")
+    territory: text_type(16) | None = Field(default=None, description="ISO 3166-1 alpha-2; null = worldwide")
     holder: Name = Field(description="rights holder name")
     expires_at: datetime | None = None
     share_pct: Decimal = Field(default=Decimal("100"), gt=0, le=100, decimal_places=2)
