@@ -20,6 +20,7 @@ CODECS: dict[str, list[str]] = {
     ".ogg": ["-c:a", "libopus", "-b:a", "128k"],
     ".opus": ["-c:a", "libopus", "-b:a", "128k"],
     ".alac.m4a": ["-c:a", "alac"],
+    ".wv": ["-c:a", "wavpack"],
 }
 
 

@@ -17,6 +17,7 @@ from cadenza.db.engine import engine_of, make_engine, make_session_factory
 from cadenza.delivery.clientip import parse_trusted
 from cadenza.delivery.service import TrackMedia, load_track_media
 from cadenza.delivery.signing import Keyring
+from cadenza.ingest.leftovers import clean_leftovers
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.rights.geo import GeoLookup
 from cadenza.royalties.ingest import Ingestor, SessionDirectory
@@ -136,5 +137,6 @@ def bootstrap(settings: Settings, *, resume: bool = True) -> App:
     c = build_collaborators(settings)
     runner = make_runner(c)
     if resume:
+        clean_leftovers(c)  # a crashed process's dead uploads and finished tracks' scratch directories
         runner.resume_interrupted()
     return App(c=c, runner=runner)

@@ -95,9 +95,26 @@ def test_bad_parameters_are_422(client: TestClient, params: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    "q", ["🎵🎶", "\u202eevil", "'; DROP TABLE tracks; --", "\\", "%_%", "ok\x00ay", "ＢＯＨＥＭ", "Ø" * 199]
+    "q", ["🎵🎶", "\u202eevil", "'; DROP TABLE tracks; --", "\\", "%_%", "ＢＯＨＥＭ", "Ø" * 199]
 )
 def test_weird_queries_are_answered(client: TestClient, q: str) -> None:
     assert client.get("/api/search", params={"q": q}).status_code == 200
     assert client.get("/api/search/suggest", params={"q": q}).status_code == 200
-    assert client.get("/api/search", params={"q": q, "artist": -1, "genre": q[:100]}).status_code == 200
+    assert client.get("/api/search", params={"q": q, "artist": 1, "genre": q[:100]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        ({"q": "ok\x00ay"}, "query.q"),
+        ({"q": "ok", "genre": "r\x01ck"}, "query.genre"),
+        ({"q": "ok", "artist": -1}, "query.artist"),
+        ({"q": "ok", "artist": 2**64}, "query.artist"),
+        ({"q": "ok", "limit": "²"}, "query.limit"),
+    ],
+)
+def test_unstorable_text_and_out_of_range_numbers_are_refused_with_the_field(
+    client: TestClient, params: dict, where: str
+) -> None:
+    resp = client.get("/api/search", params=params)
+    assert resp.status_code == 422 and resp.json()["reason"].startswith(where), resp.text

@@ -1,4 +1,4 @@
-"""Catalog tables: artists, releases, tracks, their variants and fingerprint index."""
+"""Catalog tables: artists, releases, tracks, their variants, artwork and fingerprint index."""
 
 from __future__ import annotations
 
@@ -42,6 +42,24 @@ class Artist(Base):
     __table_args__ = (Index("ix_artists_name", "name"),)
 
 
+class Artwork(Base):
+    """One cover image, stored once per content hash (catalog/artwork.py makes and names its objects).
+
+    `variants` lists the square boxes that were rendered, each in WebP and JPEG:
+    [{"size": 300, "width": 300, "height": 240}, ...]; only boxes no larger than the original exist."""
+
+    __tablename__ = "artworks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(32))  # of the original as uploaded
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    variants: Mapped[list[dict[str, int]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Release(Base):
     __tablename__ = "releases"
 
@@ -49,11 +67,12 @@ class Release(Base):
     title: Mapped[str] = mapped_column(String(500))
     upc: Mapped[str | None] = mapped_column(String(14))
     release_date: Mapped[date | None] = mapped_column(Date)
-    artwork_key: Mapped[str | None] = mapped_column(String(1000))
+    artwork_id: Mapped[int | None] = mapped_column(ForeignKey("artworks.id"))
     artist_id: Mapped[int | None] = mapped_column(ForeignKey("artists.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     artist: Mapped[Artist | None] = relationship()
+    artwork: Mapped[Artwork | None] = relationship()
 
     __table_args__ = (CheckConstraint("upc IS NULL OR length(upc) BETWEEN 12 AND 14", name="upc_length"),)
 
@@ -80,6 +99,9 @@ class Track(Base):
     source_size: Mapped[int | None] = mapped_column(BigInteger)
     source_info: Mapped[dict[str, object] | None] = mapped_column(JSON)
     hifi_unavailable_reason: Mapped[str | None] = mapped_column(Text)
+    # The cover embedded in the file's tags; `artwork_problem` says why an embedded picture was not used.
+    artwork_id: Mapped[int | None] = mapped_column(ForeignKey("artworks.id"))
+    artwork_problem: Mapped[str | None] = mapped_column(Text)
 
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"))
@@ -92,6 +114,7 @@ class Track(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     release: Mapped[Release | None] = relationship()
+    artwork: Mapped[Artwork | None] = relationship()
     artists: Mapped[list[Artist]] = relationship(
         secondary="track_artists", order_by="TrackArtist.position", viewonly=True
     )

@@ -14,6 +14,7 @@ from cadenza.catalog.codes import normalize_isrc, normalize_upc
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer
 from cadenza.errors import InvalidInput, NotFound
+from cadenza.text import scrub
 
 
 @dataclass
@@ -46,7 +47,7 @@ class TrackMetadata:
 def _clean(text: str | None, *, limit: int, what: str) -> str | None:
     if text is None:
         return None
-    text = " ".join(text.split())
+    text = scrub(" ".join(text.split()))
     if len(text) > limit:
         raise InvalidInput(f"{what} is longer than {limit} characters")
     return text or None

@@ -1,4 +1,4 @@
-"""The `cadenza` command: serve, import, migrate, worker."""
+"""The `cadenza` command: serve, import, migrate, worker, user, playlist, search, royalties."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cadenza.cli.playlists import playlist_app
 from cadenza.cli.royalties import app as royalties_app
 from cadenza.cli.search import search_app
 from cadenza.config import get_settings
@@ -18,6 +19,7 @@ from cadenza.config import get_settings
 app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(playlist_app, name="playlist")
 app.add_typer(search_app, name="search")
 app.add_typer(royalties_app, name="royalties")
 console = Console()

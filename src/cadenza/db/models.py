@@ -3,6 +3,7 @@
 from cadenza.accounts.models import Role, Tier, User
 from cadenza.catalog.models import (
     Artist,
+    Artwork,
     FingerprintKey,
     Release,
     Track,
@@ -18,6 +19,7 @@ from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 __all__ = [
     "Artist",
     "ArtistMark",
+    "Artwork",
     "Base",
     "FingerprintKey",
     "PlayQueue",

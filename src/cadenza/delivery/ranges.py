@@ -4,10 +4,13 @@ Pure functions over request headers and object facts; the ASGI layer only moves 
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 
+_DIGITS = re.compile(r"[0-9]+")
+_HUGE = 2**63
 MAX_RANGES = 32  # more than this is a denial-of-service shape; RFC 9110 lets us ignore Range then
 
 
@@ -67,6 +70,18 @@ def _date(value: str) -> float | None:
         return None
 
 
+def _position(text: str) -> int:
+    """A byte position of a Range header (ASCII digits, checked by `_DIGITS`), read as at most 2**63: any
+    file is smaller, so a longer number means the same, and `int` refuses more than 4,300 digits."""
+    return int(text) if len(text) <= 18 else _HUGE
+
+
+def _magnitude(digits: str) -> tuple[int, str]:
+    """Orders digit strings as the numbers they write."""
+    significant = digits.lstrip("0")
+    return len(significant), significant
+
+
 def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
     """Satisfiable ranges for `bytes=...`; [] if none is satisfiable; None if the header is not usable."""
     unit, _, spec = header.partition("=")
@@ -78,20 +93,21 @@ def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
         return None
     for part in parts:
         first, dash, last = part.strip().partition("-")
-        if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        # ASCII digits only: `str.isdigit` also takes '²', which `int` then refused (a 500).
+        if not dash or not _DIGITS.fullmatch(first or "0") or not _DIGITS.fullmatch(last or "0"):
             return None
         if first == "":
-            if last == "" or int(last) == 0:
+            if last == "" or _position(last) == 0:
                 if last == "":
                     return None
                 continue  # bytes=-0 is unsatisfiable on its own
-            n = int(last)
+            n = _position(last)
             if size > 0:
                 out.append((max(0, size - n), size - 1))
             continue
-        start = int(first)
-        end = int(last) if last else size - 1
-        if last and end < start:
+        start = _position(first)
+        end = _position(last) if last else size - 1
+        if last and _magnitude(last) < _magnitude(first):  # exact, whatever the length
             return None  # invalid syntax: the whole header is ignored
         if start < size:
             out.append((start, min(end, size - 1)))

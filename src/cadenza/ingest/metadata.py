@@ -1,14 +1,24 @@
-"""Metadata from an upload's tags (mutagen), turned into TrackMetadata."""
+"""Metadata from an upload's tags (mutagen), turned into TrackMetadata; the cover picture embedded in them."""
 
 from __future__ import annotations
 
+import base64
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import mutagen
+from mutagen.apev2 import APEv2
+from mutagen.flac import Picture
+from mutagen.id3 import ID3
+from mutagen.mp4 import MP4Tags
 
 from cadenza.catalog.service import TrackMetadata
+
+# An ISRC as taggers write it, in ASCII (`\d` would pass other scripts' digits on, to be refused later).
+_ISRC_TAG = re.compile(r"[A-Za-z]{2}-?[A-Za-z0-9]{3}-?[0-9]{2}-?[0-9]{5}")
 
 
 def _first(tags: dict[str, list[str]], *names: str) -> str | None:
@@ -22,7 +32,7 @@ def _first(tags: dict[str, list[str]], *names: str) -> str | None:
 def _date(text: str | None) -> date | None:
     if not text:
         return None
-    m = re.match(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text)
+    m = re.match(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?", text)  # ASCII: `\d` takes any script
     if not m:
         return None
     try:
@@ -59,7 +69,7 @@ def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata
     number = _first(tags, "tracknumber")
     track_number = None
     if number:
-        m = re.match(r"^\s*(\d{1,4})", number)
+        m = re.match(r"^\s*([0-9]{1,4})", number)
         track_number = int(m.group(1)) if m and int(m.group(1)) > 0 else None
     isrc = _first(tags, "isrc") or _id3_txxx_isrc(path)
     return TrackMetadata(
@@ -69,5 +79,56 @@ def read_tags(path: Path, *, fallback_title: str | None = None) -> TrackMetadata
         release_date=_date(_first(tags, "date", "originaldate")),
         genre=_first(tags, "genre"),
         track_number=track_number,
-        isrc=isrc if isrc and re.fullmatch(r"[A-Za-z]{2}-?[A-Za-z0-9]{3}-?\d{2}-?\d{5}", isrc) else None,
+        isrc=isrc if isrc and _ISRC_TAG.fullmatch(isrc) else None,
     )
+
+
+# ID3/FLAC picture types (APIC, METADATA_BLOCK_PICTURE): 3 is the front cover, 0 "other" (what many
+# taggers write when nobody chose). Any other type (back cover, artist, logo...) is only a last resort.
+_FRONT_COVER = 3
+_OTHER = 0
+
+
+def embedded_cover(path: Path) -> bytes | None:
+    """The picture in the file's tags that best serves as its cover: the front cover, else one of type
+    "other", else the first. ID3 APIC (MP3, WAV, AIFF), FLAC picture blocks, Vorbis comments'
+    METADATA_BLOCK_PICTURE (Ogg Vorbis, Opus, FLAC), MP4 `covr`, APEv2 "Cover Art (Front)".
+
+    mutagen reads the tag blocks only: no audio is decoded. Never raises; the bytes are not checked
+    (catalog/artwork.py does that)."""
+    try:
+        audio = mutagen.File(path)
+        pictures = list(_pictures(audio)) if audio is not None else []
+    except Exception:  # damaged tags: validation reports what matters about the file
+        return None
+    if not pictures:
+        return None
+    rank = {_FRONT_COVER: 0, _OTHER: 1}
+    return min(enumerate(pictures), key=lambda p: (rank.get(p[1][0], 2), p[0]))[1][1]
+
+
+def _pictures(audio: Any) -> Iterator[tuple[int, bytes]]:
+    """(picture type, bytes) of every picture in the file, in file order."""
+    for pic in getattr(audio, "pictures", None) or []:  # FLAC PICTURE metadata blocks
+        yield int(pic.type), bytes(pic.data)
+    tags = audio.tags
+    if tags is None:
+        return
+    if isinstance(tags, ID3):
+        for frame in tags.getall("APIC"):  # ID3v2.2 PIC frames are upgraded to APIC on load
+            yield int(frame.type), bytes(frame.data)
+    elif isinstance(tags, MP4Tags):
+        for cover in tags.get("covr", []):  # MP4 names no picture type: a cover is a front cover
+            yield _FRONT_COVER, bytes(cover)
+    elif isinstance(tags, APEv2):
+        for key, kind in (("Cover Art (Front)", _FRONT_COVER), ("Cover Art (Other)", _OTHER)):
+            value = tags.get(key)
+            if value is not None:  # "<file name>\0<image bytes>"
+                yield kind, bytes(value.value).partition(b"\0")[2]
+    elif hasattr(tags, "get"):  # Vorbis comments (Ogg Vorbis, Opus, FLAC)
+        for encoded in tags.get("metadata_block_picture", []):
+            try:
+                pic = Picture(base64.b64decode(encoded))
+            except Exception:
+                continue
+            yield int(pic.type), bytes(pic.data)

@@ -16,13 +16,15 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from cadenza.catalog import artwork
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
 from cadenza.config import Settings
 from cadenza.db.engine import transaction
-from cadenza.errors import StageError
+from cadenza.errors import InvalidInput, StageError
 from cadenza.ingest import fingerprint as fp
 from cadenza.ingest import fingerprint_index as fingerprints
+from cadenza.ingest import metadata
 from cadenza.ingest import transcode as tc
 from cadenza.ingest import validate as val
 from cadenza.ingest import waveform as wf
@@ -80,10 +82,33 @@ def _validate(c: Collaborators, track: Track) -> None:
     assert track.source_key
     with c.store.fetch(track.source_key) as path:
         info = val.validate(path, c.settings.limits)
+        # From the file already fetched, once it is known to be audio: mutagen reads the tag blocks only.
+        cover = metadata.embedded_cover(path)
     with transaction(c.sessions) as s:
         t = _load(s, track.id)
         t.source_info = asdict(info)
         t.duration_sec = info.duration_sec
+    _embedded_artwork(c, track.id, cover)
+
+
+def _embedded_artwork(c: Collaborators, track_id: int, cover: bytes | None) -> None:
+    """The cover embedded in the upload becomes the track's artwork (and its release's, if that has
+    none). A picture that is refused, or that cannot be stored, never fails the track: the reason is
+    logged and kept in `artwork_problem`, and the track goes on without artwork."""
+    art_id: int | None = None
+    problem: str | None = None
+    if cover is not None:
+        try:
+            art_id = artwork.store_image(c.sessions, store=c.store, data=cover).id
+        except InvalidInput as exc:
+            problem = f"embedded picture refused: {exc.reason}"
+        except Exception as exc:  # a Pillow defect or a store hiccup: the audio matters more
+            log.exception("track %s: embedded picture could not be stored", track_id)
+            problem = f"embedded picture could not be stored: {type(exc).__name__}: {exc}"
+        if problem:
+            log.warning("track %s: %s", track_id, problem)
+    with transaction(c.sessions) as s:
+        artwork.attach_to_track(s, track_id=track_id, artwork_id=art_id, problem=problem)
 
 
 def _source_info(track: Track) -> val.SourceInfo:

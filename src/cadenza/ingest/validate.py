@@ -60,6 +60,10 @@ _PROBE_HINTS = [
 # `-progress` lines are "key=value" (value may hold spaces: "speed= 522x"); log lines never start so.
 _PROGRESS_LINE = re.compile(r"^[a-z0-9_]+=")
 _LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
+# Cover art in the tags (ID3 APIC, FLAC pictures, MP4 `covr`) is an attached-picture stream that ffmpeg
+# decodes once while opening the file, even when only the audio is mapped. What those decoders report is
+# about the picture, not the audio: a damaged cover must not refuse a track (catalog/artwork.py judges it).
+_PICTURE_DECODER = re.compile(r"^\[(mjpeg|png|apng|bmp|gif|webp|tiff|jpeg2000|jpegls) @ 0x[0-9a-f]+\]")
 _GENERIC_DECODE_ERROR = "Error while decoding stream"
 
 
@@ -367,6 +371,8 @@ def _error_lines(stderr: str) -> list[str]:
     for raw in stderr.splitlines():
         line = raw.strip()
         if not line or _PROGRESS_LINE.match(line) or line.startswith("Last message repeated"):
+            continue
+        if _PICTURE_DECODER.match(line):
             continue
         lines.append(_LOG_PREFIX.sub("", line)[:160])
     # "Error while decoding stream #0:0: Invalid data..." follows the decoder's own, clearer line.

@@ -20,21 +20,35 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from cadenza.royalties.rules import KINDS, QUALITIES, Royalties
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_KINDS = frozenset(KINDS)
-_QUALITIES = frozenset(QUALITIES)
-_FIELDS = frozenset(
-    {"id", "session_id", "kind", "occurred_at", "position_ms", "seconds_played", "quality", "playback_rate",
-     "track_id"}
-)  # fmt: skip
 NO_CAP = 1 << 62
 _INT32 = 2**31 - 1
+_INT64 = 2**63 - 1
 _DAY_SEC = 86_400
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The other spellings `uuid.UUID` reads (upper case, no hyphens, braces, a urn: prefix), in ASCII only.
+_UUID_FORMS = re.compile(r"(?:urn:uuid:)?\{?(?:[0-9A-Fa-f]-?){31}[0-9A-Fa-f]\}?")
+# Session ids are the stream endpoint's UUIDs; anything of their alphabet and size is looked up.
+_SESSION_ID = r"^[0-9A-Za-z_-]{1,36}$"
+_MAX_TIME_TEXT = 64
+_MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 class Rejected(Exception):
@@ -94,27 +108,105 @@ def from_ms(ms: int) -> datetime:
 
 
 def parse_timestamp(value: object, what: str) -> int:
-    """An ISO 8601 time with a zone, or epoch milliseconds, as epoch milliseconds."""
+    """An ISO 8601 time with a zone, or epoch milliseconds, as epoch milliseconds between the years 1 and
+    9999 (what a datetime can hold, so `from_ms` works on every accepted value).
+
+    Text must be short printable ASCII: `datetime.fromisoformat` reads past a NUL (`...00\\x00Z` parses)
+    and Unicode digits are no one's clock."""
     if isinstance(value, str):
+        if len(value) > _MAX_TIME_TEXT or not value.isascii() or not value.isprintable():
+            raise Rejected(f"{what} is not an ISO 8601 time")
         try:
             at = datetime.fromisoformat(value)
         except ValueError:
             raise Rejected(f"{what} is not an ISO 8601 time") from None
         if at.tzinfo is None:
             raise Rejected(f"{what} needs a time zone (e.g. a trailing Z)")
-        return to_ms(at)
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return int(value)
-    raise Rejected(f"{what} must be an ISO 8601 time or epoch milliseconds")
+        ms = to_ms(at)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        ms = value  # compared as an int: math.isfinite(10**400) raises OverflowError
+    elif isinstance(value, float) and math.isfinite(value):
+        ms = int(value)
+    else:
+        raise Rejected(f"{what} must be an ISO 8601 time or epoch milliseconds")
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise Rejected(f"{what} is not between the years 1 and 9999")
+    return ms
 
 
-def _number(raw: dict[str, object], key: str) -> float | None:
-    value = raw.get(key)
-    if value is None:
+def event_id(value: object) -> str | None:
+    """A player's event id in canonical form (lower case, hyphenated), or None if it is not a UUID.
+
+    Only ASCII hex is read: `uuid.UUID` hands the digits to `int(..., 16)`, which takes Arabic-Indic
+    digits, underscores and surrounding blanks too."""
+    if not isinstance(value, str):
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Rejected(f"{key} must be a number")
-    return float(value)
+    if _CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(uuid.UUID(value)) if _UUID_FORMS.fullmatch(value) else None
+
+
+def _valid_id(value: str) -> str:
+    canonical = event_id(value)
+    if canonical is None:
+        raise PydanticCustomError("event", "id must be a UUID string made by the player")
+    return canonical
+
+
+def _valid_time(value: object) -> int:
+    try:
+        return parse_timestamp(value, "occurred_at")
+    except Rejected as exc:
+        raise PydanticCustomError("event", exc.reason) from None
+
+
+class _EventSchema(BaseModel):
+    """One event as documented (the OpenAPI schema of POST /api/playback/events), checked strictly: a
+    JSON boolean is not a number, 12.0 is not a whole number of milliseconds, nothing is read out of
+    text, and every text that reaches the database is ASCII from a closed set (no NUL for PostgreSQL,
+    no lone surrogate for the UTF-8 encoder)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False, frozen=True)
+
+    id: Annotated[str, AfterValidator(_valid_id)]
+    session_id: Annotated[str, StringConstraints(pattern=_SESSION_ID)]
+    kind: Literal[KINDS]  # type: ignore[valid-type]  # the rules' vocabularies, defined once
+    occurred_at: Annotated[int, PlainValidator(_valid_time)]
+    seconds_played: Annotated[float | None, Field(ge=0, le=_DAY_SEC)] = None
+    position_ms: Annotated[int | None, Field(ge=0, le=_INT32)] = None
+    quality: Literal[QUALITIES] | None = None  # type: ignore[valid-type]
+    playback_rate: Annotated[float | None, Field(gt=0, le=16)] = None
+    track_id: Annotated[int | None, Field(ge=1, le=_INT64)] = None
+
+
+_FIELDS = frozenset(_EventSchema.model_fields)
+
+# What the player hears when a field fails, by field and (where it matters) pydantic's error type.
+_REASONS: dict[str, str] = {
+    "id": "id must be a UUID string made by the player",
+    "session_id": "session_id must be the session id the stream endpoint returned",
+    "kind": f"kind must be one of {', '.join(KINDS)}",
+    "seconds_played": "seconds_played must be a number",
+    "seconds_played/greater_than_equal": "seconds_played cannot be negative",
+    "seconds_played/less_than_equal": "seconds_played is more than a day",
+    "position_ms": f"position_ms must be a whole number of milliseconds, from 0 to {_INT32}",
+    "quality": f"quality must be one of {', '.join(QUALITIES)}",
+    "playback_rate": "playback_rate must be a number above 0 and at most 16",
+    "track_id": f"track_id must be a whole number from 1 to {_INT64}",
+}
+
+
+def _reason(error: ErrorDetails) -> str:
+    """The first failure of an event as one sentence naming the field (the player logs it)."""
+    field = str(error["loc"][0]) if error["loc"] else "event"
+    kind = error["type"]
+    if kind == "event":
+        return error["msg"]
+    if kind == "missing":
+        return f"{field} is required"
+    if kind == "extra_forbidden":
+        return f"unknown field {field[:40]!r}"
+    return _REASONS.get(f"{field}/{kind}") or _REASONS.get(field) or f"{field} is not valid"
 
 
 def duration_cap_ms(duration_sec: float | None, rules: Royalties) -> int:
@@ -128,56 +220,25 @@ def parse_event(raw: object) -> ParsedEvent:
     """Check an event's shape and values that need no database; raise Rejected with the reason."""
     if not isinstance(raw, dict):
         raise Rejected("an event must be a JSON object")
-    unknown = raw.keys() - _FIELDS
+    unknown = raw.keys() - _FIELDS  # first, and by hand: pydantic cannot name a key that is not UTF-8
     if unknown:
-        raise Rejected(f"unknown field {sorted(unknown)[0]!r}")
-    event_id = raw.get("id")
-    if not isinstance(event_id, str):
-        raise Rejected("id must be a UUID string made by the player")
-    if not _CANONICAL_UUID.fullmatch(event_id):
-        try:
-            event_id = str(uuid.UUID(event_id))
-        except ValueError:
-            raise Rejected("id must be a UUID string made by the player") from None
-    session_id = raw.get("session_id")
-    if not isinstance(session_id, str) or not 0 < len(session_id) <= 36:
-        raise Rejected("session_id must be the session id the stream endpoint returned")
-    kind = raw.get("kind")
-    if kind not in _KINDS:
-        raise Rejected(f"kind must be one of {', '.join(KINDS)}")
-    if "occurred_at" not in raw:
-        raise Rejected("occurred_at is required")
-    occurred_ms = parse_timestamp(raw["occurred_at"], "occurred_at")
-    seconds = _number(raw, "seconds_played") or 0.0
-    if seconds < 0:
-        raise Rejected("seconds_played cannot be negative")
-    if seconds > _DAY_SEC:
-        raise Rejected("seconds_played is more than a day")
-    position = raw.get("position_ms")
-    if position is not None and (
-        isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= _INT32
-    ):
-        raise Rejected("position_ms must be a whole number of milliseconds, at least 0")
-    quality = raw.get("quality")
-    if quality is not None and quality not in _QUALITIES:
-        raise Rejected(f"quality must be one of {', '.join(QUALITIES)}")
-    rate = _number(raw, "playback_rate")
-    if rate is not None and not 0 < rate <= 16:
-        raise Rejected("playback_rate must be above 0 and at most 16")
-    track_id = raw.get("track_id")
-    if track_id is not None and (isinstance(track_id, bool) or not isinstance(track_id, int)):
-        raise Rejected("track_id must be a whole number")
+        raise Rejected(f"unknown field {str(min(unknown, key=repr))[:40]!r}")
+    try:
+        e = _EventSchema.model_validate(raw)
+    except ValidationError as exc:
+        raise Rejected(_reason(exc.errors(include_url=False, include_input=False)[0])) from None
+    seconds = e.seconds_played or 0.0
     return ParsedEvent(
-        event_id=event_id,
-        session_id=session_id,
-        kind=kind,  # type: ignore[arg-type]
-        occurred_ms=occurred_ms,
-        position_ms=position,  # type: ignore[arg-type]
+        event_id=e.id,
+        session_id=e.session_id,
+        kind=e.kind,
+        occurred_ms=e.occurred_at,
+        position_ms=e.position_ms,
         seconds_played=seconds,
         played_ms=round(seconds * 1000),
-        quality=quality,  # type: ignore[arg-type]
-        playback_rate=rate,
-        track_id=track_id,  # type: ignore[arg-type]
+        quality=e.quality,
+        playback_rate=e.playback_rate,
+        track_id=e.track_id,
     )
 
 

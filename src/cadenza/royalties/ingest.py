@@ -223,9 +223,13 @@ class Ingestor:
 
 
 def _unpack(body: object, max_batch: int) -> tuple[list[Any], int | None]:
-    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+    """The batch's events and its `sent_at`; anything but that shape refuses the whole batch with a
+    reason (InvalidInput), since there is no event to answer for one by one."""
+    if not isinstance(body, dict):
         raise InvalidInput('send a JSON object {"sent_at": ..., "events": [...]}')
-    events = body["events"]
+    events = body.get("events")
+    if not isinstance(events, list):
+        raise InvalidInput('events must be a list of event objects: {"sent_at": ..., "events": [...]}')
     if len(events) > max_batch:
         raise InvalidInput(f"at most {max_batch} events per batch; got {len(events)}")
     sent = body.get("sent_at")
@@ -236,9 +240,10 @@ def _unpack(body: object, max_batch: int) -> tuple[list[Any], int | None]:
     return events, sent_at
 
 
-def _raw_id(raw: object) -> object:
-    value = raw.get("id") if isinstance(raw, dict) else None
-    return value if isinstance(value, str) else None
+def _raw_id(raw: object) -> str | None:
+    """The id a rejected event is reported under: only a well-formed one is echoed (canonical), so the
+    answer never carries text that cannot be encoded (a lone surrogate) or that the player did not mean."""
+    return counting.event_id(raw.get("id")) if isinstance(raw, dict) else None
 
 
 def _row(c: CheckedEvent, received: datetime) -> tuple[object, ...]:

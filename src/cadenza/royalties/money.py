@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from cadenza.errors import InvalidInput
@@ -18,13 +18,19 @@ _EXPONENTS = {
     "CLF": 4,
     "UYW": 4,
 }  # fmt: skip
-_CODE = re.compile(r"^[A-Z]{3}$")
+_CODE = re.compile(r"[A-Z]{3}")
+_AMOUNT = re.compile(r"(?P<sign>-?)(?P<units>[0-9]*)(?:\.(?P<decimals>[0-9]*))?")
+_BLANKS = " \t\r\n"
+MAX_DIGITS = 15
+_LIMIT = Decimal(10) ** MAX_DIGITS
 
 
 def currency_code(value: str) -> str:
-    code = value.strip().upper()
-    if not _CODE.match(code):
-        raise InvalidInput(f"currency {value!r} is not an ISO 4217 code such as EUR")
+    """An ISO 4217 code in upper case. ASCII only: `str.upper` turns some other letters into ASCII ones
+    (the ligature 'ﬀ' becomes 'FF')."""
+    code = value.strip().upper() if isinstance(value, str) and value.isascii() else ""
+    if not _CODE.fullmatch(code):
+        raise InvalidInput(f"currency {shown(value)} is not an ISO 4217 code such as EUR")
     return code
 
 
@@ -33,19 +39,48 @@ def exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
 
-def parse_amount(value: str | Decimal | int, currency: str) -> Decimal:
-    """A non-negative amount with no more precision than the currency's minor unit, at that precision."""
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"amount {value!r} is not a number") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidInput("the pool must be a finite amount of at least 0")
-    unit = Decimal(1).scaleb(-exponent(currency))
-    quantized = amount.quantize(unit)
-    if quantized != amount:
-        raise InvalidInput(f"{currency} amounts have {exponent(currency)} decimal places at most")
-    return quantized
+def parse_amount(value: str | Decimal | int, currency: str, *, what: str = "pool") -> Decimal:
+    """A non-negative amount with no more precision than the currency's minor unit, at that precision.
+
+    Text is ASCII digits with an optional decimal point (`10000`, `10000.00`), blanks around it allowed:
+    `Decimal` would also read exponents (`1e400`, whose quantizing raised InvalidOperation), `NaN`,
+    `Infinity`, underscores and Unicode digits (`٣` is 3), none of which anyone means as revenue. Written
+    decimals beyond the minor unit are refused rather than rounded, even zeros: the pool is exactly what
+    was typed. At most MAX_DIGITS digits before the point keep every amount, share and sum exact within
+    Decimal's default 28 digits."""
+    places = exponent(currency)
+    unit = Decimal(1).scaleb(-places)
+    if isinstance(value, str):
+        m = _AMOUNT.fullmatch(value.strip(_BLANKS))
+        if m is None or not (m["units"] or m["decimals"]):
+            raise InvalidInput(
+                f"{what} {shown(value)} is not a number: write digits with an optional decimal point, "
+                "e.g. 10000.00"
+            )
+        if m["sign"]:
+            raise InvalidInput(f"the {what} must be a finite amount of at least 0")
+        if len(m["units"].lstrip("0")) > MAX_DIGITS:
+            raise InvalidInput(f"the {what} may have at most {MAX_DIGITS} digits before the decimal point")
+        amount = Decimal(f"{m['units'] or 0}.{m['decimals'] or 0}")
+        exact = len(m["decimals"] or "") <= places
+    elif isinstance(value, Decimal | int) and not isinstance(value, bool):
+        amount = Decimal(value)
+        if not amount.is_finite() or amount.is_signed():
+            raise InvalidInput(f"the {what} must be a finite amount of at least 0")
+        exact = amount >= _LIMIT or amount.quantize(unit) == amount  # (below the limit: no overflow)
+    else:
+        raise InvalidInput(f"the {what} must be an amount such as 10000.00")
+    if amount >= _LIMIT:
+        raise InvalidInput(f"the {what} may have at most {MAX_DIGITS} digits before the decimal point")
+    if not exact:
+        raise InvalidInput(f"{currency} amounts have {places} decimal places at most")
+    return amount.quantize(unit)
+
+
+def shown(value: object) -> str:
+    """A value as a reason quotes it: its repr (which escapes NUL and lone surrogates), cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def to_units(amount: Decimal, currency: str) -> int:

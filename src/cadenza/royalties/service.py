@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -19,25 +19,35 @@ from cadenza.royalties.rules import Royalties
 from cadenza.royalties.statements import Period, Report
 
 Format = Literal["csv", "json"]
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})")
+_DAY = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})")
 
 
 def parse_period(value: str, *, allow_day: bool = False) -> Period:
-    """A month `2026-11` (or, where allowed, a day `2026-11-05`) as [start, end) in UTC days."""
-    text = value.strip()
-    try:
-        if m := _MONTH.match(text):
-            start = date(int(m[1]), int(m[2]), 1)
-            end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-            return Period(text, start, end)
-        if allow_day and _DAY.match(text):
-            start = date.fromisoformat(text)
-            return Period(text, start, date.fromordinal(start.toordinal() + 1))
-    except ValueError:
-        pass
+    """A month `2026-11` (or, where allowed, a day `2026-11-05`) as [start, end) in UTC days.
+
+    ASCII digits only: `\\d` and `int` also read Arabic-Indic and other Unicode digits, and such a label
+    then reached a file name and a Content-Disposition header, which cannot carry it (a 500). Years run
+    from 0001 to 9998, so that a period's end is a date too."""
     shape = "a month like 2026-11 or a day like 2026-11-05" if allow_day else "a month like 2026-11"
-    raise InvalidInput(f"period {value!r} is not {shape}")
+    text = value.strip(" \t\r\n") if isinstance(value, str) else ""
+    m = _DAY.fullmatch(text) if allow_day else None
+    m = m or _MONTH.fullmatch(text)
+    if m is None:
+        raise InvalidInput(f"period {money.shown(value)} is not {shape}")
+    year, month = int(m["year"]), int(m["month"])
+    if not 1 <= month <= 12:
+        raise InvalidInput(f"period {text!r} is not {shape}: the month must be 01 to 12")
+    if not 1 <= year <= 9998:
+        raise InvalidInput(f"period {text!r} is not {shape}: the year must be 0001 to 9998")
+    if m.re is _MONTH:
+        start = date(year, month, 1)
+        return Period(text, start, date(year + month // 12, month % 12 + 1, 1))
+    try:
+        start = date(year, month, int(m["day"]))
+    except ValueError:
+        raise InvalidInput(f"period {text!r} is not {shape}: {text[:7]} has no day {m['day']}") from None
+    return Period(text, start, start + timedelta(days=1))
 
 
 def report_territory(value: str) -> str:

@@ -10,6 +10,11 @@ CONTENT_TYPES = {
     ".flac": "audio/flac",
     ".json": "application/json",
     ".mpd": "application/dash+xml",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
 }
 
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -19,6 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
@@ -26,12 +27,24 @@ from cadenza import __version__
 from cadenza.accounts.service import AuthError, RateLimited
 from cadenza.bootstrap import App, bootstrap
 from cadenza.config import Settings, get_settings
+from cadenza.db.errors import classify
 from cadenza.delivery import service as delivery_service
 from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
 from cadenza.storage.keys import track_id_of
 from cadenza.web import deps
-from cadenza.web.api import accounts, catalog, playback, rights, royalties, search, stream, uploads
+from cadenza.web.api import (
+    accounts,
+    artwork,
+    catalog,
+    library,
+    playback,
+    rights,
+    royalties,
+    search,
+    stream,
+    uploads,
+)
 from cadenza.web.media import MediaConfig, MediaMiddleware
 from cadenza.web.upload import UploadRejected
 
@@ -51,6 +64,11 @@ class CrossOrigin(CORSMiddleware):
 
 # Response headers a cross-origin page may read: what a player needs for ranges, caching, retries.
 CORS_EXPOSE = ["content-length", "content-range", "accept-ranges", "etag", "last-modified", "retry-after"]
+
+
+def _printable(value: object) -> str:
+    text = str(value)
+    return text if text.isprintable() and text.isascii() else ascii(text).strip("'")
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
@@ -81,6 +99,8 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/api/auth/register"),
         ("POST", "/api/auth/login"),
         ("POST", "/api/playback/beacon"),  # each event's unguessable session id is its credential
+        ("GET", "/api/artwork/{sha256}/{filename}"),  # content-hashed cover art: not protected content
+        ("HEAD", "/api/artwork/{sha256}/{filename}"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
@@ -100,7 +120,8 @@ class RouteInfo:
 
     @property
     def public(self) -> bool:
-        return all((m, self.path) in PUBLIC_ROUTES for m in self.methods - {"HEAD"})
+        methods = self.methods - {"HEAD"} or self.methods  # a HEAD-only route stands for itself
+        return all((m, self.path) in PUBLIC_ROUTES for m in methods)
 
     def calls(self, *functions: Callable[..., Any]) -> bool:
         """The route resolves one of `functions` as a dependency, directly or through another."""
@@ -176,6 +197,9 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         playback.router,
         playback.public,
         royalties.router,
+        artwork.router,
+        artwork.public,
+        library.router,
     ):
         app.include_router(router)
 
@@ -265,8 +289,30 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return _error(422, "invalid_input", f"{where}: {first.get('msg', 'invalid value')}")
+        # A location may hold a client's own dict key: keep it printable and encodable (no surrogates).
+        where = ".".join(_printable(p) for p in first.get("loc", ()))
+        return _error(422, "invalid_input", f"{where}: {_printable(first.get('msg', 'invalid value'))}")
+
+    @app.exception_handler(UnicodeError)
+    async def _undecodable(_: Request, exc: UnicodeError) -> JSONResponse:
+        return _error(400, "bad_request", "the request is not valid UTF-8 text where text is expected")
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        """Database errors in one place: the request's fault is a 4xx that says what (never "send
+        again", or a client retries forever a request that can never succeed); only a database that
+        cannot answer now is a 503 with Retry-After."""
+        found = classify(exc)
+        if found.kind == "client":
+            status = 409 if isinstance(exc, IntegrityError) else 422
+            return _error(status, "invalid_input" if status == 422 else "conflict", found.reason)
+        if found.kind == "unavailable":
+            log.warning("database unavailable: %s", exc.__class__.__name__)
+            resp = _error(503, "unavailable", found.reason)
+            resp.headers["Retry-After"] = str(found.retry_after)
+            return resp
+        log.exception("database error")
+        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

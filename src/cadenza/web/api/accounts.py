@@ -6,27 +6,33 @@ from datetime import datetime
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from cadenza.accounts import service
 from cadenza.accounts.models import User
 from cadenza.accounts.service import Principal
 from cadenza.db.engine import transaction
 from cadenza.web.deps import AppState, ClientIP, CurrentUser, public_router, user_router
+from cadenza.web.validation import text_type
 
 public = public_router(prefix="/api", tags=["accounts"])
 router = user_router(prefix="/api", tags=["accounts"])
 
 
+Email = text_type(320, min_length=1)
+# Any characters a password manager makes, but none that cannot be encoded (the hash takes bytes).
+Password = text_type(1024, min_length=1, free_text=True, strip=False)
+
+
 class RegisterIn(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
-    display_name: str | None = Field(default=None, max_length=200)
+    email: Email
+    password: Password
+    display_name: text_type(200) | None = None
 
 
 class LoginIn(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
+    email: Email
+    password: Password
 
 
 class UserOut(BaseModel):

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from cadenza.catalog import service
+from cadenza.catalog import artwork, service
+from cadenza.catalog.artwork import ArtworkRef
 from cadenza.catalog.models import Release, Track
+from cadenza.web.api.artwork import ArtworkOut
 from cadenza.web.deps import MAX_ID, AppState, Id, ViewerDep, user_router
 
 router = user_router(prefix="/api", tags=["catalog"])
@@ -42,9 +45,10 @@ class TrackOut(BaseModel):
     hifi_unavailable_reason: str | None
     variants: list[VariantOut]
     created_at: datetime
+    artwork: ArtworkOut | None = Field(description="the track's cover, else its release's")
 
     @classmethod
-    def of(cls, t: Track) -> TrackOut:
+    def of(cls, t: Track, art: dict[int, ArtworkRef]) -> TrackOut:
         return cls(
             id=t.id,
             title=t.title,
@@ -71,12 +75,14 @@ class TrackOut(BaseModel):
                 for v in t.variants
             ],
             created_at=t.created_at,
+            artwork=_art(art, t.id),
         )
 
 
 class ArtistOut(BaseModel):
     id: int
     name: str
+    artwork: ArtworkOut | None = Field(default=None, description="the cover of their latest release")
 
 
 class ReleaseOut(BaseModel):
@@ -85,6 +91,7 @@ class ReleaseOut(BaseModel):
     upc: str | None
     release_date: date | None
     artist: ArtistOut | None
+    artwork: ArtworkOut | None = None
 
 
 class ArtistDetail(ArtistOut):
@@ -95,9 +102,29 @@ class ReleaseDetail(ReleaseOut):
     tracks: list[TrackOut]
 
 
-def _release_out(r: Release) -> ReleaseOut:
-    artist = ArtistOut(id=r.artist.id, name=r.artist.name) if r.artist else None
-    return ReleaseOut(id=r.id, title=r.title, upc=r.upc, release_date=r.release_date, artist=artist)
+def _art(refs: dict[int, ArtworkRef], key: int) -> ArtworkOut | None:
+    ref = refs.get(key)
+    return ArtworkOut.of(ref) if ref else None
+
+
+def _tracks_out(s: Session, tracks: list[Track]) -> list[TrackOut]:
+    art = artwork.for_tracks(s, track_ids=[t.id for t in tracks])
+    return [TrackOut.of(t, art) for t in tracks]
+
+
+def _releases_out(s: Session, releases: list[Release]) -> list[ReleaseOut]:
+    art = artwork.for_releases(s, release_ids=[r.id for r in releases])
+    return [
+        ReleaseOut(
+            id=r.id,
+            title=r.title,
+            upc=r.upc,
+            release_date=r.release_date,
+            artist=ArtistOut(id=r.artist.id, name=r.artist.name) if r.artist else None,
+            artwork=_art(art, r.id),
+        )
+        for r in releases
+    ]
 
 
 @router.get("/tracks", response_model=list[TrackOut])
@@ -106,14 +133,14 @@ def list_tracks(
 ) -> list[TrackOut]:
     """Tracks in id order; page with `after_id` = the last id of the previous page."""
     with state.c.sessions() as s:
-        return [TrackOut.of(t) for t in service.list_tracks(s, viewer=viewer, limit=limit, after_id=after_id)]
+        return _tracks_out(s, service.list_tracks(s, viewer=viewer, limit=limit, after_id=after_id))
 
 
 @router.get("/tracks/{track_id}", response_model=TrackOut)
 def get_track(track_id: Id, viewer: ViewerDep, state: AppState) -> TrackOut:
     """A track; admins also see processing and failed tracks with their stage and reason."""
     with state.c.sessions() as s:
-        return TrackOut.of(service.visible_track(s, viewer=viewer, track_id=track_id))
+        return _tracks_out(s, [service.visible_track(s, viewer=viewer, track_id=track_id)])[0]
 
 
 @router.get("/artists", response_model=list[ArtistOut])
@@ -123,14 +150,18 @@ def list_artists(
     """Artists with at least one track you can see, in id order."""
     with state.c.sessions() as s:
         rows = service.list_artists(s, viewer=viewer, limit=limit, after_id=after_id)
-        return [ArtistOut(id=a.id, name=a.name) for a in rows]
+        art = artwork.for_artists(s, artist_ids=[a.id for a in rows])
+        return [ArtistOut(id=a.id, name=a.name, artwork=_art(art, a.id)) for a in rows]
 
 
 @router.get("/artists/{artist_id}", response_model=ArtistDetail)
 def get_artist(artist_id: Id, viewer: ViewerDep, state: AppState) -> ArtistDetail:
     with state.c.sessions() as s:
         artist, tracks = service.visible_artist(s, viewer=viewer, artist_id=artist_id)
-        return ArtistDetail(id=artist.id, name=artist.name, tracks=[TrackOut.of(t) for t in tracks])
+        art = artwork.for_artists(s, artist_ids=[artist.id])
+        return ArtistDetail(
+            id=artist.id, name=artist.name, artwork=_art(art, artist.id), tracks=_tracks_out(s, tracks)
+        )
 
 
 @router.get("/releases", response_model=list[ReleaseOut])
@@ -139,12 +170,12 @@ def list_releases(
 ) -> list[ReleaseOut]:
     """Releases with at least one track you can see, in id order."""
     with state.c.sessions() as s:
-        rows = service.list_releases(s, viewer=viewer, limit=limit, after_id=after_id)
-        return [_release_out(r) for r in rows]
+        return _releases_out(s, service.list_releases(s, viewer=viewer, limit=limit, after_id=after_id))
 
 
 @router.get("/releases/{release_id}", response_model=ReleaseDetail)
 def get_release(release_id: Id, viewer: ViewerDep, state: AppState) -> ReleaseDetail:
     with state.c.sessions() as s:
         release, tracks = service.visible_release(s, viewer=viewer, release_id=release_id)
-        return ReleaseDetail(**_release_out(release).model_dump(), tracks=[TrackOut.of(t) for t in tracks])
+        [out] = _releases_out(s, [release])
+        return ReleaseDetail(**out.model_dump(), tracks=_tracks_out(s, tracks))

@@ -18,6 +18,7 @@ from cadenza.library.marks import Kind
 from cadenza.library.models import Playlist
 from cadenza.library.tracks import TrackInfo
 from cadenza.web.deps import MAX_ID, AppState, Id, ViewerDep, user_router
+from cadenza.web.validation import text_type
 
 router = user_router(prefix="/api", tags=["library"])
 
@@ -28,14 +29,18 @@ DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class PlaylistIn(BaseModel):
-    name: str = Field(min_length=1, max_length=MAX_NAME, description="1 to 200 characters, one line")
-    description: str = Field("", max_length=MAX_DESCRIPTION, description="up to 2,000 characters")
+    name: text_type(MAX_NAME, min_length=1) = Field(description="1 to 200 characters, one line")
+    description: text_type(MAX_DESCRIPTION, free_text=True, strip=False) = Field(
+        "", description="up to 2,000 characters"
+    )
     public: bool = Field(False, description="readable by every signed-in listener")
 
 
 class PlaylistPatch(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=MAX_NAME, description="a new name")
-    description: str | None = Field(None, max_length=MAX_DESCRIPTION, description="a new description")
+    name: text_type(MAX_NAME, min_length=1) | None = Field(None, description="a new name")
+    description: text_type(MAX_DESCRIPTION, free_text=True, strip=False) | None = Field(
+        None, description="a new description"
+    )
     public: bool | None = Field(None, description="publish (true) or make private (false)")
 
 
@@ -123,7 +128,7 @@ class MoveIn(BaseModel):
 
 
 class DuplicateIn(BaseModel):
-    name: str | None = Field(None, min_length=1, max_length=MAX_NAME, description="default: '<name> (copy)'")
+    name: text_type(MAX_NAME, min_length=1) | None = Field(None, description="default: '<name> (copy)'")
     public: bool = Field(False, description="whether the copy is public")
 
 
@@ -170,7 +175,7 @@ class QueueIn(BaseModel):
     )
     current_index: int = Field(0, ge=0, description="index of the track playing")
     position_ms: int = Field(0, ge=0, description="where in that track, in milliseconds")
-    device: str = Field(min_length=1, max_length=MAX_DEVICE, description="the device or client saving it")
+    device: text_type(MAX_DEVICE, min_length=1) = Field(description="the device or client saving it")
 
 
 class QueueEntryOut(BaseModel):
@@ -325,7 +330,7 @@ def list_favourites(
     sort: str = Query(
         "added", pattern="^(added|title|artist)$", description="added (newest first), title, artist"
     ),
-    after: str | None = Query(None, max_length=2000, description="`next_after` of the previous page"),
+    after: Annotated[text_type(2000) | None, Query(description="`next_after` of the previous page")] = None,
     limit: int = Query(50, ge=1, le=MAX_PAGE),
 ) -> FavouritePageOut:
     with reading(state.c.sessions) as s:

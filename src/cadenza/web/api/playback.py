@@ -10,7 +10,6 @@ from fastapi import HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
 
 from cadenza.bootstrap import App
 from cadenza.errors import InvalidInput
@@ -76,7 +75,7 @@ def _decode(body: bytes) -> object:
 
 async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise HTTPException(413, f"a batch body is at most {MAX_BODY} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -88,13 +87,10 @@ async def _body(request: Request) -> bytes:
 
 
 async def _ingest(state: App, body: bytes, user_id: int | None) -> Response:
-    data = _decode(body)
-    try:
-        result = await run_in_threadpool(state.playback.ingest, data, user_id=user_id)
-    except DBAPIError:
-        # Nothing was stored (or it was, and a retry finds it): the player keeps the batch and retries.
-        content = {"error": "unavailable", "reason": "the database is unavailable; send the batch again"}
-        return JSONResponse(content, status_code=503, headers={"Retry-After": "1"})
+    """Stored events are durable when this answers. A database that cannot answer now is a 503 with
+    Retry-After (the app's database handler): the player keeps the batch and sends it again, which
+    stores nothing twice."""
+    result = await run_in_threadpool(state.playback.ingest, _decode(body), user_id=user_id)
     return JSONResponse(result.as_dict())
 
 

@@ -11,14 +11,15 @@ from cadenza.db.engine import transaction
 from cadenza.rights import service
 from cadenza.rights.models import TrackRight
 from cadenza.web.deps import AppState, Id, admin_router
+from cadenza.web.validation import Name, text_type
 
 router = admin_router(prefix="/api", tags=["rights"])
 
 
 class RightIn(BaseModel):
-    right_type: str = Field(description="stream, download or sync")
-    territory: str | None = Field(default=None, description="ISO 3166-1 alpha-2; null = worldwide")
-    holder: str = Field(min_length=1, max_length=500, description="rights holder name")
+    right_type: text_type(16) = Field(description="stream, download or sync")
+    territory: text_type(16) | None = Field(default=None, description="ISO 3166-1 alpha-2; null = worldwide")
+    holder: Name = Field(description="rights holder name")
     expires_at: datetime | None = None
     share_pct: Decimal = Field(default=Decimal("100"), gt=0, le=100, decimal_places=2)
 

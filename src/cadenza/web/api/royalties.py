@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from cadenza.db.engine import engine_of
 from cadenza.royalties import rollups, service
 from cadenza.web.deps import MAX_ID, AppState, admin_router
+from cadenza.web.validation import text_type
 
 router = admin_router(tags=["royalties"])
 
@@ -31,8 +32,8 @@ class RefreshOut(BaseModel):
     seconds: float
 
 
-Period = Annotated[str, Query(max_length=10, description="a month (2026-11) or a day (2026-11-05)")]
-Territory = Annotated[str, Query(max_length=2, description="ISO 3166-1 alpha-2, e.g. DE")]
+Period = Annotated[text_type(10), Query(description="a month (2026-11) or a day (2026-11-05)")]
+Territory = Annotated[text_type(2), Query(description="ISO 3166-1 alpha-2, e.g. DE")]
 BigId = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
@@ -40,7 +41,7 @@ BigId = Annotated[int, Query(ge=1, le=MAX_ID)]
 async def playback_stats(
     state: AppState,
     period: Period,
-    territory: Annotated[str | None, Query(max_length=2)] = None,
+    territory: Annotated[text_type(2) | None, Query()] = None,
     track_id: BigId | None = None,
 ) -> list[StatOut]:
     """Sessions, counted and discarded streams and listening time per track, territory, quality and
@@ -62,10 +63,10 @@ async def playback_stats(
 )
 async def royalty_report(
     state: AppState,
-    period: Annotated[str, Query(max_length=7, description="a month, e.g. 2026-11")],
+    period: Annotated[text_type(7), Query(description="a month, e.g. 2026-11")],
     territory: Territory,
-    pool: Annotated[str, Query(max_length=40, description="revenue to share, e.g. 10000.00")],
-    currency: Annotated[str, Query(max_length=3, description="ISO 4217, e.g. EUR")],
+    pool: Annotated[text_type(40), Query(description="revenue to share, e.g. 10000.00")],
+    currency: Annotated[text_type(3), Query(description="ISO 4217, e.g. EUR")],
     format: Literal["csv", "json"] = "json",
     holder_id: BigId | None = None,
 ) -> Response:

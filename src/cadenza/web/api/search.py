@@ -10,11 +10,14 @@ from pydantic import BaseModel
 
 from cadenza.db.engine import reading
 from cadenza.search import service
-from cadenza.web.deps import AppState, user_router
+from cadenza.web.deps import MAX_ID, AppState, user_router
+from cadenza.web.validation import text_type
 
 router = user_router(prefix="/api/search", tags=["search"])
 
-Q = Annotated[str, Query(max_length=1000, description='What to look for; quote a phrase: "let it be"')]
+Q = Annotated[
+    text_type(1000, strip=False), Query(description='What to look for; quote a phrase: "let it be"')
+]
 
 
 class HitOut(BaseModel):
@@ -54,13 +57,13 @@ class SuggestionOut(BaseModel):
 def search(
     state: AppState,
     q: Q,
-    type: str = "track",
-    genre: Annotated[str | None, Query(max_length=100)] = None,
+    type: Annotated[text_type(16), Query(description="track, artist or release")] = "track",
+    genre: Annotated[text_type(100) | None, Query()] = None,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
-    artist: int | None = None,
-    limit: int = 20,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    artist: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only this artist's")] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 20,
+    cursor: Annotated[text_type(200) | None, Query()] = None,
 ) -> SearchOut:
     """Tracks, artists or releases matching `q`, best first; `cursor` continues from a previous page."""
     with reading(state.c.sessions) as s:
@@ -79,7 +82,7 @@ def search(
 
 
 @router.get("/suggest", response_model=list[SuggestionOut])
-def suggest(state: AppState, q: Q, limit: int = 10) -> list[SuggestionOut]:
+def suggest(state: AppState, q: Q, limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[SuggestionOut]:
     """Completions for a query being typed (any word may be unfinished)."""
     with reading(state.c.sessions) as s:
         found = service.suggest(s, q=q, limit=limit)

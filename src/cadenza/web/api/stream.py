@@ -6,8 +6,9 @@ dependency, which `web.app` accepts only for routes declared with `lean_route`."
 from __future__ import annotations
 
 import json
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from cadenza.bootstrap import App
@@ -71,7 +72,11 @@ async def stream(request: Request) -> Response:
         451: {"description": "no download right in the listener's territory"},
     },
 )
-async def download(track_id: Id, caller: CallerDep, quality: str = "mp3_320") -> Response:
+async def download(
+    track_id: Id,
+    caller: CallerDep,
+    quality: Annotated[Literal["mp3_320", "flac"], Query(description="the file to download")] = "mp3_320",
+) -> Response:
     """Download a file for offline use: MP3 320 with a download right, FLAC also needs the hi-fi tier."""
     state, ip = caller.state, caller.ip
     key = service.authorize_download(
