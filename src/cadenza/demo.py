@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 from cadenza.ingest import ffmpeg
 
@@ -38,6 +40,25 @@ def synth_tune(seed: int, duration: float, sample_rate: int = 44100, channels: i
     return np.stack([mono, other] + [mono * 0.5] * (channels - 2), axis=1)
 
 
+def demo_cover(seed: int, size: int = 600) -> bytes:
+    """A seeded album cover (a two-colour gradient with rings), PNG: the demo's files carry it as their
+    embedded picture, so the demo catalog shows artwork read by the ingest like any upload's."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(30, 226, size=(2, 3))
+    ramp = np.linspace(0.0, 1.0, size)[:, None, None]
+    pixels = (a * (1 - ramp) + b * ramp).astype(np.uint8).repeat(size, axis=1)
+    im = Image.fromarray(pixels, "RGB")
+    draw = ImageDraw.Draw(im)
+    for _ in range(5):
+        x, y = rng.integers(0, size, size=2)
+        r = int(rng.integers(size // 12, size // 3))
+        colour = tuple(int(v) for v in rng.integers(0, 256, size=3))
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=colour, width=int(rng.integers(4, 18)))
+    out = io.BytesIO()
+    im.save(out, "PNG")
+    return out.getvalue()
+
+
 def write_demo_tracks(folder: Path, *, duration: float = 45.0) -> list[Path]:
     """Tagged FLAC files for the demo catalog, made once."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -48,6 +69,8 @@ def write_demo_tracks(folder: Path, *, duration: float = 45.0) -> list[Path]:
             pcm = synth_tune(seed, duration)
             tmp = path.with_suffix(".f32")
             tmp.write_bytes(pcm.tobytes())
+            cover = path.with_suffix(".png")
+            cover.write_bytes(demo_cover(sum(map(ord, album))))
             try:
                 meta = [
                     "-metadata",
@@ -72,13 +95,24 @@ def write_demo_tracks(folder: Path, *, duration: float = 45.0) -> list[Path]:
                         "2",
                         "-i",
                         str(tmp),
+                        "-i",
+                        str(cover),
+                        "-map",
+                        "0:a",
+                        "-map",
+                        "1:v",
                         "-c:a",
                         "flac",
+                        "-c:v",
+                        "png",
+                        "-disposition:v",
+                        "attached_pic",
                         *meta,
                         str(path),
                     ]
                 )
             finally:
                 tmp.unlink(missing_ok=True)
+                cover.unlink(missing_ok=True)
         paths.append(path)
     return paths

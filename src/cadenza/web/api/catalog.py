@@ -114,13 +114,16 @@ def _tracks_out(s: Session, tracks: list[Track]) -> list[TrackOut]:
 
 def _releases_out(s: Session, releases: list[Release]) -> list[ReleaseOut]:
     art = artwork.for_releases(s, release_ids=[r.id for r in releases])
+    artists_art = artwork.for_artists(s, artist_ids=sorted({r.artist.id for r in releases if r.artist}))
     return [
         ReleaseOut(
             id=r.id,
             title=r.title,
             upc=r.upc,
             release_date=r.release_date,
-            artist=ArtistOut(id=r.artist.id, name=r.artist.name) if r.artist else None,
+            artist=ArtistOut(id=r.artist.id, name=r.artist.name, artwork=_art(artists_art, r.artist.id))
+            if r.artist
+            else None,
             artwork=_art(art, r.id),
         )
         for r in releases
