@@ -189,3 +189,6 @@ def test_catalog_answers_carry_the_cover(client: TestClient, release_id: int) ->
     assert client.get(f"/api/artists/{artist_id}").json()["artwork"] == body
     assert [a["artwork"] for a in client.get("/api/artists").json()] == [body]
     assert [r["artwork"] for r in client.get("/api/releases").json()] == [body]
+    for kind, q in [("track", "morning"), ("release", "first light"), ("artist", "dawn choir")]:
+        hits = client.get("/api/search", params={"q": q, "type": kind}).json()["hits"]
+        assert [h["artwork"] for h in hits] == [body], (kind, hits)

@@ -7,9 +7,12 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
+from cadenza.catalog import artwork
 from cadenza.db.engine import reading
 from cadenza.search import service
+from cadenza.web.api.artwork import ArtworkOut
 from cadenza.web.deps import MAX_ID, AppState, user_router
 from cadenza.web.validation import text_type
 
@@ -31,6 +34,7 @@ class HitOut(BaseModel):
     play_count: int
     match: str
     highlights: dict[str, str]
+    artwork: ArtworkOut | None = None
 
 
 class FacetOut(BaseModel):
@@ -78,7 +82,24 @@ def search(
             limit=limit,
             cursor=cursor,
         )
-    return SearchOut.model_validate(page, from_attributes=True)
+        out = SearchOut.model_validate(page, from_attributes=True)
+        _with_artwork(s, out.hits)
+    return out
+
+
+_ARTWORK_OF = {"track": artwork.for_tracks, "release": artwork.for_releases, "artist": artwork.for_artists}
+_IDS_ARG = {"track": "track_ids", "release": "release_ids", "artist": "artist_ids"}
+
+
+def _with_artwork(s: Session, hits: list[HitOut]) -> None:
+    """Each hit's cover (two queries per kind on the page)."""
+    for kind, lookup in _ARTWORK_OF.items():
+        ids = [h.id for h in hits if h.kind == kind]
+        if ids:
+            refs = lookup(s, **{_IDS_ARG[kind]: ids})
+            for h in hits:
+                if h.kind == kind and (ref := refs.get(h.id)) is not None:
+                    h.artwork = ArtworkOut.of(ref)
 
 
 @router.get("/suggest", response_model=list[SuggestionOut])
