@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Track
 from cadenza.db.base import utcnow
-from cadenza.errors import InvalidInput
+from cadenza.errors import InvalidInput, NotFound
 from cadenza.rights import service
 
 NOW = utcnow()
@@ -67,3 +67,56 @@ def test_grant_rejects_bad_values(engine: Engine) -> None:
             service.grant(s, track_id=track.id, right_type="stream", territory="Germany")
         with pytest.raises(InvalidInput, match="right type"):
             service.grant(s, track_id=track.id, right_type="perform")
+
+
+class _Recorder:
+    """A cache that records which tracks it was told to forget (the collaborator, not the thing tested)."""
+
+    def __init__(self) -> None:
+        self.dropped: list[int] = []
+
+    def drop(self, key: int) -> None:
+        self.dropped.append(key)
+
+
+def test_a_grant_or_revoke_drops_the_cached_track_only_once_it_commits(engine: Engine) -> None:
+    """The service makes the side effect follow its change: after commit, never on a rollback (a dropped
+    entry refilled before the commit would serve the old rights for a whole TTL)."""
+    from decimal import Decimal
+
+    from cadenza.db.engine import make_session_factory, transaction
+
+    sessions = make_session_factory(engine)
+    cache = _Recorder()
+    with transaction(sessions) as s:
+        track = Track(title="Song", source_checksum="0")
+        s.add(track)
+        s.flush()
+        track_id = track.id
+    with transaction(sessions) as s:
+        right = service.grant_right(
+            s, track_id=track_id, right_type="stream", territory="de", holder=" Label  One ",
+            expires_at=None, share_pct=Decimal(100), caches=cache,
+        )  # fmt: skip
+        right_id = right.id
+        assert cache.dropped == []  # not yet committed
+    assert cache.dropped == [track_id]
+    with sessions() as s:
+        assert [(r.territory, r.holder.name) for r in service.list_rights(s, track_id=track_id)] == [
+            ("DE", "Label One")
+        ]
+    with pytest.raises(RuntimeError), transaction(sessions) as s:
+        service.revoke_right(s, right_id=right_id, caches=cache)
+        raise RuntimeError("the request failed after the revoke")
+    assert cache.dropped == [track_id]  # rolled back: nothing to forget, the right is still there
+    with transaction(sessions) as s:
+        service.revoke_right(s, right_id=right_id, caches=cache)
+    assert cache.dropped == [track_id, track_id]
+    with sessions() as s:
+        assert service.list_rights(s, track_id=track_id) == []
+    for call in (
+        lambda s: service.list_rights(s, track_id=track_id + 999),
+        lambda s: service.revoke_right(s, right_id=right_id, caches=cache),
+    ):
+        with pytest.raises(NotFound), transaction(sessions) as s:
+            call(s)
