@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -169,3 +170,20 @@ def test_an_upload_over_the_limit_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(UploadRejected) as exc:
         _run(_request(boundary, _receive(body, [512])), tmp_path, limit=1000)
     assert exc.value.status == 413 and list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_the_servers_507_and_leaves_nothing(tmp_path: Path) -> None:
+    """No room on the upload disk is not the body's fault: 507 (try later), never "malformed"."""
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        boundary, body = _simple(content=bytes(200_000))
+        with pytest.raises(UploadRejected) as exc:
+            _run(_request(boundary, _receive(body, [8192])), small)
+        assert exc.value.status == 507 and "no room" in exc.value.reason
+        assert list(small.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(small)], check=False)

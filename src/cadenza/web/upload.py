@@ -13,6 +13,7 @@ before the error leaves."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -29,6 +30,7 @@ from cadenza.ingest.leftovers import UPLOAD_PREFIX, try_lock
 from cadenza.web.validation import text_problem
 
 FIELD_LIMIT = 64 * 1024
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 MAX_FIELDS = 100
 _DIGITS = re.compile(r"[0-9]{1,19}")  # more digits than that are beyond any limit
 
@@ -180,6 +182,14 @@ async def receive_upload(
     except (UploadRejected, InvalidInput):
         _abandon(receiver)
         raise
+    except OSError as exc:
+        # The server's fault, not the body's: a full disk is 507 (the client may try again later).
+        _abandon(receiver)
+        if exc.errno in _NO_ROOM:
+            raise UploadRejected(
+                "the server has no room to store this upload now; try again later", 507
+            ) from None
+        raise UploadRejected("the upload could not be written; try again later", 503) from None
     except Exception as exc:
         _abandon(receiver)
         raise UploadRejected(f"malformed multipart body: {exc}", 400) from exc
