@@ -26,7 +26,8 @@ def normalize_territory(value: str | None) -> str | None:
     if value is None:
         return None
     code = value.strip().upper()
-    if not _TERRITORY.match(code):
+    # ASCII before upper-casing: 'ﬀ'.upper() is 'FF', a code nobody typed.
+    if not value.isascii() or not _TERRITORY.match(code):
         raise InvalidInput(f"territory {value!r} is not an ISO 3166-1 alpha-2 code")
     return code
 
