@@ -30,7 +30,9 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Integer,
+    ScalarSelect,
     Select,
     bindparam,
     case,
@@ -40,6 +42,7 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -47,13 +50,13 @@ from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_condition, playable_params
-from cadenza.db.base import utcnow
+from cadenza.db.base import UTCDateTime, utcnow
 from cadenza.db.lists import dialect_of, in_list, list_value, one_of
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
-from cadenza.library.playlists import changed, for_change, may_read, signed_in
+from cadenza.library.playlists import changed, for_change, locked_row, may_read, signed_in
 from cadenza.library.tracks import TrackInfo, duration_ms
 
 E = PlaylistEntry
@@ -160,31 +163,55 @@ def move_entry(
 ) -> Playlist:
     """Move one entry: just before entry `before`, just after entry `after`, or to `index` (its place
     once moved, 0 = first). Writes the moved entry's row (and, once in a long while, respaces the entries
-    around the spot: see `positions.py`)."""
+    around the spot: see `positions.py`).
+
+    Three statements on PostgreSQL, each built once and run as Core (no ORM unit of work): lock the
+    playlist's row; read the entry's position and its new neighbours' in one statement (index probes;
+    an index slot reads the index only); update the entry and the playlist's version in one (a
+    data-modifying WITH; SQLite takes two UPDATEs)."""
     if sum(x is not None for x in (before, after, index)) != 1:
         raise InvalidInput("say where to move the entry: exactly one of before, after or index")
     if entry_id in (before, after):
         raise InvalidInput("an entry cannot be moved next to itself")
-    playlist = for_change(session, playlist_id=playlist_id, viewer=viewer)
-    anchor_id = before if before is not None else after
-    found = _positions_of(session, playlist.id, [entry_id] if anchor_id is None else [entry_id, anchor_id])
-    current = found[entry_id]
+    playlist = locked_row(session, playlist_id=playlist_id, viewer=viewer)
+    connection = session.connection()
+    params: dict[str, Any] = {"playlist_id": playlist.id, "entry_id": entry_id}
     if index is not None:
-        lo, hi = _neighbours_at(session, playlist, index, moving=current)
-    elif before is not None:
-        lo, hi = _previous(session, playlist.id, found[before], moving=current), found[before]
+        params |= {"skip": max(index - 1, 0), "take": 1 if index == 0 else 2}
+        rows = connection.execute(_MOVE_TO_INDEX, params).all()
+        current = _found(rows[0].position, entry_id, playlist.id)
+        _check_index(playlist, index, moving=True)
+        slot = [r.position for r in rows[1:]]
+        if index == 0:
+            lo, hi = None, (slot[0] if slot else None)
+        else:
+            lo, hi = slot[0], (slot[1] if len(slot) > 1 else None)
     else:
-        assert after is not None
-        lo, hi = found[after], _next(session, playlist.id, found[after], moving=current)
+        anchor_id = before if before is not None else after
+        assert anchor_id is not None
+        params["anchor_id"] = anchor_id
+        row = connection.execute(_MOVE_BEFORE if before is not None else _MOVE_AFTER, params).one()
+        current = _found(row.current, entry_id, playlist.id)
+        anchor = _found(row.anchor, anchor_id, playlist.id)
+        lo, hi = (row.beside, anchor) if before is not None else (anchor, row.beside)
     if (lo is None or lo < current) and (hi is None or current < hi):
         return playlist  # already there: nothing lies between its neighbours but itself
     fit = positions.between(lo, hi, 1)
     if fit is None:
         session.execute(_PLACE, {"entry_id": entry_id, "new_position": positions.PARK})
         fit = _room(session, playlist.id, lo, hi, 1)
-    session.execute(_PLACE, {"entry_id": entry_id, "new_position": fit[0]})
-    changed(playlist)
-    session.flush()
+    now = utcnow()
+    write = {"entry_id": entry_id, "new_position": fit[0], "touched": playlist.id, "now": now}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_PLACE_AND_TOUCH, write)
+    else:
+        connection.execute(_PLACE_ROW, write)
+        connection.execute(_TOUCH, write)
+    playlist.version += 1
+    playlist.updated_at = now
+    stale = session.identity_map.get(session.identity_key(Playlist, playlist.id))
+    if stale is not None:
+        session.expire(stale)  # loaded earlier in this session: read it afresh when next used
     return playlist
 
 
@@ -351,11 +378,7 @@ def _neighbours_at(
     being moved (`moving` is its position: positions are unique, and a filter on the index's own column
     needs no visit to the table for each entry skipped). Finding the slot reads `index` index entries (no
     writes); a client that knows the neighbouring entries moves by `before`/`after` in one index probe."""
-    size = playlist.track_count - (1 if moving is not None else 0)
-    if not 0 <= index <= size:
-        raise InvalidInput(
-            f"index must be between 0 and {size} (the playlist has {playlist.track_count} entries)"
-        )
+    _check_index(playlist, index, moving=moving is not None)
     params = {
         "playlist_id": playlist.id,
         "moving": positions.PARK if moving is None else moving,  # PARK: no entry is skipped
@@ -366,6 +389,20 @@ def _neighbours_at(
     if index == 0:
         return None, (found[0] if found else None)
     return found[0], (found[1] if len(found) > 1 else None)
+
+
+def _check_index(playlist: Playlist, index: int, *, moving: bool) -> None:
+    size = playlist.track_count - (1 if moving else 0)
+    if not 0 <= index <= size:
+        raise InvalidInput(
+            f"index must be between 0 and {size} (the playlist has {playlist.track_count} entries)"
+        )
+
+
+def _found(position: int | None, entry_id: int, playlist_id: int) -> int:
+    if position is None:
+        raise NotFound(f"entry {entry_id} is not in playlist {playlist_id}")
+    return position
 
 
 # The statements of a move, built once (building and keying a statement costs about as much as running it).
@@ -388,6 +425,59 @@ _PLACE = (
     .values(position=bindparam("new_position", type_=BigInteger))
     .execution_options(**_NO_SYNC)
 )
+_ENTRIES, _PLAYLISTS = PlaylistEntry.__table__, Playlist.__table__
+
+
+def _position_in_playlist(entry: str) -> ScalarSelect[Any]:
+    """The position of the entry bound as `entry`, if it is in the playlist bound as `playlist_id`."""
+    query = select(_ENTRIES.c.position).where(
+        _ENTRIES.c.id == bindparam(entry), _ENTRIES.c.playlist_id == bindparam("playlist_id")
+    )
+    return query.scalar_subquery()
+
+
+def _move_beside(*, before: bool) -> Select[Any]:
+    """A move next to an anchor entry, read in one row: the entry's position (`current`), the anchor's,
+    and the position of the anchor's neighbour on that side, leaving out the moving entry (`beside`)."""
+    current, anchor = _position_in_playlist("entry_id"), _position_in_playlist("anchor_id")
+    side = _ENTRIES.c.position < anchor if before else _ENTRIES.c.position > anchor
+    nearest = func.max(_ENTRIES.c.position) if before else func.min(_ENTRIES.c.position)
+    beside = select(nearest).where(
+        _ENTRIES.c.playlist_id == bindparam("playlist_id"), side, _ENTRIES.c.position != current
+    )
+    return select(current.label("current"), anchor.label("anchor"), beside.scalar_subquery().label("beside"))
+
+
+def _move_to_index() -> CompoundSelect[Any]:
+    """A move to an index, read in one statement: the entry's position (first row, NULL when it is not in
+    the playlist), then the one or two positions around slot `skip` leaving out the moving entry."""
+    current = _position_in_playlist("entry_id")
+    slot = (
+        select(_ENTRIES.c.position)
+        .where(_ENTRIES.c.playlist_id == bindparam("playlist_id"), _ENTRIES.c.position != current)
+        .order_by(_ENTRIES.c.position)
+        .offset(bindparam("skip", type_=Integer))
+        .limit(bindparam("take", type_=Integer))
+        .subquery()
+    )
+    first = select(literal(0).label("k"), current.label("position"))
+    return union_all(first, select(literal(1), slot.c.position)).order_by("k", "position")
+
+
+_MOVE_BEFORE = _move_beside(before=True)
+_MOVE_AFTER = _move_beside(before=False)
+_MOVE_TO_INDEX = _move_to_index()
+_PLACE_ROW = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.id == bindparam("entry_id"))
+    .values(position=bindparam("new_position", type_=BigInteger))
+)
+_TOUCH = (  # what `playlists.changed` does to a loaded playlist
+    update(_PLAYLISTS)
+    .where(_PLAYLISTS.c.id == bindparam("touched"))  # not "playlist_id": a column of the entries' UPDATE
+    .values(version=_PLAYLISTS.c.version + 1, updated_at=bindparam("now", type_=UTCDateTime()))
+)
+_PLACE_AND_TOUCH = _TOUCH.add_cte(_PLACE_ROW.returning(_ENTRIES.c.id).cte("placed"))
 
 
 @cache
