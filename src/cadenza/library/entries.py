@@ -24,13 +24,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     CompoundSelect,
+    DateTime,
+    Dialect,
     Integer,
     ScalarSelect,
     Select,
@@ -42,11 +44,13 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    type_coerce,
     union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_condition, playable_params
@@ -235,7 +239,7 @@ def page(
     rows = connection.execute(_page_query(dialect, after=after is not None), params).all()
     if not rows:
         raise NotFound(f"playlist {playlist_id} not found")
-    playlist = Playlist(**{c: v for c, v in zip(_PLAYLIST_COLUMNS, rows[0][_ENTRY_WIDTH:], strict=True)})
+    playlist = Playlist(**_playlist_of(rows[0][_ENTRY_WIDTH:], connection.dialect))
     if not may_read(playlist, viewer):
         raise NotFound(f"playlist {playlist_id} not found")
     if after is not None and rows[0][0] is None:
@@ -243,7 +247,7 @@ def page(
     if rows[0][0] is None:
         rows = []
     more = len(rows) > limit
-    names = _artist_names[dialect]
+    names, utc = _artist_names[dialect], partial(_UTC.process_result_value, dialect=connection.dialect)
     entries = [
         EntryView(
             entry_id,
@@ -251,7 +255,7 @@ def page(
             TrackInfo(track_id, title, names(artists), release_id, release, seconds)
             if track_id is not None
             else None,
-            added_at,
+            utc(added_at),
             bool(available),
         )
         for entry_id, track_id, added_at, title, release_id, release, seconds, artists, available, *_ in (
@@ -261,8 +265,22 @@ def page(
     return EntryPage(playlist, entries, entries[-1].entry_id if more else None)
 
 
-_PLAYLIST_COLUMNS = tuple(c.key for c in Playlist.__table__.c)
 _ENTRY_WIDTH = 9  # the entry's columns come first in a page's rows, the playlist's after them
+_UTC = UTCDateTime()
+
+
+def _plain(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A timestamp column read as the driver returns it: `UTCDateTime`'s conversion, applied per row and
+    column by the result, is applied by `page` to what it uses, once (the playlist's two timestamps are
+    on every one of a page's rows)."""
+    return type_coerce(column, DateTime(timezone=True)) if isinstance(column.type, UTCDateTime) else column
+
+
+def _playlist_of(values: Sequence[Any], dialect: Dialect) -> dict[str, Any]:
+    return {
+        c.key: _UTC.process_result_value(v, dialect) if isinstance(c.type, UTCDateTime) else v
+        for c, v in zip(Playlist.__table__.c, values, strict=True)
+    }
 
 
 @cache
@@ -289,14 +307,14 @@ def _page_query(dialect: str, *, after: bool) -> Select[Any]:
         select(
             page.c.id,
             page.c.track_id,
-            page.c.added_at,
+            _plain(page.c.added_at),
             tracks.c.title,
             tracks.c.release_id,
             releases.c.title.label("release"),
             tracks.c.duration_sec,
-            _artists_column(dialect).label("artists"),
+            type_coerce(_artists_column(dialect), NullType()).label("artists"),  # read as the driver gives it
             playable_condition().label("available"),
-            *playlists.c,
+            *(_plain(c) for c in playlists.c),
         )
         .select_from(playlists)
         .outerjoin(page, true())
