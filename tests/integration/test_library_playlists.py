@@ -4,22 +4,25 @@ who may do what."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog.models import Track, TrackStatus
-from cadenza.catalog.visibility import Viewer
+from cadenza.catalog.visibility import Viewer, playable_ids
 from cadenza.db.base import utcnow
 from cadenza.db.engine import make_session_factory, reading, transaction
 from cadenza.errors import Forbidden, InvalidInput, NotFound
 from cadenza.library import entries, playlists, positions
 from cadenza.library.limits import MAX_BATCH
 from cadenza.library.models import Playlist, PlaylistEntry
+from cadenza.rights import policy
+from cadenza.rights.models import RightType, TrackRight
 from library_world import add_track, add_user, seed_tracks
 
 
@@ -72,13 +75,16 @@ def _check_invariants(sessions: sessionmaker[Session], pid: int) -> None:
             assert low >= -positions.LIMIT and high <= positions.LIMIT
 
 
+_WRITE = re.compile(r"\b(?:INSERT INTO|UPDATE|DELETE FROM) \w+")
+
+
 @contextmanager
 def _writes(engine: Engine) -> Iterator[list[str]]:
-    """The INSERT/UPDATE/DELETE statements sent while the block runs."""
+    """The statements that write (INSERT, UPDATE, DELETE, alone or in a WITH) sent while the block runs."""
     seen: list[str] = []
 
     def record(_conn, _cursor, statement: str, *_args: object) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+        if _WRITE.search(statement):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
@@ -119,8 +125,8 @@ def test_a_move_writes_the_moved_entry_and_the_playlist_row_only(
         _move(sessions, pid, fan, ids[10], index=600)
         _move(sessions, pid, fan, ids[700], before=ids[3])
         _move(sessions, pid, fan, ids[5], after=ids[899])
-    assert len(seen) == 6, seen
-    assert sum("playlist_entries" in w for w in seen) == 3 and sum("UPDATE playlists" in w for w in seen) == 3
+    writes = sorted(w for statement in seen for w in _WRITE.findall(statement))  # a WITH may hold two
+    assert writes == ["UPDATE playlist_entries"] * 3 + ["UPDATE playlists"] * 3, seen
     order = _order(sessions, pid)
     assert order.index(ids[10]) == 600
     assert order.index(ids[700]) == order.index(ids[3]) - 1
@@ -385,3 +391,71 @@ def test_rename_describe_publish(sessions: sessionmaker[Session]) -> None:
         assert (p.name, p.public, p.description, p.version) == ("New", True, "", 2)
         p = playlists.update_playlist(s, playlist_id=pid, viewer=owner, description="Tunes")
         assert (p.name, p.description, p.version) == ("New", "Tunes", 3)
+
+
+def test_availability_in_sql_decides_every_case_as_the_rights_policy_does(
+    sessions: sessionmaker[Session],
+) -> None:
+    """`visibility.playable_condition` (a page's `available`, `playable_ids`) and `rights.policy`
+    (what the stream endpoint applies) are two statements of one rule: they must agree case by case."""
+    now = utcnow()
+    past, later = now - timedelta(hours=1), now + timedelta(hours=1)
+    fan = add_user(sessions, "fan@example.org")
+    cases: dict[str, tuple[TrackStatus, bool, list[tuple[RightType, str | None, datetime | None]]]] = {
+        "worldwide": (TrackStatus.ready, True, [(RightType.stream, None, None)]),
+        "germany": (TrackStatus.ready, True, [(RightType.stream, "DE", None)]),
+        "france": (TrackStatus.ready, True, [(RightType.stream, "FR", None)]),
+        "expired": (TrackStatus.ready, True, [(RightType.stream, None, past)]),
+        "germany until later": (TrackStatus.ready, True, [(RightType.stream, "DE", later)]),
+        "expired here, live in france": (
+            TrackStatus.ready,
+            True,
+            [(RightType.stream, "DE", past), (RightType.stream, "FR", None)],
+        ),
+        "download only": (TrackStatus.ready, True, [(RightType.download, None, None)]),
+        "no rights": (TrackStatus.ready, True, []),
+        "processing": (TrackStatus.processing, False, [(RightType.stream, None, None)]),
+        "ready, media not published": (TrackStatus.ready, False, [(RightType.stream, None, None)]),
+    }
+    ids: dict[str, int] = {}
+    with transaction(sessions) as s:
+        for name, (status, published, granted) in cases.items():
+            track = Track(
+                title=name, status=status, duration_sec=100.0, media_prefix=f"t/{name}" if published else None
+            )
+            s.add(track)
+            s.flush()
+            ids[name] = track.id
+            for right_type, territory, expires_at in granted:
+                s.add(
+                    TrackRight(
+                        track_id=track.id, right_type=right_type, territory=territory, expires_at=expires_at
+                    )
+                )
+    pid = _new(sessions, fan)
+    with transaction(sessions) as s:  # unlistable tracks cannot be added: place them straight in the table
+        for k, track_id in enumerate(ids.values()):
+            s.add(
+                PlaylistEntry(
+                    playlist_id=pid, track_id=track_id, position=(k + 1) * positions.GAP, duration_ms=0
+                )
+            )
+    viewers = [Viewer(fan.user_id, territory=t) for t in (None, "DE", "de", "FR", "US")]
+    viewers.append(Viewer(fan.user_id, is_admin=True, territory="DE"))
+    for viewer in viewers:
+        expected = {
+            ids[name]
+            for name, (status, published, granted) in cases.items()
+            if status == TrackStatus.ready
+            and published
+            and policy.can_stream(
+                [policy.Right(t.value, territory, expires) for t, territory, expires in granted],
+                viewer.territory,
+                now,
+            )
+        }
+        with reading(sessions) as s:
+            in_sql = playable_ids(s, viewer=viewer, track_ids=ids.values(), at=now)
+            shown = entries.page(s, playlist_id=pid, viewer=viewer, at=now)
+        assert in_sql == expected, viewer
+        assert {e.track_id for e in shown.entries if e.available} == expected, viewer

@@ -9,7 +9,8 @@ Two questions, two answers:
   its tracks is; a name whose only tracks failed or are still processing stays out of every listing, as
   it stays out of search.
 - **playable**: the listener may start it now, in their territory: listable, and a live `stream` right
-  covers the territory (`rights.policy.can_stream`, the same rule the stream endpoint applies). A track
+  covers the territory (`rights.policy.can_stream`, the same rule the stream endpoint applies;
+  `playable_condition` is that rule in SQL, for listings, and a test holds the two to the same cases). A track
   in a playlist that is no longer playable stays in the playlist, marked unavailable.
 
 The SQL conditions below and `rights.policy` are the only statements of these rules."""
@@ -22,13 +23,12 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, String, and_, bindparam, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.db.base import UTCDateTime
 from cadenza.db.lists import dialect_of, in_list, list_value
-from cadenza.rights import policy
 from cadenza.rights.models import RightType, TrackRight
 
 
@@ -77,35 +77,47 @@ def is_listable(track: Track, viewer: Viewer) -> bool:
     return viewer.is_admin or track.status == TrackStatus.ready
 
 
+def playable_condition() -> ColumnElement[bool]:
+    """The tracks the viewer may stream now, as SQL on `Track` rows: listable to a listener (even for an
+    administrator, since unpublished media cannot play), with published media and a live stream right
+    for the viewer's territory (the checks `delivery.service.authorize_stream` makes with
+    `rights.policy.can_stream`, here as an EXISTS against `track_rights`, so a listing can carry
+    availability in the statement that reads its rows).
+
+    Built with bound parameters, not values, so a statement holding it is built once and stays one cached,
+    prepared text: bind `playable_params(viewer, at)` when executing it. On a row whose track is missing
+    (an outer join) it is NULL, which means not playable."""
+    territory = bindparam("playable_territory", type_=String())
+    live_right = exists().where(
+        TrackRight.track_id == Track.id,
+        TrackRight.right_type == RightType.stream,
+        or_(TrackRight.territory.is_(None), TrackRight.territory == territory),
+        or_(
+            TrackRight.expires_at.is_(None),
+            TrackRight.expires_at > bindparam("playable_at", type_=UTCDateTime()),
+        ),
+    )
+    return and_(listable_track(), Track.media_prefix.is_not(None), Track.media_prefix != "", live_right)
+
+
+def playable_params(viewer: Viewer, at: datetime) -> dict[str, Any]:
+    """The values `playable_condition` binds: the viewer's territory as `rights.policy` compares it
+    (upper case; none, only worldwide rights) and the moment."""
+    return {"playable_territory": viewer.territory.upper() if viewer.territory else None, "playable_at": at}
+
+
 def playable_ids(session: Session, *, viewer: Viewer, track_ids: Iterable[int], at: datetime) -> set[int]:
-    """Of `track_ids`, those `viewer` may stream now: listable to a listener (even for an administrator,
-    since unpublished media cannot play), with published media and a live stream right for the viewer's
-    territory (the checks `delivery.service.authorize_stream` makes)."""
+    """Of `track_ids`, those `viewer` may stream now (`playable_condition`), in one statement."""
     ids = sorted(set(track_ids))
     if not ids:
         return set()
     dialect = dialect_of(session)
-    ready_query, rights_query = _playable_queries(dialect)
-    ready = set(session.scalars(ready_query, {"ids": list_value(dialect, ids)}))
-    if not ready:
-        return set()
-    rights: dict[int, list[policy.Right]] = {}
-    params = {"ids": list_value(dialect, sorted(ready)), "at": at}
-    for track_id, right_type, territory, expires_at in session.execute(rights_query, params):
-        rights.setdefault(track_id, []).append(policy.Right(right_type.value, territory, expires_at))
-    return {t for t in ready if policy.can_stream(rights.get(t, ()), viewer.territory, at)}
+    params = {"ids": list_value(dialect, ids), **playable_params(viewer, at)}
+    return set(session.scalars(_playable_query(dialect), params))
 
 
 @cache
-def _playable_queries(dialect: str) -> tuple[Select[tuple[int]], Select[Any]]:
-    """`playable_ids`'s two statements, built once per dialect: a playlist page asks for 100 tracks at a
-    time, and building and keying the statements cost as much as running them."""
-    published = and_(listable_track(), Track.media_prefix.is_not(None), Track.media_prefix != "")
-    ready = select(Track.id).where(in_list(dialect, Track.id), published)
-    rights = select(TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at)
-    rights = rights.where(
-        in_list(dialect, TrackRight.track_id),
-        TrackRight.right_type == RightType.stream,
-        or_(TrackRight.expires_at.is_(None), TrackRight.expires_at > bindparam("at", type_=UTCDateTime())),
-    )
-    return ready, rights
+def _playable_query(dialect: str) -> Select[tuple[int]]:
+    """Built once per dialect: a listing asks for up to a page of tracks at a time, and building and keying
+    a statement costs as much as running it."""
+    return select(Track.id).where(in_list(dialect, Track.id), playable_condition())

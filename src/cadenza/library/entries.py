@@ -20,16 +20,21 @@ entries, so a page reports them without counting 10,000 rows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
+    DateTime,
+    Dialect,
     Integer,
+    ScalarSelect,
     Select,
     bindparam,
     case,
@@ -39,20 +44,24 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    type_coerce,
+    union_all,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
-from cadenza.catalog.models import Release, Track, TrackStatus
-from cadenza.catalog.visibility import Viewer, listable_track, playable_ids
-from cadenza.db.base import utcnow
+from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.catalog.visibility import Viewer, listable_track, playable_condition, playable_params
+from cadenza.db.base import UTCDateTime, utcnow
 from cadenza.db.lists import dialect_of, in_list, list_value, one_of
 from cadenza.errors import InvalidInput, NotFound
 from cadenza.library import positions
 from cadenza.library.limits import MAX_BATCH, MAX_ENTRIES, MAX_PAGE
 from cadenza.library.models import Playlist, PlaylistEntry
-from cadenza.library.playlists import changed, for_change, may_read, signed_in
-from cadenza.library.tracks import TrackInfo, artists_of, duration_ms
+from cadenza.library.playlists import changed, for_change, locked_row, may_read, signed_in
+from cadenza.library.tracks import TrackInfo, duration_ms
 
 E = PlaylistEntry
 _NO_SYNC = {"synchronize_session": False}
@@ -158,31 +167,55 @@ def move_entry(
 ) -> Playlist:
     """Move one entry: just before entry `before`, just after entry `after`, or to `index` (its place
     once moved, 0 = first). Writes the moved entry's row (and, once in a long while, respaces the entries
-    around the spot: see `positions.py`)."""
+    around the spot: see `positions.py`).
+
+    Three statements on PostgreSQL, each built once and run as Core (no ORM unit of work): lock the
+    playlist's row; read the entry's position and its new neighbours' in one statement (index probes;
+    an index slot reads the index only); update the entry and the playlist's version in one (a
+    data-modifying WITH; SQLite takes two UPDATEs)."""
     if sum(x is not None for x in (before, after, index)) != 1:
         raise InvalidInput("say where to move the entry: exactly one of before, after or index")
     if entry_id in (before, after):
         raise InvalidInput("an entry cannot be moved next to itself")
-    playlist = for_change(session, playlist_id=playlist_id, viewer=viewer)
-    anchor_id = before if before is not None else after
-    found = _positions_of(session, playlist.id, [entry_id] if anchor_id is None else [entry_id, anchor_id])
-    current = found[entry_id]
+    playlist = locked_row(session, playlist_id=playlist_id, viewer=viewer)
+    connection = session.connection()
+    params: dict[str, Any] = {"playlist_id": playlist.id, "entry_id": entry_id}
     if index is not None:
-        lo, hi = _neighbours_at(session, playlist, index, moving=current)
-    elif before is not None:
-        lo, hi = _previous(session, playlist.id, found[before], moving=current), found[before]
+        params |= {"skip": max(index - 1, 0), "take": 1 if index == 0 else 2}
+        rows = connection.execute(_MOVE_TO_INDEX, params).all()
+        current = _found(rows[0].position, entry_id, playlist.id)
+        _check_index(playlist, index, moving=True)
+        slot = [r.position for r in rows[1:]]
+        if index == 0:
+            lo, hi = None, (slot[0] if slot else None)
+        else:
+            lo, hi = slot[0], (slot[1] if len(slot) > 1 else None)
     else:
-        assert after is not None
-        lo, hi = found[after], _next(session, playlist.id, found[after], moving=current)
+        anchor_id = before if before is not None else after
+        assert anchor_id is not None
+        params["anchor_id"] = anchor_id
+        row = connection.execute(_MOVE_BEFORE if before is not None else _MOVE_AFTER, params).one()
+        current = _found(row.current, entry_id, playlist.id)
+        anchor = _found(row.anchor, anchor_id, playlist.id)
+        lo, hi = (row.beside, anchor) if before is not None else (anchor, row.beside)
     if (lo is None or lo < current) and (hi is None or current < hi):
         return playlist  # already there: nothing lies between its neighbours but itself
     fit = positions.between(lo, hi, 1)
     if fit is None:
         session.execute(_PLACE, {"entry_id": entry_id, "new_position": positions.PARK})
         fit = _room(session, playlist.id, lo, hi, 1)
-    session.execute(_PLACE, {"entry_id": entry_id, "new_position": fit[0]})
-    changed(playlist)
-    session.flush()
+    now = utcnow()
+    write = {"entry_id": entry_id, "new_position": fit[0], "touched": playlist.id, "now": now}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_PLACE_AND_TOUCH, write)
+    else:
+        connection.execute(_PLACE_ROW, write)
+        connection.execute(_TOUCH, write)
+    playlist.version += 1
+    playlist.updated_at = now
+    stale = session.identity_map.get(session.identity_key(Playlist, playlist.id))
+    if stale is not None:
+        session.expire(stale)  # loaded earlier in this session: read it afresh when next used
     return playlist
 
 
@@ -200,64 +233,117 @@ def page(
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     signed_in(viewer)
-    params = {"playlist_id": playlist_id, "after": after, "size": limit + 1}
-    rows = session.execute(_PAGE_FIRST if after is None else _PAGE_AFTER, params).all()
-    playlist = rows[0].Playlist if rows else None
-    if playlist is None or not may_read(playlist, viewer):
+    connection = session.connection()
+    dialect = connection.dialect.name
+    params = {"playlist_id": playlist_id, "after": after, "size": limit + 1, **playable_params(viewer, at)}
+    rows = connection.execute(_page_query(dialect, after=after is not None), params).all()
+    if not rows:
         raise NotFound(f"playlist {playlist_id} not found")
-    if after is not None and rows[0].entry_id is None:
+    playlist = Playlist(**_playlist_of(rows[0][_ENTRY_WIDTH:], connection.dialect))
+    if not may_read(playlist, viewer):
+        raise NotFound(f"playlist {playlist_id} not found")
+    if after is not None and rows[0][0] is None:
         _position_of(session, playlist.id, after)  # a vanished cursor is an error, not an empty page
-    chosen = [r for r in rows if r.entry_id is not None]
-    more = len(chosen) > limit
-    chosen = chosen[:limit]
-    track_ids = [r.track_id for r in chosen if r.track_id is not None]
-    artists = artists_of(session, track_ids=track_ids)
-    playable = playable_ids(session, viewer=viewer, track_ids=track_ids, at=at)
+    if rows[0][0] is None:
+        rows = []
+    more = len(rows) > limit
+    names, utc = _artist_names[dialect], partial(_UTC.process_result_value, dialect=connection.dialect)
     entries = [
         EntryView(
-            r.entry_id,
-            r.track_id,
-            TrackInfo(
-                r.track_id, r.title, artists.get(r.track_id, ()), r.release_id, r.release, r.duration_sec
-            )
-            if r.track_id is not None
+            entry_id,
+            track_id,
+            TrackInfo(track_id, title, names(artists), release_id, release, seconds)
+            if track_id is not None
             else None,
-            r.added_at,
-            r.track_id in playable,
+            utc(added_at),
+            bool(available),
         )
-        for r in chosen
+        for entry_id, track_id, added_at, title, release_id, release, seconds, artists, available, *_ in (
+            rows[:limit]
+        )
     ]
     return EntryPage(playlist, entries, entries[-1].entry_id if more else None)
 
 
-def _page_query(*, after: bool) -> Select[Any]:
-    """The playlist and one page of its entries with their tracks' facts, in one statement built once
-    (building and keying a statement costs about as much as running it here): the page's entries are
-    read from the (playlist_id, position) index, then joined to their tracks and releases; the playlist
-    row comes along (left-joined, so an empty page still brings it) and is checked for access before
-    anything is returned. Artists are read by a second query (`tracks.artists_of`): joined here,
-    PostgreSQL hashed the whole track_artists table for the page's 100 rows (3 ms at 50,000 tracks)."""
-    window = select(E.id, E.track_id, E.added_at, E.position).where(E.playlist_id == bindparam("playlist_id"))
+_ENTRY_WIDTH = 9  # the entry's columns come first in a page's rows, the playlist's after them
+_UTC = UTCDateTime()
+
+
+def _plain(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A timestamp column read as the driver returns it: `UTCDateTime`'s conversion, applied per row and
+    column by the result, is applied by `page` to what it uses, once (the playlist's two timestamps are
+    on every one of a page's rows)."""
+    return type_coerce(column, DateTime(timezone=True)) if isinstance(column.type, UTCDateTime) else column
+
+
+def _playlist_of(values: Sequence[Any], dialect: Dialect) -> dict[str, Any]:
+    return {
+        c.key: _UTC.process_result_value(v, dialect) if isinstance(c.type, UTCDateTime) else v
+        for c, v in zip(Playlist.__table__.c, values, strict=True)
+    }
+
+
+@cache
+def _page_query(dialect: str, *, after: bool) -> Select[Any]:
+    """A page in one statement, built once per dialect (building and keying a statement costs about as
+    much as running it here) and read as plain rows (no ORM objects): the page's entries from the
+    (playlist_id, position) index, their tracks and releases, each track's artists in credit order and
+    whether the viewer may play it (`visibility.playable_condition`, bound to `playable_params`), with the
+    playlist's row on every row (left-joined, so an empty page still brings it; checked for access before
+    anything is returned). The artists are a correlated subquery per entry (an index probe each): joined
+    instead, PostgreSQL hashed the whole track_artists table for the page's 100 rows (3 ms at 50,000
+    tracks)."""
+    entries, playlists = PlaylistEntry.__table__, Playlist.__table__
+    tracks, releases = Track.__table__, Release.__table__
+    window = select(entries.c.id, entries.c.track_id, entries.c.added_at, entries.c.position)
+    window = window.where(entries.c.playlist_id == bindparam("playlist_id"))
     if after:
-        start = select(E.position).where(
-            E.id == bindparam("after"), E.playlist_id == bindparam("playlist_id")
+        start = select(entries.c.position).where(
+            entries.c.id == bindparam("after"), entries.c.playlist_id == bindparam("playlist_id")
         )
-        window = window.where(E.position > start.scalar_subquery())
-    page = window.order_by(E.position).limit(bindparam("size", type_=Integer)).subquery()
+        window = window.where(entries.c.position > start.scalar_subquery())
+    page = window.order_by(entries.c.position).limit(bindparam("size", type_=Integer)).subquery()
     return (
-        select(Playlist, page.c.id.label("entry_id"), page.c.track_id, page.c.added_at, Track.title)
-        .add_columns(Track.release_id, Track.duration_sec, Release.title.label("release"))
-        .select_from(Playlist)
+        select(
+            page.c.id,
+            page.c.track_id,
+            _plain(page.c.added_at),
+            tracks.c.title,
+            tracks.c.release_id,
+            releases.c.title.label("release"),
+            tracks.c.duration_sec,
+            type_coerce(_artists_column(dialect), NullType()).label("artists"),  # read as the driver gives it
+            playable_condition().label("available"),
+            *(_plain(c) for c in playlists.c),
+        )
+        .select_from(playlists)
         .outerjoin(page, true())
-        .outerjoin(Track, Track.id == page.c.track_id)
-        .outerjoin(Release, Release.id == Track.release_id)
-        .where(Playlist.id == bindparam("playlist_id"))
+        .outerjoin(tracks, tracks.c.id == page.c.track_id)
+        .outerjoin(releases, releases.c.id == tracks.c.release_id)
+        .where(playlists.c.id == bindparam("playlist_id"))
         .order_by(page.c.position)
     )
 
 
-_PAGE_FIRST = _page_query(after=False)
-_PAGE_AFTER = _page_query(after=True)
+def _artists_column(dialect: str) -> ColumnElement[Any]:
+    """A track's artist names in credit order, aggregated for the page's row: a PostgreSQL array, or a
+    JSON array on SQLite (whose aggregates take no ORDER BY before 3.44: it aggregates an ordered
+    subquery, which SQLite reads in order)."""
+    track_artists, artists = TrackArtist.__table__, Artist.__table__
+    credits = select(artists.c.name).join(track_artists, track_artists.c.artist_id == artists.c.id)
+    tracks = Track.__table__
+    credits = credits.where(track_artists.c.track_id == tracks.c.id).correlate(tracks)
+    if dialect == "postgresql":
+        ordered = aggregate_order_by(artists.c.name, track_artists.c.position)
+        return credits.with_only_columns(func.array_agg(ordered)).scalar_subquery()
+    listed = credits.order_by(track_artists.c.position).subquery()
+    return select(func.json_group_array(listed.c.name)).scalar_subquery()
+
+
+_artist_names: dict[str, Callable[[Any], tuple[str, ...]]] = {
+    "postgresql": lambda names: tuple(names) if names else (),
+    "sqlite": lambda names: tuple(json.loads(names)) if names else (),
+}
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -310,11 +396,7 @@ def _neighbours_at(
     being moved (`moving` is its position: positions are unique, and a filter on the index's own column
     needs no visit to the table for each entry skipped). Finding the slot reads `index` index entries (no
     writes); a client that knows the neighbouring entries moves by `before`/`after` in one index probe."""
-    size = playlist.track_count - (1 if moving is not None else 0)
-    if not 0 <= index <= size:
-        raise InvalidInput(
-            f"index must be between 0 and {size} (the playlist has {playlist.track_count} entries)"
-        )
+    _check_index(playlist, index, moving=moving is not None)
     params = {
         "playlist_id": playlist.id,
         "moving": positions.PARK if moving is None else moving,  # PARK: no entry is skipped
@@ -325,6 +407,20 @@ def _neighbours_at(
     if index == 0:
         return None, (found[0] if found else None)
     return found[0], (found[1] if len(found) > 1 else None)
+
+
+def _check_index(playlist: Playlist, index: int, *, moving: bool) -> None:
+    size = playlist.track_count - (1 if moving else 0)
+    if not 0 <= index <= size:
+        raise InvalidInput(
+            f"index must be between 0 and {size} (the playlist has {playlist.track_count} entries)"
+        )
+
+
+def _found(position: int | None, entry_id: int, playlist_id: int) -> int:
+    if position is None:
+        raise NotFound(f"entry {entry_id} is not in playlist {playlist_id}")
+    return position
 
 
 # The statements of a move, built once (building and keying a statement costs about as much as running it).
@@ -347,6 +443,59 @@ _PLACE = (
     .values(position=bindparam("new_position", type_=BigInteger))
     .execution_options(**_NO_SYNC)
 )
+_ENTRIES, _PLAYLISTS = PlaylistEntry.__table__, Playlist.__table__
+
+
+def _position_in_playlist(entry: str) -> ScalarSelect[Any]:
+    """The position of the entry bound as `entry`, if it is in the playlist bound as `playlist_id`."""
+    query = select(_ENTRIES.c.position).where(
+        _ENTRIES.c.id == bindparam(entry), _ENTRIES.c.playlist_id == bindparam("playlist_id")
+    )
+    return query.scalar_subquery()
+
+
+def _move_beside(*, before: bool) -> Select[Any]:
+    """A move next to an anchor entry, read in one row: the entry's position (`current`), the anchor's,
+    and the position of the anchor's neighbour on that side, leaving out the moving entry (`beside`)."""
+    current, anchor = _position_in_playlist("entry_id"), _position_in_playlist("anchor_id")
+    side = _ENTRIES.c.position < anchor if before else _ENTRIES.c.position > anchor
+    nearest = func.max(_ENTRIES.c.position) if before else func.min(_ENTRIES.c.position)
+    beside = select(nearest).where(
+        _ENTRIES.c.playlist_id == bindparam("playlist_id"), side, _ENTRIES.c.position != current
+    )
+    return select(current.label("current"), anchor.label("anchor"), beside.scalar_subquery().label("beside"))
+
+
+def _move_to_index() -> CompoundSelect[Any]:
+    """A move to an index, read in one statement: the entry's position (first row, NULL when it is not in
+    the playlist), then the one or two positions around slot `skip` leaving out the moving entry."""
+    current = _position_in_playlist("entry_id")
+    slot = (
+        select(_ENTRIES.c.position)
+        .where(_ENTRIES.c.playlist_id == bindparam("playlist_id"), _ENTRIES.c.position != current)
+        .order_by(_ENTRIES.c.position)
+        .offset(bindparam("skip", type_=Integer))
+        .limit(bindparam("take", type_=Integer))
+        .subquery()
+    )
+    first = select(literal(0).label("k"), current.label("position"))
+    return union_all(first, select(literal(1), slot.c.position)).order_by("k", "position")
+
+
+_MOVE_BEFORE = _move_beside(before=True)
+_MOVE_AFTER = _move_beside(before=False)
+_MOVE_TO_INDEX = _move_to_index()
+_PLACE_ROW = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.id == bindparam("entry_id"))
+    .values(position=bindparam("new_position", type_=BigInteger))
+)
+_TOUCH = (  # what `playlists.changed` does to a loaded playlist
+    update(_PLAYLISTS)
+    .where(_PLAYLISTS.c.id == bindparam("touched"))  # not "playlist_id": a column of the entries' UPDATE
+    .values(version=_PLAYLISTS.c.version + 1, updated_at=bindparam("now", type_=UTCDateTime()))
+)
+_PLACE_AND_TOUCH = _TOUCH.add_cte(_PLACE_ROW.returning(_ENTRIES.c.id).cte("placed"))
 
 
 @cache

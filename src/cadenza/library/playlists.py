@@ -77,12 +77,30 @@ def for_change(session: Session, *, playlist_id: int, viewer: Viewer, deleting: 
     start, which orders changes the same way."""
     signed_in(viewer)
     playlist = session.scalar(_LOCK, {"playlist_id": playlist_id})
+    _check_change(playlist, playlist_id, viewer, deleting=deleting)
+    assert playlist is not None
+    return playlist
+
+
+def locked_row(session: Session, *, playlist_id: int, viewer: Viewer) -> Playlist:
+    """`for_change` for a change written with Core statements (a move, the hottest change): the same lock
+    and the same checks, the row read as plain values into a `Playlist` that is not in the session (the
+    change updates the row itself; see `entries.move_entry`). Loading and flushing the ORM object cost
+    more client CPU than the whole statement."""
+    signed_in(viewer)
+    row = session.connection().execute(_LOCK_ROW, {"playlist_id": playlist_id}).first()
+    playlist = None if row is None else Playlist(**row._mapping)
+    _check_change(playlist, playlist_id, viewer, deleting=False)
+    assert playlist is not None
+    return playlist
+
+
+def _check_change(playlist: Playlist | None, playlist_id: int, viewer: Viewer, *, deleting: bool) -> None:
     if playlist is None or not may_read(playlist, viewer):
         raise NotFound(f"playlist {playlist_id} not found")
     allowed = may_delete(playlist, viewer) if deleting else may_change(playlist, viewer)
     if not allowed:
         raise Forbidden(f"only the owner of playlist {playlist_id} can change it")
-    return playlist
 
 
 _LOCK = (
@@ -90,6 +108,10 @@ _LOCK = (
     .where(Playlist.id == bindparam("playlist_id"))
     .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
+)
+_PLAYLISTS = Playlist.__table__
+_LOCK_ROW = (
+    select(*_PLAYLISTS.c).where(_PLAYLISTS.c.id == bindparam("playlist_id")).with_for_update(key_share=True)
 )
 
 
