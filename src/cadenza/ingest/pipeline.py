@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog import artwork
+from cadenza.catalog import service as catalog
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
 from cadenza.config import Settings
@@ -201,6 +202,9 @@ def _publish(c: Collaborators, track: Track) -> None:
             t.status = TrackStatus.ready
             t.stage = DONE
             t.failure_reason = None
+            if result.loudness is not None:
+                # Now that it is ready, the release's album figure counts it.
+                catalog.record_loudness(s, track=t, measured=tc.load_loudness(out / result.loudness))
             search.index_track(s, track_id=t.id)
     except BaseException:
         c.store.delete_prefix(prefix)
