@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.catalog import artwork
+from cadenza.catalog import artwork, lyrics
 from cadenza.catalog import service as catalog
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
@@ -85,10 +85,12 @@ def _validate(c: Collaborators, track: Track) -> None:
         info = val.validate(path, c.settings.limits)
         # From the file already fetched, once it is known to be audio: mutagen reads the tag blocks only.
         cover = metadata.embedded_cover(path)
+        found_lyrics = metadata.embedded_lyrics(path)
     with transaction(c.sessions) as s:
         t = _load(s, track.id)
         t.source_info = asdict(info)
         t.duration_sec = info.duration_sec
+        lyrics.record_embedded(s, track_id=track.id, lyrics=found_lyrics)
     _embedded_artwork(c, track.id, cover)
 
 
