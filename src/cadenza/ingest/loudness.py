@@ -27,6 +27,7 @@ import math
 from pathlib import Path
 
 from cadenza.catalog.loudness import Blocks, Loudness
+from cadenza.ingest import ffmpeg
 
 DIR = "analysis"
 _KEYS = {"M": "loudness_m.txt", "LRA": "loudness_lra.txt", "true_peak": "loudness_tp.txt"}
@@ -44,14 +45,16 @@ def _escape(path: Path) -> str:
     return value
 
 
-def filter_chain(label: str, out_dir: Path) -> str:
-    """The filtergraph branch for the input pad `label`, writing its files into `out_dir`."""
+def filter_chain(label: str, out_dir: Path, *, output: str | None = None) -> str:
+    """The filtergraph branch for the input pad `label`, writing its files into `out_dir`; it ends in a
+    sink, or in the output pad `output` (for a run whose only output is this measurement)."""
     prints = [
         f"ametadata=mode=print:key=lavfi.r128.{key}:file={_escape(out_dir / name)}"
         for key, name in _KEYS.items()
     ]
     boost = f"volume={_BOOST_DB:g}dB:precision=double"
-    return f"[{label}]{boost},ebur128=peak=true:metadata=1,{','.join(prints)},anullsink"
+    end = f"[{output}]" if output else ",anullsink"
+    return f"[{label}]{boost},ebur128=peak=true:metadata=1,{','.join(prints)}{end}"
 
 
 def files(out_dir: Path) -> list[Path]:
@@ -90,3 +93,19 @@ def read(out_dir: Path) -> Loudness:
         true_peak_dbtp=round(20 * math.log10(peak) - _BOOST_DB, 2) if peak > 0 else None,
         blocks=blocks,
     )
+
+
+def measure(source: Path, *, scratch: Path, timeout: float) -> Loudness:
+    """Measure a stored file on its own (reprocessing the catalog): one decode, nothing encoded. Same
+    filters as the transcode's tap, so a track measured either way reads the same from the same source."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    chain = filter_chain("0:a:0", scratch, output="out")
+    ffmpeg.run(
+        ["-i", str(Path(source).resolve()), "-filter_complex", chain, "-map", "[out]", "-f", "null", "-"],
+        timeout=timeout,
+    )
+    try:
+        return read(scratch)
+    finally:
+        for path in files(scratch):
+            path.unlink(missing_ok=True)

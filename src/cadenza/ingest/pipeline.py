@@ -91,10 +91,10 @@ def _validate(c: Collaborators, track: Track) -> None:
         t.source_info = asdict(info)
         t.duration_sec = info.duration_sec
         lyrics.record_embedded(s, track_id=track.id, lyrics=found_lyrics)
-    _embedded_artwork(c, track.id, cover)
+    embedded_artwork(c, track.id, cover)
 
 
-def _embedded_artwork(c: Collaborators, track_id: int, cover: bytes | None) -> None:
+def embedded_artwork(c: Collaborators, track_id: int, cover: bytes | None) -> None:
     """The cover embedded in the upload becomes the track's artwork (and its release's, if that has
     none). A picture that is refused, or that cannot be stored, never fails the track: the reason is
     logged and kept in `artwork_problem`, and the track goes on without artwork."""
