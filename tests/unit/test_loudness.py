@@ -125,8 +125,9 @@ def test_silence_has_no_loudness(tmp_path: Path) -> None:
 
 def test_album_is_the_loudness_of_all_its_audio(tmp_path: Path) -> None:
     """Album gain: the gated loudness of the tracks' audio together, as pyloudnorm reads the
-    concatenation, not the mean of the track figures."""
-    loud, quiet = _sine(1000, -10.0, 10), _pink(20, -35.0, seed=4)
+    concatenation, not the mean of the track figures. (pyloudnorm's blocks straddling the join belong to
+    neither track: at most 3 of ~300, which is why the loud track is 30 s long.)"""
+    loud, quiet = _sine(1000, -10.0, 30), _pink(20, -35.0, seed=4)
     a, _ = _measure(tmp_path / "a", loud)
     b, _ = _measure(tmp_path / "b", quiet)
     album_lufs, album_peak = rg.album([(a.blocks, a.true_peak_dbtp), (b.blocks, b.true_peak_dbtp)])
@@ -153,3 +154,35 @@ def test_gating_from_the_histogram() -> None:
     assert merged.integrated_lufs() == pytest.approx(expected, abs=1e-9)
     assert rg.Blocks.from_json(merged.to_json()) == merged
     assert rg.replaygain_peak(0.0) == 1.0 and rg.replaygain_peak(-6.02) == pytest.approx(0.5, abs=1e-3)
+
+
+def _ffmpeg_lra(path: Path) -> float:
+    """ffmpeg's own loudness range of a file at its real level (its histogram covers -70..+10 LUFS)."""
+    out = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-af",
+         "ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.LRA:file=-", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return float([line for line in out.splitlines() if line.startswith("lavfi.r128.LRA=")][-1].split("=")[1])
+
+
+@pytest.mark.parametrize(
+    ("name", "signal", "expected"),
+    [
+        (
+            "two plateaus 10 dB apart",
+            lambda: np.concatenate([_sine(1000, -20.0, 12), _sine(1000, -30.0, 12)]),
+            10.0,
+        ),
+        ("loud pink noise", lambda: _pink(15, -8.0, seed=7), None),
+        ("steady tone", lambda: _sine(1000, -3.0, 10), 0.0),
+    ],
+)
+def test_loudness_range_agrees_with_ffmpegs_own(tmp_path: Path, name: str, signal, expected) -> None:  # type: ignore[no-untyped-def]
+    """EBU Tech 3342 loudness range, computed from ebur128's short-term values, against ebur128's own LRA
+    of the same file at its real level (the loud signals are over the +10 LUFS a boosted level would
+    reach in ffmpeg's histogram: the reason it is computed here)."""
+    ours, _ = _measure(tmp_path, signal())
+    assert abs(ours.range_lu - _ffmpeg_lra(tmp_path / "src.flac")) <= 0.1, name
+    if expected is not None:
+        assert ours.range_lu == pytest.approx(expected, abs=0.2), name

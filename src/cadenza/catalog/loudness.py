@@ -104,6 +104,27 @@ class Loudness:
     blocks: Blocks
 
 
+def loudness_range(short_term_lufs: Iterable[float]) -> float:
+    """EBU Tech 3342 loudness range (LU) of short-term (3 s) loudness values taken every 100 ms: values
+    over -70 LUFS, then those over 20 LU under their energy mean; the 95th percentile minus the 10th
+    (linear interpolation between ranks). 0 when fewer than two values pass."""
+    values = sorted(v for v in short_term_lufs if v > ABSOLUTE_GATE_LUFS)
+    if not values:
+        return 0.0
+    gate = energy_lufs(sum(block_energy(v) for v in values) / len(values)) - 20.0
+    kept = [v for v in values if v > gate]
+    if len(kept) < 2:
+        return 0.0
+    return max(_percentile(kept, 0.95) - _percentile(kept, 0.10), 0.0)
+
+
+def _percentile(ordered: Sequence[float], q: float) -> float:
+    pos = (len(ordered) - 1) * q
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
 def replaygain_gain(integrated_lufs: float | None) -> float | None:
     """ReplayGain 2.0 gain in dB: what brings the audio to -18 LUFS."""
     return None if integrated_lufs is None else round(REFERENCE_LUFS - integrated_lufs, 2)

@@ -2,19 +2,21 @@
 true peak by 4-times oversampling to 192 kHz) on one more `asplit` branch of the process that already writes
 the PCM and Chromaprint taps, so no second decode is made.
 
-`ebur128=metadata=1` attaches its running figures to each 100 ms frame; three `ametadata` filters write
-the ones we keep into `analysis/`: every momentary loudness `M` (the 400 ms gating blocks, one per 100 ms,
-kept as a histogram; the integrated loudness is gated from it by `catalog/loudness.py`, the same code that
-gates an album), and the last value of the loudness range `LRA` and of the true peak over all channels.
-ffmpeg's log summary would need `-loglevel info` and parsing of free text (and rounds to 0.1); the
-metadata lines are a stable format.
+`ebur128=metadata=1` attaches its running figures to each 100 ms frame; `ametadata` filters write the
+ones we keep into `analysis/`: every momentary loudness `M` (the 400 ms gating blocks, one per 100 ms,
+kept as a histogram; the integrated loudness is gated from it by `catalog/loudness.py`, the same code
+that gates an album), every short-term loudness `S` (3 s windows, for the loudness range) and the running
+true peak over all channels. ffmpeg's log summary would need `-loglevel info` and parsing of free text
+(and rounds to 0.1); the metadata lines are a stable format.
 
 The metadata are printed with three decimals, and the true peak is a linear amplitude: 0.001 of a
 -40 dBTP peak (0.01) is 0.4 dB. So the branch first raises the level by exactly +40 dB in double
 precision (`volume`, no clipping: ebur128 works on doubles), and `read` takes the 40 dB off every figure:
-the true peak is then good to 0.0001 dB at full scale and 0.004 dB at -40 dBTP. The one figure this
-shifts is ffmpeg's own absolute gate (-70 LUFS) for the loudness range, which becomes -110: blocks that
-quiet move the relative gate of LRA only for programmes quieter than about -50 LUFS.
+the true peak is then good to 0.0001 dB at full scale and 0.004 dB at -40 dBTP. ffmpeg's own integrated
+loudness and loudness range come from histograms that stop at +10 LUFS, which boosted audio passes: so
+both are computed here from M and S (which ffmpeg computes directly from the energy, unbounded), the
+loudness range as EBU Tech 3342 defines it (short-term values gated at -70 LUFS and at -20 LU under
+their energy mean, 95th minus 10th percentile).
 
 Cost, measured with getrusage on a 4-min stereo 44.1 kHz FLAC: ebur128 with true peak 1.8 s CPU (the
 192 kHz resampling is most of it; without true peak 0.5 s), so the tap is counted in the transcode's
@@ -26,11 +28,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cadenza.catalog.loudness import Blocks, Loudness
+from cadenza.catalog.loudness import Blocks, Loudness, loudness_range
 from cadenza.ingest import ffmpeg
 
 DIR = "analysis"
-_KEYS = {"M": "loudness_m.txt", "LRA": "loudness_lra.txt", "true_peak": "loudness_tp.txt"}
+_KEYS = {"M": "loudness_m.txt", "S": "loudness_s.txt", "true_peak": "loudness_tp.txt"}
 _BOOST_DB = 40.0
 COST_SEC = 1.8  # CPU s per 4 min of stereo 44.1 kHz (see above)
 
@@ -79,17 +81,18 @@ def _values(path: Path, key: str) -> list[float]:
 def read(out_dir: Path) -> Loudness:
     """The measurement from the files the branch wrote (ValueError if they hold none)."""
     m = _values(out_dir / _KEYS["M"], "M")
-    lra = _values(out_dir / _KEYS["LRA"], "LRA")
+    short = _values(out_dir / _KEYS["S"], "S")
     tp = _values(out_dir / _KEYS["true_peak"], "true_peak")
-    if not (m and lra and tp):
+    if not (m and short and tp):
         raise ValueError("the loudness tap wrote no measurement")
-    # The first three frames close before a whole 400 ms block exists (ebur128 reports silence for them).
+    # The first three frames close before a whole 400 ms block exists (ebur128 reports silence for them),
+    # the first 29 before a whole 3 s window does.
     blocks = Blocks.of(value - _BOOST_DB for value in m[3:])
     integrated = blocks.integrated_lufs()
     peak = max(tp)
     return Loudness(
         integrated_lufs=None if integrated is None else round(integrated, 2),
-        range_lu=round(max(lra[-1], 0.0), 2),
+        range_lu=round(loudness_range(v - _BOOST_DB for v in short[29:]), 2),
         true_peak_dbtp=round(20 * math.log10(peak) - _BOOST_DB, 2) if peak > 0 else None,
         blocks=blocks,
     )
