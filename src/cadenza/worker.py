@@ -1,6 +1,7 @@
-"""The Celery worker process: the ingest task, with this process's collaborators from the composition
-root. Each task takes a track id, runs one stage through `pipeline.run_stage`, and returns; the chain
-(`ingest.queue.CeleryRunner`) moves the track to the next stage. No rules live here."""
+"""The Celery worker process: the ingest task and the reprocessing task (queue `cadenza-analysis`), with
+this process's collaborators from the composition root. The ingest task takes a track id, runs one stage
+through `pipeline.run_stage`, and returns; the chain (`ingest.queue.CeleryRunner`) moves the track to the
+next stage. The reprocessing task calls `ingest.reprocess.reprocess_track`. No rules live here."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from celery import Task
 from cadenza.bootstrap import build_collaborators
 from cadenza.config import get_settings
 from cadenza.ingest import pipeline
+from cadenza.ingest import reprocess as rp
 from cadenza.ingest.queue import MAX_RETRIES, QUEUE, TASK_NAME, make_celery
 
 log = logging.getLogger(__name__)
@@ -41,5 +43,18 @@ def run_stage_task(self: Task, track_id: int, stage: str) -> str | None:
     return nxt
 
 
-def main(concurrency: int) -> None:
-    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", QUEUE])
+@celery_app.task(name=rp.TASK_NAME, queue=rp.QUEUE)
+def reprocess_task(track_id: int, only: list[str]) -> dict[str, object]:
+    """The analyses a ready track is missing (`ingest.reprocess`), on the `cadenza-analysis` queue so a
+    catalog-wide run never holds up new uploads."""
+    outcome = rp.reprocess_track(_c(), track_id=track_id, only=rp.parse_only(",".join(only)))
+    return {
+        "track_id": outcome.track_id,
+        "done": outcome.done,
+        "skipped": outcome.skipped,
+        "error": outcome.error,
+    }
+
+
+def main(concurrency: int, *, queues: str = QUEUE) -> None:
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues])

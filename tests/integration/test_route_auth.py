@@ -20,6 +20,7 @@ ADMIN_ROUTES = {
     ("GET", "/api/tracks/{track_id}/rights"),
     ("POST", "/api/tracks/{track_id}/rights"),
     ("DELETE", "/api/rights/{right_id}"),
+    ("PUT", "/api/tracks/{track_id}/lyrics"),
 }
 
 

@@ -71,6 +71,10 @@ class Release(Base):
     artist_id: Mapped[int | None] = mapped_column(ForeignKey("artists.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Album loudness over the release's ready tracks (catalog/loudness.py), kept by `refresh_album_loudness`.
+    loudness_lufs: Mapped[float | None] = mapped_column(Float)
+    true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
+
     artist: Mapped[Artist | None] = relationship()
     artwork: Mapped[Artwork | None] = relationship()
 
@@ -102,6 +106,15 @@ class Track(Base):
     # The cover embedded in the file's tags; `artwork_problem` says why an embedded picture was not used.
     artwork_id: Mapped[int | None] = mapped_column(ForeignKey("artworks.id"))
     artwork_problem: Mapped[str | None] = mapped_column(Text)
+
+    # EBU R128 measured during the transcode (ingest/loudness.py); blocks: the gating histogram that the
+    # album figure is computed from (catalog/loudness.py). NULL: not measured yet (`cadenza reprocess`).
+    loudness_lufs: Mapped[float | None] = mapped_column(Float)
+    loudness_range_lu: Mapped[float | None] = mapped_column(Float)
+    true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
+    loudness_blocks: Mapped[list[list[float]] | None] = mapped_column(JSON)
+    # Where the lyrics came from: "embedded", "lrc" (attached), "none" (looked, found none); NULL: not looked.
+    lyrics_source: Mapped[str | None] = mapped_column(String(16))
 
     fingerprint: Mapped[bytes | None] = mapped_column(LargeBinary)
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"))
@@ -168,3 +181,15 @@ class FingerprintKey(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)
 
     __table_args__ = (Index("ix_fingerprint_keys_track_id", "track_id"),)
+
+
+class LyricLine(Base):
+    """One line of a track's lyrics, in order: `start_ms` for synced lyrics (NULL for unsynced ones)."""
+
+    __tablename__ = "lyric_lines"
+
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start_ms: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))

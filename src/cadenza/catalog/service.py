@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.catalog import visibility
+from cadenza.catalog import loudness, visibility
 from cadenza.catalog.codes import normalize_isrc, normalize_upc
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer
@@ -204,3 +204,36 @@ def visible_release(session: Session, *, viewer: Viewer, release_id: int) -> tup
         .order_by(Track.track_number, Track.id)
     )
     return release, list(session.scalars(query.limit(TRACKS_PER_PAGE_MAX)))
+
+
+# Loudness: the track's measurement and the album figure of its release, kept in step (catalog/loudness.py).
+
+
+def record_loudness(session: Session, *, track: Track, measured: loudness.Loudness) -> None:
+    """Store a track's measurement; its release's album figure follows if the track is ready."""
+    track.loudness_lufs = measured.integrated_lufs
+    track.loudness_range_lu = measured.range_lu
+    track.true_peak_dbtp = measured.true_peak_dbtp
+    track.loudness_blocks = measured.blocks.to_json()
+    if track.release_id is not None and track.status == TrackStatus.ready:
+        session.flush()
+        refresh_album_loudness(session, release_id=track.release_id)
+
+
+def refresh_album_loudness(session: Session, *, release_id: int) -> None:
+    """The release's album loudness and peak from its ready, measured tracks (ReplayGain 2.0: the gated
+    loudness of all its audio together). Called whenever a track of the release becomes ready or is
+    measured again."""
+    release = session.get(Release, release_id)
+    if release is None:
+        return
+    rows = session.execute(
+        select(Track.loudness_blocks, Track.true_peak_dbtp).where(
+            Track.release_id == release_id,
+            Track.status == TrackStatus.ready,
+            Track.loudness_blocks.is_not(None),
+        )
+    ).all()
+    lufs, peak = loudness.album((loudness.Blocks.from_json(b), p) for b, p in rows)
+    release.loudness_lufs = None if lufs is None else round(lufs, 2)
+    release.true_peak_dbtp = peak

@@ -1,4 +1,4 @@
-"""The `cadenza` command: serve, import, migrate, worker, user, playlist, search, royalties."""
+"""The `cadenza` command: serve, import, reprocess, migrate, worker, user, playlist, search, royalties."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cadenza.cli.playlists import playlist_app
+from cadenza.cli.reprocess import reprocess
 from cadenza.cli.royalties import app as royalties_app
 from cadenza.cli.search import search_app
 from cadenza.config import get_settings
@@ -22,6 +23,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(playlist_app, name="playlist")
 app.add_typer(search_app, name="search")
 app.add_typer(royalties_app, name="royalties")
+app.command("reprocess")(reprocess)
 console = Console()
 
 DEMO_USERS = [
@@ -278,6 +280,9 @@ def migrate() -> None:
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    queues: Annotated[
+        str, typer.Option(help="Queues to take tasks from: cadenza-ingest, cadenza-analysis (reprocessing).")
+    ] = "cadenza-ingest",
 ) -> None:
     """Run a Celery worker for the ingest pipeline (needs CADENZA_BROKER_URL)."""
     settings = get_settings()
@@ -288,7 +293,7 @@ def worker(
         raise typer.Exit(2)
     from cadenza import worker as celery_worker
 
-    celery_worker.main(concurrency)
+    celery_worker.main(concurrency, queues=queues)
 
 
 if __name__ == "__main__":

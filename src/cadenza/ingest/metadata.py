@@ -1,4 +1,5 @@
-"""Metadata from an upload's tags (mutagen), turned into TrackMetadata; the cover picture embedded in them."""
+"""Metadata from an upload's tags (mutagen), turned into TrackMetadata; the cover picture and the lyrics
+embedded in them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mutagen.flac import Picture
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4Tags
 
+from cadenza.catalog import lrc
 from cadenza.catalog.service import TrackMetadata
 
 # An ISRC as taggers write it, in ASCII (`\d` would pass other scripts' digits on, to be refused later).
@@ -132,3 +134,44 @@ def _pictures(audio: Any) -> Iterator[tuple[int, bytes]]:
             except Exception:
                 continue
             yield int(pic.type), bytes(pic.data)
+
+
+# ID3 SYLT time stamp formats: 1 = MPEG frames, 2 = milliseconds. Only milliseconds are read.
+_SYLT_MS = 2
+
+
+def embedded_lyrics(path: Path) -> lrc.Lyrics | None:
+    """The lyrics in the file's tags, synced ones first: ID3 SYLT (milliseconds), else LRC text or plain
+    text in ID3 USLT, Vorbis comments `LYRICS`/`UNSYNCEDLYRICS` (FLAC, Ogg Vorbis, Opus), MP4 `©lyr` or
+    APEv2 `Lyrics`. Text that parses as LRC is synced; other text becomes unsynced lines. Never raises
+    (a damaged or odd tag is no reason to lose the audio)."""
+    try:
+        audio = mutagen.File(path)
+        tags = audio.tags if audio is not None else None
+        if tags is None:
+            return None
+        return _lyrics(tags)
+    except Exception:
+        return None
+
+
+def _lyrics(tags: Any) -> lrc.Lyrics | None:
+    texts: list[tuple[str, str | None]] = []  # (text, language)
+    if isinstance(tags, ID3):
+        for frame in tags.getall("SYLT"):
+            if frame.format == _SYLT_MS and frame.text:
+                found = lrc.from_synced(list(frame.text), language=lrc.language_tag(frame.lang or ""))
+                if found is not None:
+                    return found
+        texts = [(str(f.text), lrc.language_tag(f.lang or "")) for f in tags.getall("USLT")]
+    elif isinstance(tags, MP4Tags):
+        texts = [(str(t), None) for t in tags.get("\xa9lyr", [])]
+    elif isinstance(tags, APEv2):
+        value = tags.get("Lyrics")
+        texts = [(str(value), None)] if value is not None else []
+    elif hasattr(tags, "get"):  # Vorbis comments: keys are case-insensitive
+        for key in ("lyrics", "unsyncedlyrics"):
+            texts += [(str(t), None) for t in tags.get(key, [])]
+    found = [lyrics for text, lang in texts if (lyrics := lrc.from_tag(text, language=lang)) is not None]
+    synced = [lyrics for lyrics in found if lyrics.synced]
+    return (synced or found or [None])[0]

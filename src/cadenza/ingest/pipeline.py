@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from cadenza.catalog import artwork
+from cadenza.catalog import artwork, lyrics
+from cadenza.catalog import service as catalog
 from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
 from cadenza.config import Settings
@@ -84,14 +85,16 @@ def _validate(c: Collaborators, track: Track) -> None:
         info = val.validate(path, c.settings.limits)
         # From the file already fetched, once it is known to be audio: mutagen reads the tag blocks only.
         cover = metadata.embedded_cover(path)
+        found_lyrics = metadata.embedded_lyrics(path)
     with transaction(c.sessions) as s:
         t = _load(s, track.id)
         t.source_info = asdict(info)
         t.duration_sec = info.duration_sec
-    _embedded_artwork(c, track.id, cover)
+        lyrics.record_embedded(s, track_id=track.id, lyrics=found_lyrics)
+    embedded_artwork(c, track.id, cover)
 
 
-def _embedded_artwork(c: Collaborators, track_id: int, cover: bytes | None) -> None:
+def embedded_artwork(c: Collaborators, track_id: int, cover: bytes | None) -> None:
     """The cover embedded in the upload becomes the track's artwork (and its release's, if that has
     none). A picture that is refused, or that cannot be stored, never fails the track: the reason is
     logged and kept in `artwork_problem`, and the track goes on without artwork."""
@@ -201,6 +204,9 @@ def _publish(c: Collaborators, track: Track) -> None:
             t.status = TrackStatus.ready
             t.stage = DONE
             t.failure_reason = None
+            if result.loudness is not None:
+                # Now that it is ready, the release's album figure counts it.
+                catalog.record_loudness(s, track=t, measured=tc.load_loudness(out / result.loudness))
             search.index_track(s, track_id=t.id)
     except BaseException:
         c.store.delete_prefix(prefix)

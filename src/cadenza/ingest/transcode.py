@@ -7,11 +7,13 @@ bitrates it comes out as
 
     A: AAC 320k + AAC 128k + FLAC                 (8.4 s CPU for a 4-min stereo 44.1 kHz track)
     B: AAC 256k + MP3 320k + Chromaprint + PCM    (8.0 s, plus 0.25 s for the Python peak reader)
+       + EBU R128 loudness (`ingest/loudness.py`, 1.8 s with true peak)
 
 Outputs (paths relative to `out_dir`):
     hls/master.m3u8, hls/aac_<kbps>/index.m3u8 + content-named .mp4 init and .m4s segments,
     download/mp3_<kbps>.mp3, download/hifi.flac (lossless sources only),
-    analysis/peaks.bin (see `waveform`), analysis/fingerprint.raw (see `read_fingerprint`).
+    analysis/peaks.bin (see `waveform`), analysis/fingerprint.raw (see `read_fingerprint`),
+    analysis/loudness.json (see `ingest/loudness.py` and `catalog/loudness.py`).
 
 Everything is written into a fresh sibling temp dir which replaces `out_dir` only when complete.
 """
@@ -19,6 +21,7 @@ Everything is written into a fresh sibling temp dir which replaces `out_dir` onl
 from __future__ import annotations
 
 import collections
+import json
 import shutil
 import subprocess
 import tempfile
@@ -29,9 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from cadenza.catalog.loudness import Blocks, Loudness
 from cadenza.config import Ingest
 from cadenza.errors import StageError
 from cadenza.ingest import ffmpeg, hls, waveform
+from cadenza.ingest import loudness as ld
 from cadenza.ingest.hls import Rendition
 
 __all__ = ["Rendition", "TranscodeResult", "flac_bits", "lossy_sample_rate", "read_fingerprint", "transcode"]
@@ -42,13 +47,15 @@ MASTER_PLAYLIST = "hls/master.m3u8"
 FLAC_PATH = "download/hifi.flac"
 PEAKS_PATH = "analysis/peaks.bin"
 FINGERPRINT_PATH = "analysis/fingerprint.raw"
+LOUDNESS_PATH = "analysis/loudness.json"
 _PCM_CHUNK = 1 << 16
 _STDERR_LINES = 40
 
 # CPU seconds each output costs on a 4-min stereo 44.1 kHz FLAC (one core, its share of decoding included),
 # measured with getrusage: aac 128k 3.9, 256k 4.7, 320k 4.5, mp3 320k 3.4, flac 0.7, chromaprint + PCM
-# tap 0.5, plus 0.25 for the Python peak reader, which competes for the same two cores.
-_COST = {"mp3": 3.4, "flac": 0.7, "taps": 0.75}
+# tap 0.5, plus 0.25 for the Python peak reader, which competes for the same two cores, plus the loudness
+# tap (ebur128 with true peak).
+_COST = {"mp3": 3.4, "flac": 0.7, "taps": 0.75 + ld.COST_SEC}
 
 
 def _aac_cost(kbps: int) -> float:
@@ -69,6 +76,7 @@ class TranscodeResult:
     peaks: str
     fingerprint: str
     duration_sec: float
+    loudness: str | None = None  # None in summaries written before the loudness tap existed
 
 
 @dataclass
@@ -162,6 +170,9 @@ def transcode(
             (work / sub).mkdir(parents=True, exist_ok=True)
         peaks = _run_encoders(plan, work, timeout=cfg.stage_timeout_sec)
         waveform.save_peaks(peaks.finish(), work / PEAKS_PATH)
+        save_loudness(ld.read(work / ld.DIR), work / LOUDNESS_PATH)
+        for tap_file in ld.files(work / ld.DIR):
+            tap_file.unlink()
         measured = peaks.duration_sec
         if measured <= 0:
             raise StageError(STAGE, "the source decoded to no audio")
@@ -186,6 +197,29 @@ def transcode(
         peaks=PEAKS_PATH,
         fingerprint=FINGERPRINT_PATH,
         duration_sec=round(measured, 6),
+        loudness=LOUDNESS_PATH,
+    )
+
+
+def save_loudness(measured: Loudness, path: Path) -> None:
+    """Write a measurement as `analysis/loudness.json`."""
+    data = {
+        "integrated_lufs": measured.integrated_lufs,
+        "range_lu": measured.range_lu,
+        "true_peak_dbtp": measured.true_peak_dbtp,
+        "blocks": measured.blocks.to_json(),
+    }
+    path.write_text(json.dumps(data))
+
+
+def load_loudness(path: Path) -> Loudness:
+    """Read `analysis/loudness.json`."""
+    data = json.loads(path.read_text())
+    return Loudness(
+        integrated_lufs=data["integrated_lufs"],
+        range_lu=data["range_lu"],
+        true_peak_dbtp=data["true_peak_dbtp"],
+        blocks=Blocks.from_json(data["blocks"]),
     )
 
 
@@ -255,7 +289,8 @@ def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
                 outputs += ["-bits_per_raw_sample", "24"]
             outputs += ["-map_metadata", "-1", "-f", "flac", str(work / FLAC_PATH)]
         else:
-            branches += ["[fp]", "[pcm]"]
+            branches += ["[fp]", "[pcm]", "[ld]"]
+            graph.append(ld.filter_chain("ld", work / ld.DIR))
             # The chromaprint muxer takes at most two channels.
             fp_chain = "[fp]aformat=channel_layouts=stereo[fpo]" if plan.channels > 2 else "[fp]anull[fpo]"
             graph.append(fp_chain)

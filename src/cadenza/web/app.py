@@ -38,6 +38,7 @@ from cadenza.web.api import (
     artwork,
     catalog,
     library,
+    lyrics,
     playback,
     rights,
     royalties,
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         artwork.router,
         artwork.public,
         library.router,
+        lyrics.router,
     ):
         app.include_router(router)
 

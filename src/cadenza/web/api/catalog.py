@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from cadenza.catalog import artwork, service
 from cadenza.catalog.artwork import ArtworkRef
+from cadenza.catalog.loudness import replaygain_gain, replaygain_peak
 from cadenza.catalog.models import Release, Track
 from cadenza.web.api.artwork import ArtworkOut
 from cadenza.web.deps import MAX_ID, AppState, Id, ViewerDep, user_router
@@ -26,6 +27,49 @@ class VariantOut(BaseModel):
     container: str
     bitrate_kbps: int | None
     size_bytes: int
+
+
+class AlbumLoudnessOut(BaseModel):
+    integrated_lufs: float | None = Field(description="EBU R128 loudness of all the release's ready tracks")
+    true_peak_dbtp: float | None
+    replaygain_album_gain_db: float | None = Field(description="ReplayGain 2.0: -18 LUFS - loudness")
+    replaygain_album_peak: float | None = Field(description="true peak, linear (1.0 = full scale)")
+
+    @classmethod
+    def of(cls, r: Release) -> AlbumLoudnessOut | None:
+        if r.loudness_lufs is None and r.true_peak_dbtp is None:
+            return None
+        return cls(
+            integrated_lufs=r.loudness_lufs,
+            true_peak_dbtp=r.true_peak_dbtp,
+            replaygain_album_gain_db=replaygain_gain(r.loudness_lufs),
+            replaygain_album_peak=replaygain_peak(r.true_peak_dbtp),
+        )
+
+
+class LoudnessOut(BaseModel):
+    """EBU R128 / ITU-R BS.1770-4 figures and the ReplayGain 2.0 values derived from them; the player
+    applies the gain (no loudness-normalised rendition is made)."""
+
+    integrated_lufs: float | None = Field(description="None: silent")
+    range_lu: float | None
+    true_peak_dbtp: float | None
+    replaygain_track_gain_db: float | None
+    replaygain_track_peak: float | None
+    album: AlbumLoudnessOut | None = Field(description="the release's figures, if the track has one")
+
+    @classmethod
+    def of(cls, t: Track) -> LoudnessOut | None:
+        if t.loudness_blocks is None:
+            return None  # not measured yet
+        return cls(
+            integrated_lufs=t.loudness_lufs,
+            range_lu=t.loudness_range_lu,
+            true_peak_dbtp=t.true_peak_dbtp,
+            replaygain_track_gain_db=replaygain_gain(t.loudness_lufs),
+            replaygain_track_peak=replaygain_peak(t.true_peak_dbtp),
+            album=AlbumLoudnessOut.of(t.release) if t.release is not None else None,
+        )
 
 
 class TrackOut(BaseModel):
@@ -46,6 +90,7 @@ class TrackOut(BaseModel):
     variants: list[VariantOut]
     created_at: datetime
     artwork: ArtworkOut | None = Field(description="the track's cover, else its release's")
+    loudness: LoudnessOut | None = Field(default=None, description="None until measured")
 
     @classmethod
     def of(cls, t: Track, art: dict[int, ArtworkRef]) -> TrackOut:
@@ -76,6 +121,7 @@ class TrackOut(BaseModel):
             ],
             created_at=t.created_at,
             artwork=_art(art, t.id),
+            loudness=LoudnessOut.of(t),
         )
 
 
@@ -92,6 +138,7 @@ class ReleaseOut(BaseModel):
     release_date: date | None
     artist: ArtistOut | None
     artwork: ArtworkOut | None = None
+    loudness: AlbumLoudnessOut | None = None
 
 
 class ArtistDetail(ArtistOut):
@@ -125,6 +172,7 @@ def _releases_out(s: Session, releases: list[Release]) -> list[ReleaseOut]:
             if r.artist
             else None,
             artwork=_art(art, r.id),
+            loudness=AlbumLoudnessOut.of(r),
         )
         for r in releases
     ]
