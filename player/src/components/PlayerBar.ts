@@ -49,6 +49,9 @@ export function PlayerBar(): HTMLElement {
     ),
   );
 
+  player.audio.hidden = true; // in the document (no controls of its own) so that tools can find it
+  bar.append(player.audio);
+
   watch(currentTrack, (t) => {
     cover.replaceChildren(CoverArt(t?.artwork, 48, t ? t.title : ""));
     title.textContent = t?.title ?? "Nothing playing";
