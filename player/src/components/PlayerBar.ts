@@ -1,8 +1,9 @@
 import { player } from "../playback";
 import { next, previous } from "../queue";
-import { currentTrack, update, watch } from "../store";
+import { currentTrack, getState, update, watch } from "../store";
 import { CoverArt } from "./CoverArt";
 import { clock, h } from "./dom";
+import { Icon } from "./Icon";
 import { Waveform } from "./Waveform";
 
 /** The bar at the bottom: what is playing, the transport, the waveform, volume, quality, the queue. */
@@ -10,7 +11,7 @@ export function PlayerBar(): HTMLElement {
   const cover = h("div", { class: "now-cover" });
   const title = h("div", { class: "now-title" });
   const artists = h("div", { class: "now-artists" });
-  const toggle = h("button", { class: "play", "aria-label": "Play", onclick: () => player.toggle() }, "▶");
+  const toggle = h("button", { class: "play", "aria-label": "Play", onclick: () => player.toggle() }, Icon("play", 24));
   const elapsed = h("span", { class: "elapsed" }, "0:00");
   const total = h("span", { class: "total" }, "0:00");
   const quality = h("span", { class: "quality", title: "Quality playing now" });
@@ -33,9 +34,9 @@ export function PlayerBar(): HTMLElement {
       "div",
       { class: "transport" },
       h("div", { class: "buttons" },
-        h("button", { "aria-label": "Previous", onclick: previous }, "⏮"),
+        h("button", { "aria-label": "Previous", onclick: previous }, Icon("previous")),
         toggle,
-        h("button", { "aria-label": "Next", onclick: next }, "⏭"),
+        h("button", { "aria-label": "Next", onclick: next }, Icon("next")),
       ),
       h("div", { class: "timeline" }, elapsed, Waveform(), total),
       notice,
@@ -44,8 +45,8 @@ export function PlayerBar(): HTMLElement {
       "div",
       { class: "extras" },
       quality,
-      h("label", { class: "volume-label" }, "🔊", volume),
-      h("button", { "aria-label": "Queue", class: "queue-toggle", onclick: () => update({ queueOpen: true }) }, "☰"),
+      h("label", { class: "volume-label" }, Icon("volume"), volume),
+      h("button", { "aria-label": "Queue", class: "queue-toggle", onclick: () => update({ queueOpen: !getState().queueOpen }) }, Icon("queue")),
     ),
   );
 
@@ -58,7 +59,7 @@ export function PlayerBar(): HTMLElement {
     artists.textContent = t?.artists.join(", ") ?? "";
   });
   watch((s) => s.playing, (playing) => {
-    toggle.textContent = playing ? "⏸" : "▶";
+    toggle.replaceChildren(Icon(playing ? "pause" : "play", 24));
     toggle.setAttribute("aria-label", playing ? "Pause" : "Play");
   });
   watch((s) => Math.floor(s.position), (p) => (elapsed.textContent = clock(p)));

@@ -2,6 +2,7 @@ import type { Track } from "../api";
 import { clearQueue, removeFromQueue } from "../queue";
 import { update, watch } from "../store";
 import { h } from "./dom";
+import { Icon } from "./Icon";
 
 /** The queue: what plays after this, with remove and clear. */
 export function QueuePanel(): HTMLElement {
@@ -12,7 +13,7 @@ export function QueuePanel(): HTMLElement {
     h("header", {},
       h("h2", {}, "Queue"),
       h("button", { onclick: clearQueue }, "Clear"),
-      h("button", { "aria-label": "Close queue", onclick: () => update({ queueOpen: false }) }, "✕"),
+      h("button", { "aria-label": "Close queue", onclick: () => update({ queueOpen: false }) }, Icon("close")),
     ),
     list,
   );
@@ -25,7 +26,7 @@ export function QueuePanel(): HTMLElement {
         h("li", { class: i === current ? "playing" : "" },
           h("span", {}, t.title, h("small", {}, ` ${t.artists.join(", ")}`)),
           i === current ? h("span", { class: "now-label" }, "now") :
-            h("button", { class: "icon", "aria-label": `Remove ${t.title}`, onclick: () => removeFromQueue(i) }, "✕"),
+            h("button", { class: "icon", "aria-label": `Remove ${t.title}`, onclick: () => removeFromQueue(i) }, Icon("close", 16)),
         ),
       ),
     );
