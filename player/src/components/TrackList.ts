@@ -19,7 +19,7 @@ export function TrackList(tracks: Track[], empty = "No tracks yet."): HTMLElemen
         CoverArt(t.artwork, 40, ""),
         h(
           "button",
-          { class: "track-title link", title: `Play ${t.title}`, onclick: () => playTracks(tracks, i) },
+          { class: "track-title link", "aria-label": `Play ${t.title}`, onclick: () => playTracks(tracks, i) },
           h("span", { class: "title" }, t.title),
           h("span", { class: "artists" }, t.artists.join(", ")),
         ),
