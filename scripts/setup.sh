@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ffmpeg libchromaprint-tools sox nginx libnginx-mod-http-js wrk gettext-base nodejs npm)
+# chromium: the browser tests/e2e/test_player.py drives through Playwright (which cannot download its own here)
+APT_PACKAGES=(ffmpeg libchromaprint-tools sox nginx libnginx-mod-http-js wrk gettext-base nodejs npm chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -46,4 +47,22 @@ if [ -f tests/js/package.json ]; then
     (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
     echo "$jwant" > "$jstamp"
   fi
+fi
+
+# The web player: player/ (TypeScript, Vite) built into src/cadenza/web/static/, which the app serves at
+# `/`. `npm ci` only when the lock file changes; the build only when the sources change or it is missing.
+pdeps="player/node_modules/.setup-stamp"
+pdeps_want=$(cat player/package.json player/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ ! -f "$pdeps" ] || [ "$(cat "$pdeps")" != "$pdeps_want" ]; then
+  echo "setup: installing the web player's npm packages"
+  (cd player && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$pdeps_want" > "$pdeps"
+fi
+pbuild="player/node_modules/.build-stamp"
+pbuild_want=$( (cd player && find src index.html package.json package-lock.json tsconfig.json vite.config.ts \
+  -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -d' ' -f1)
+if [ ! -f src/cadenza/web/static/index.html ] || [ ! -f "$pbuild" ] || [ "$(cat "$pbuild")" != "$pbuild_want" ]; then
+  echo "setup: building the web player"
+  (cd player && npm run build --silent)
+  echo "$pbuild_want" > "$pbuild"
 fi

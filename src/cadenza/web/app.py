@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -32,7 +33,7 @@ from cadenza.delivery import service as delivery_service
 from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
 from cadenza.storage.keys import track_id_of
-from cadenza.web import deps
+from cadenza.web import deps, static
 from cadenza.web.api import (
     accounts,
     artwork,
@@ -106,6 +107,8 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/redoc"),
+        ("GET", "/"),  # the web player's shell (web/static.py): it holds nothing protected
+        ("GET", "/assets/{name}"),
     }
 )
 
@@ -166,8 +169,11 @@ def _check_authentication(app: FastAPI) -> None:
             raise RuntimeError(f"{sorted(route.methods)} {route.path} needs authentication or PUBLIC_ROUTES")
 
 
-def create_app(settings: Settings | None = None, *, wired: App | None = None) -> FastAPI:
-    """A ready-to-serve app; `wired` lets tests pass collaborators they built themselves."""
+def create_app(
+    settings: Settings | None = None, *, wired: App | None = None, static_dir: Path | None = None
+) -> FastAPI:
+    """A ready-to-serve app; `wired` lets tests pass collaborators they built themselves, `static_dir`
+    another build of the web player (default: the package's `web/static/`)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -186,6 +192,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
     app = FastAPI(title="Cadenza", version=__version__, lifespan=lifespan)
     if wired is not None:
         app.state.cadenza = wired  # usable without a lifespan (test clients that skip it)
+    app.state.static_dir = static_dir
     # The stream endpoint first: routes are matched in order, and it is the hot one.
     for router in (
         stream.router,
@@ -202,6 +209,7 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         artwork.public,
         library.router,
         lyrics.router,
+        static.router,
     ):
         app.include_router(router)
 

@@ -1,0 +1,199 @@
+// The one module that speaks to Cadenza's REST API (src/cadenza/web/api/*.py). Nothing here decides a
+// rule: the server says what may be seen and played, and at which quality; this module only carries it.
+
+export interface Artwork {
+  id: number;
+  width: number;
+  height: number;
+  urls: Record<string, string>; // WebP by box size ("64", "300", ...)
+  jpeg: Record<string, string>;
+}
+
+export interface User {
+  id: number;
+  email: string;
+  display_name: string;
+  role: string;
+  tier: string;
+}
+
+export interface Track {
+  id: number;
+  title: string;
+  artists: string[];
+  release_id: number | null;
+  duration_sec: number | null;
+  artwork?: Artwork | null;
+  release_title?: string | null;
+}
+
+export interface Artist {
+  id: number;
+  name: string;
+  artwork: Artwork | null;
+}
+
+export interface Release {
+  id: number;
+  title: string;
+  release_date: string | null;
+  artist: Artist | null;
+  artwork: Artwork | null;
+}
+
+export interface Playlist {
+  id: number;
+  name: string;
+  track_count: number;
+  duration_ms: number;
+}
+
+export interface Suggestion {
+  kind: "track" | "artist" | "release" | string;
+  id: number;
+  text: string;
+  highlight: string;
+}
+
+export interface SearchHit {
+  kind: string;
+  id: number;
+  title: string;
+  artists: string[];
+  release: string | null;
+}
+
+export interface StreamGrant {
+  track_id: number;
+  session_id: string;
+  territory: string | null;
+  duration_sec: number;
+  hls_url: string;
+  mp3_url: string | null;
+  flac_url: string | null;
+  waveform_url: string | null;
+  expires_at: number;
+}
+
+/** audiowaveform's JSON (version 2): `data` holds min/max pairs per pixel. */
+export interface WaveformPeaks {
+  version: number;
+  channels: number;
+  sample_rate: number;
+  samples_per_pixel: number;
+  bits: number;
+  length: number;
+  data: number[];
+}
+
+export type EventKind = "start" | "progress" | "pause" | "seek" | "stop";
+
+export interface PlaybackEvent {
+  id: string;
+  session_id: string;
+  kind: EventKind;
+  occurred_at: string;
+  seconds_played?: number;
+  position_ms?: number;
+  quality?: string;
+  track_id?: number;
+}
+
+/** An answer other than 2xx, with the server's `{"error", "reason"}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly reason: string,
+  ) {
+    super(reason || error || `HTTP ${status}`);
+  }
+}
+
+const TOKEN_KEY = "cadenza.token";
+let token: string | null = localStorage.getItem(TOKEN_KEY);
+let onUnauthorized: () => void = () => {};
+
+export function setToken(value: string | null): void {
+  token = value;
+  if (value) localStorage.setItem(TOKEN_KEY, value);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+export function hasToken(): boolean {
+  return token !== null;
+}
+
+/** Called when the server refuses the token (expired, revoked): the app goes back to the login screen. */
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const resp = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!resp.ok) {
+    const detail = await resp.json().catch(() => ({}));
+    if (resp.status === 401 && token) {
+      setToken(null);
+      onUnauthorized();
+    }
+    throw new ApiError(resp.status, detail.error ?? "", detail.reason ?? resp.statusText);
+  }
+  return resp.status === 204 ? (undefined as T) : ((await resp.json()) as T);
+}
+
+const q = (params: Record<string, string | number>) =>
+  new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
+
+export const api = {
+  login: (email: string, password: string) =>
+    call<{ access_token: string; user: User }>("POST", "/api/auth/login", { email, password }),
+  register: (email: string, password: string, display_name?: string) =>
+    call<User>("POST", "/api/auth/register", { email, password, display_name: display_name || null }),
+  logout: () => call<void>("POST", "/api/auth/logout"),
+  me: () => call<User>("GET", "/api/me"),
+
+  tracks: (limit = 50, after_id = 0) => call<Track[]>("GET", `/api/tracks?${q({ limit, after_id })}`),
+  track: (id: number) => call<Track>("GET", `/api/tracks/${id}`),
+  artists: (limit = 100) => call<Artist[]>("GET", `/api/artists?${q({ limit })}`),
+  artist: (id: number) => call<Artist & { tracks: Track[] }>("GET", `/api/artists/${id}`),
+  releases: (limit = 100) => call<Release[]>("GET", `/api/releases?${q({ limit })}`),
+  release: (id: number) => call<Release & { tracks: Track[] }>("GET", `/api/releases/${id}`),
+  playlists: () => call<Playlist[]>("GET", "/api/playlists"),
+  playlistTracks: (id: number) =>
+    call<{ playlist: Playlist; entries: { track: Track | null; available: boolean }[] }>(
+      "GET",
+      `/api/playlists/${id}/tracks`,
+    ),
+
+  suggest: (text: string, limit = 8) => call<Suggestion[]>("GET", `/api/search/suggest?${q({ q: text, limit })}`),
+  search: (text: string, type: "track" | "artist" | "release", limit = 20) =>
+    call<{ hits: SearchHit[]; total: number }>("GET", `/api/search?${q({ q: text, type, limit })}`),
+
+  /** Signed URLs for one play, and the playback session the events below refer to. */
+  stream: (id: number) => call<StreamGrant>("GET", `/api/tracks/${id}/stream`),
+  waveform: async (url: string): Promise<WaveformPeaks> => {
+    const resp = await fetch(url);
+    if (!resp.ok) throw new ApiError(resp.status, "waveform", resp.statusText);
+    return (await resp.json()) as WaveformPeaks;
+  },
+
+  sendEvents: (events: PlaybackEvent[]) =>
+    call<{ accepted: string[]; rejected: unknown[] }>("POST", "/api/playback/events", {
+      sent_at: new Date().toISOString(),
+      events,
+    }),
+  /** For a page being hidden or closed: no Authorization header, the session id is the credential. */
+  beaconEvents: (events: PlaybackEvent[]): boolean =>
+    navigator.sendBeacon(
+      "/api/playback/beacon",
+      new Blob([JSON.stringify({ sent_at: new Date().toISOString(), events })], { type: "application/json" }),
+    ),
+};

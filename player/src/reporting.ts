@@ -1,0 +1,120 @@
+// Playback reporting for royalties (docs/royalties.md): start, a heartbeat about every 10 s with the
+// seconds actually heard since the last report, pause, seek, stop. The server judges every claim (caps
+// by elapsed time, the 30-second rule); this module only measures honestly and delivers.
+//
+// "Seconds actually played" are the media clock's advances while playing: a seek is a jump, not
+// listening, so only small forward steps between `timeupdate`s are counted.
+
+import { api, type EventKind, type PlaybackEvent } from "./api";
+
+export const HEARTBEAT_MS = 10_000;
+const MAX_STEP_SEC = 2; // timeupdate fires every ~250 ms; a larger step is a jump
+
+function uuid(): string {
+  return crypto.randomUUID();
+}
+
+export class PlaybackReport {
+  private pending: PlaybackEvent[] = [];
+  private unreported = 0; // seconds heard since the last event that carried seconds_played
+  private lastTime: number | null = null;
+  private heartbeat: number | undefined;
+  private sending = false;
+  private begun = false;
+
+  constructor(
+    readonly sessionId: string,
+    readonly trackId: number,
+    private quality: () => string,
+  ) {}
+
+  /** The media clock moved to `t` (seconds) during normal playback. */
+  advance(t: number): void {
+    if (this.lastTime !== null) {
+      const step = t - this.lastTime;
+      if (step > 0 && step < MAX_STEP_SEC) this.unreported += step;
+    }
+    this.lastTime = t;
+  }
+
+  /** A seek is about to land at `t`: it is reported, and the jump is not counted. */
+  seeked(t: number): void {
+    this.push("seek", t);
+    this.lastTime = t;
+  }
+
+  /** Audio is coming out (first time: the session's start; later: after a pause, a seek, a stall). */
+  playing(t: number): void {
+    this.lastTime = t;
+    if (!this.begun) {
+      this.begun = true;
+      this.push("start", t);
+    }
+    this.beat();
+  }
+
+  paused(t: number): void {
+    this.advance(t);
+    window.clearInterval(this.heartbeat);
+    this.push("pause", t);
+  }
+
+  stopped(t: number): void {
+    this.advance(t);
+    window.clearInterval(this.heartbeat);
+    this.push("stop", t);
+    void this.flush();
+  }
+
+  /** The page is going away or out of sight: report what was heard now, by beacon (no token needed). */
+  hide(t: number): void {
+    this.advance(t);
+    if (this.unreported > 0) this.push("progress", t);
+    if (this.pending.length && api.beaconEvents(this.pending)) this.pending = [];
+  }
+
+  private beat(): void {
+    window.clearInterval(this.heartbeat);
+    this.heartbeat = window.setInterval(() => {
+      if (this.lastTime !== null) {
+        this.push("progress", this.lastTime);
+      }
+    }, HEARTBEAT_MS);
+  }
+
+  private push(kind: EventKind, t: number): void {
+    const event: PlaybackEvent = {
+      id: uuid(),
+      session_id: this.sessionId,
+      kind,
+      occurred_at: new Date().toISOString(),
+      position_ms: Math.max(0, Math.round(t * 1000)),
+      quality: this.quality(),
+      track_id: this.trackId,
+    };
+    if (kind !== "start" && kind !== "seek") {
+      event.seconds_played = Math.round(this.unreported * 1000) / 1000;
+      this.unreported = 0;
+    }
+    this.pending.push(event);
+    void this.flush();
+  }
+
+  /** Send what is pending; on failure keep it for the next attempt (a repeated event is stored once). */
+  async flush(): Promise<void> {
+    if (this.sending || !this.pending.length) return;
+    this.sending = true;
+    const batch = this.pending;
+    this.pending = [];
+    let sent = false;
+    try {
+      await api.sendEvents(batch);
+      sent = true;
+    } catch {
+      this.pending = batch.concat(this.pending); // sent again with the next event or the beacon
+    } finally {
+      this.sending = false;
+    }
+    if (sent && this.pending.length) void this.flush();
+  }
+}

@@ -1,0 +1,55 @@
+"""The web player, built from `player/` by the set-up command into `web/static/`, served at `/`.
+
+`index.html` is revalidated on every load (`no-cache`), so a new build is picked up at once; everything
+under `/assets/` is named by its content hash (Vite), so it is cached for a year and never revalidated.
+Without a build (a checkout where `scripts/setup.sh` has not run), `/` answers 503 with a page that says
+so, never a 500. The player is public (the app shell holds nothing protected: the API checks every call)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from cadenza.errors import NotFound
+from cadenza.web.deps import public_router
+
+BUILT = Path(__file__).parent / "static"
+INDEX_CACHE = "no-cache"
+ASSET_CACHE = "public, max-age=31536000, immutable"
+# Vite's output names: `index-<hash>.js`, one level deep; nothing else is ever looked up on disk.
+_ASSET_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}\.[A-Za-z0-9]{1,8}")
+
+router = public_router(include_in_schema=False)  # the app shell, not API: not in the OpenAPI schema
+
+_NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8"><title>Cadenza: player not built</title>
+<body style="font:16px system-ui;max-width:40em;margin:4em auto">
+<h1>The web player is not built</h1>
+<p>Run <code>scripts/setup.sh</code> (or <code>make run</code>), which builds <code>player/</code> into
+<code>src/cadenza/web/static/</code>, then reload this page. The API is up: <a href="/docs">/docs</a>.</p>
+</body></html>"""
+
+
+def _root(request: Request) -> Path:
+    """The build directory: `create_app(static_dir=...)` for tests, else the package's own."""
+    return getattr(request.app.state, "static_dir", None) or BUILT
+
+
+@router.get("/")
+def index(request: Request) -> Response:
+    page = _root(request) / "index.html"
+    if not page.is_file():
+        return HTMLResponse(
+            _NOT_BUILT, status_code=503, headers={"Cache-Control": "no-store", "Retry-After": "60"}
+        )
+    return FileResponse(page, media_type="text/html; charset=utf-8", headers={"Cache-Control": INDEX_CACHE})
+
+
+@router.get("/assets/{name}")
+def asset(name: str, request: Request) -> Response:
+    path = _root(request) / "assets" / name
+    if not _ASSET_NAME.fullmatch(name) or not path.is_file():
+        raise NotFound(f"no asset {name!r} in the player's build")
+    return FileResponse(path, headers={"Cache-Control": ASSET_CACHE})
