@@ -43,9 +43,12 @@ from cadenza.web.api import (
     royalties,
     search,
     stream,
+    subsonic_keys,
     uploads,
 )
 from cadenza.web.media import MediaConfig, MediaMiddleware
+from cadenza.web.subsonic import public_paths as subsonic_public_paths
+from cadenza.web.subsonic import router as subsonic_router
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
@@ -106,6 +109,9 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/redoc"),
     }
+    # The OpenSubsonic surface authenticates each call itself (`web.subsonic`); only its extension list
+    # answers anonymously, as the OpenSubsonic spec requires.
+    | subsonic_public_paths()
 )
 
 
@@ -200,6 +206,8 @@ def create_app(settings: Settings | None = None, *, wired: App | None = None) ->
         artwork.router,
         artwork.public,
         library.router,
+        subsonic_keys.router,
+        subsonic_router,
     ):
         app.include_router(router)
 
