@@ -24,6 +24,13 @@ from cadenza.web.subsonic.registry import Call, method
 _NO_STORE = {"Cache-Control": "private, no-store"}
 
 
+def _media(call: Call, track_id: int) -> service.TrackMedia | None:
+    """The track's delivery facts from the stream path's cache, else read now (this runs in a worker
+    thread, where waiting for the cache's batch loader would hold the thread as long)."""
+    cache = call.state.track_media
+    return cache.get(track_id) or cache.load_now([track_id]).get(track_id)
+
+
 def _listener(call: Call) -> service.Listener:
     return service.Listener(call.principal.id, call.principal.tier)
 
@@ -35,7 +42,7 @@ def stream(call: Call) -> Response:
     max_rate = call.params.integer("maxBitRate", default=0, lo=0, hi=100_000) or 0
     state, settings = call.state, call.state.c.settings
     grant, _session = service.authorize_stream(
-        state.track_media.get(track_id),
+        _media(call, track_id),
         track_id=track_id,
         listener=_listener(call),
         ip=call.ip,
@@ -60,7 +67,7 @@ def download(call: Call) -> Response:
     track_id = ids.parse(call.params.required("id"), ids.SONG)
     state, settings = call.state, call.state.c.settings
     key = service.authorize_download(
-        state.track_media.get(track_id),
+        _media(call, track_id),
         track_id=track_id,
         listener=_listener(call),
         territory=state.geo.territory(call.ip),
