@@ -139,6 +139,13 @@ class Royalties(BaseModel):
         return round(self.max_session_hours * 3_600_000)
 
 
+class Subsonic(BaseModel):
+    """The OpenSubsonic API at /rest/: app passwords are encrypted at rest under a key derived from
+    `secret` (required in production; made once and kept in the data directory in dev and tests)."""
+
+    secret: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CADENZA_", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -160,6 +167,7 @@ class Settings(BaseSettings):
     accounts: Accounts = Field(default_factory=Accounts)
     delivery: Delivery = Field(default_factory=Delivery)
     royalties: Royalties = Field(default_factory=Royalties)
+    subsonic: Subsonic = Field(default_factory=Subsonic)
 
     @field_validator("database_url")
     @classmethod
@@ -202,6 +210,18 @@ class Settings(BaseSettings):
         if self.env == "prod":
             raise ValueError("CADENZA_DELIVERY__ORIGIN_SECRET must be set in production")
         path = self.data_dir / "origin.secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    def subsonic_secret(self) -> str:
+        """The key material for Subsonic app passwords; in dev one is made once and kept."""
+        if self.subsonic.secret:
+            return self.subsonic.secret
+        if self.env == "prod":
+            raise ValueError("CADENZA_SUBSONIC__SECRET must be set in production")
+        path = self.data_dir / "subsonic.secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(32))

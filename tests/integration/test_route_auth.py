@@ -41,6 +41,8 @@ def _calls(app: FastAPI) -> list[tuple[str, str, str, bool]]:
         for method in sorted(route.methods - {"HEAD"}):
             if (method, route.path) in PUBLIC_ROUTES:
                 continue
+            if route.path.startswith("/rest/"):
+                continue  # the Subsonic protocol answers 200 "failed": tests/integration/test_subsonic_api.py
             out.append((method, route.path, re.sub(r"\{[^}]+\}", "1", route.path), route.admin_only))
     return out
 

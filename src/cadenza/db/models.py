@@ -1,6 +1,7 @@
 """Imports every domain's models so that `Base.metadata` is complete (for Alembic and tests)."""
 
 from cadenza.accounts.models import Role, Tier, User
+from cadenza.accounts.subsonic_credentials import SubsonicCredential
 from cadenza.catalog.models import (
     Artist,
     Artwork,
@@ -32,6 +33,7 @@ __all__ = [
     "RightType",
     "RightsHolder",
     "Role",
+    "SubsonicCredential",
     "Tier",
     "Track",
     "TrackArtist",

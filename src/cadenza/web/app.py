@@ -45,9 +45,12 @@ from cadenza.web.api import (
     royalties,
     search,
     stream,
+    subsonic_keys,
     uploads,
 )
 from cadenza.web.media import MediaConfig, MediaMiddleware
+from cadenza.web.subsonic import public_paths as subsonic_public_paths
+from cadenza.web.subsonic import router as subsonic_router
 from cadenza.web.upload import UploadRejected
 
 log = logging.getLogger(__name__)
@@ -110,6 +113,9 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/"),  # the web player's shell (web/static.py): it holds nothing protected
         ("GET", "/assets/{name}"),
     }
+    # The OpenSubsonic surface authenticates each call itself (`web.subsonic`); only its extension list
+    # answers anonymously, as the OpenSubsonic spec requires.
+    | subsonic_public_paths()
 )
 
 
@@ -209,7 +215,9 @@ def create_app(
         artwork.public,
         library.router,
         lyrics.router,
-        static.router,
+        subsonic_keys.router,
+        subsonic_router,
+        static.router,  # last: the player's shell and assets
     ):
         app.include_router(router)
 

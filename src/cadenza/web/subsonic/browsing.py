@@ -1,0 +1,145 @@
+"""Browsing by ID3 tags: getArtists, getIndexes, getArtist, getAlbum, getSong, getMusicDirectory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.catalog import browse
+from cadenza.catalog.visibility import Viewer
+from cadenza.db.engine import reading
+from cadenza.library.marks import MARKS, Kind
+from cadenza.web.subsonic import ids, shapes
+from cadenza.web.subsonic.envelope import NOT_FOUND, SubsonicError
+from cadenza.web.subsonic.registry import Call, method
+
+IGNORED_ARTICLES = "The El La Los Las Le Les"
+
+
+def marks_of(
+    s: Session, viewer: Viewer, kind: Kind, item_ids: Sequence[int]
+) -> dict[int, tuple[datetime | None, int | None]]:
+    """The viewer's star time and rating of each marked item."""
+    if not item_ids or viewer.user_id is None:
+        return {}
+    m = MARKS[kind]
+    rows = s.execute(
+        select(m.item_id, m.model.starred_at, m.model.rating).where(
+            m.model.user_id == viewer.user_id, m.item_id.in_(list(item_ids))
+        )
+    )
+    return {i: (st, r) for i, st, r in rows}
+
+
+def songs_out(s: Session, viewer: Viewer, track_ids: Sequence[int]) -> list[dict[str, Any]]:
+    facts = browse.songs(s, viewer=viewer, track_ids=track_ids)
+    marks = marks_of(s, viewer, Kind.track, [f.id for f in facts])
+    return [
+        shapes.song(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
+        for f in facts
+    ]
+
+
+def albums_out(s: Session, viewer: Viewer, release_ids: Sequence[int]) -> list[dict[str, Any]]:
+    facts = browse.releases(s, viewer=viewer, release_ids=release_ids)
+    marks = marks_of(s, viewer, Kind.release, [f.id for f in facts])
+    return [
+        shapes.album(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
+        for f in facts
+    ]
+
+
+def artists_out(s: Session, viewer: Viewer, artist_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids)
+    marks = marks_of(s, viewer, Kind.artist, [f.id for f in facts])
+    return [shapes.artist(f, starred=marks.get(f.id, (None, None))[0]) for f in facts]
+
+
+def _index_letter(name: str) -> str:
+    words = name.split()
+    if len(words) > 1 and words[0] in IGNORED_ARTICLES.split():
+        name = " ".join(words[1:])
+    first = name[:1].upper()
+    return first if first.isalpha() else "#"
+
+
+def _indexed(artists: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for a in artists:
+        groups.setdefault(_index_letter(a["name"]), []).append(a)
+    return [{"name": k, "artist": v} for k, v in sorted(groups.items())]
+
+
+@method("getArtists")
+def get_artists(call: Call) -> dict[str, Any]:
+    with reading(call.state.c.sessions) as s:
+        artists = artists_out(s, call.viewer)
+    return {"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": _indexed(artists)}}
+
+
+@method("getIndexes")
+def get_indexes(call: Call) -> dict[str, Any]:
+    with reading(call.state.c.sessions) as s:
+        artists = artists_out(s, call.viewer)
+    return {"indexes": {"ignoredArticles": IGNORED_ARTICLES, "lastModified": 0, "index": _indexed(artists)}}
+
+
+def _artist(call: Call, artist_id: int) -> dict[str, Any]:
+    viewer = call.viewer
+    with reading(call.state.c.sessions) as s:
+        found = artists_out(s, viewer, [artist_id])
+        if not found:
+            raise SubsonicError(NOT_FOUND, "artist not found")
+        albums = albums_out(s, viewer, browse.release_ids_of_artist(s, viewer=viewer, artist_id=artist_id))
+    return {**found[0], "album": albums}
+
+
+def _album(call: Call, release_id: int) -> dict[str, Any]:
+    viewer = call.viewer
+    with reading(call.state.c.sessions) as s:
+        found = albums_out(s, viewer, [release_id])
+        if not found:
+            raise SubsonicError(NOT_FOUND, "album not found")
+        songs = songs_out(s, viewer, browse.track_ids_of_release(s, viewer=viewer, release_id=release_id))
+    return {**found[0], "song": songs}
+
+
+@method("getArtist")
+def get_artist(call: Call) -> dict[str, Any]:
+    return {"artist": _artist(call, ids.parse(call.params.required("id"), ids.ARTIST))}
+
+
+@method("getAlbum")
+def get_album(call: Call) -> dict[str, Any]:
+    return {"album": _album(call, ids.parse(call.params.required("id"), ids.ALBUM))}
+
+
+@method("getSong")
+def get_song(call: Call) -> dict[str, Any]:
+    track_id = ids.parse(call.params.required("id"), ids.SONG)
+    with reading(call.state.c.sessions) as s:
+        found = songs_out(s, call.viewer, [track_id])
+    if not found:
+        raise SubsonicError(NOT_FOUND, "song not found")
+    return {"song": found[0]}
+
+
+@method("getMusicDirectory")
+def get_music_directory(call: Call) -> dict[str, Any]:
+    """Folders are artists and albums: an artist's children are its albums (as directories), an album's
+    its songs."""
+    kind, number = ids.split(call.params.required("id"))
+    if kind == ids.ARTIST:
+        a = _artist(call, number)
+        children = [{**al, "isDir": True, "title": al["name"], "parent": a["id"]} for al in a["album"]]
+        return {"directory": {"id": a["id"], "name": a["name"], "child": children}}
+    if kind == ids.ALBUM:
+        al = _album(call, number)
+        return {
+            "directory": {"id": al["id"], "name": al["name"], "parent": al["artistId"], "child": al["song"]}
+        }
+    raise SubsonicError(NOT_FOUND, "not a directory")

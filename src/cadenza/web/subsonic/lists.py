@@ -1,0 +1,320 @@
+"""Lists and the listener's library: search3, getAlbumList2, star/unstar/getStarred2, setRating,
+playlists, play queue; on `search`, `catalog.browse` and `cadenza.library`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from cadenza.accounts.models import User
+from cadenza.catalog import browse
+from cadenza.db.base import utcnow
+from cadenza.db.engine import reading, transaction
+from cadenza.errors import NotFound
+from cadenza.library import entries, favourites, playlists, queue, ratings
+from cadenza.library.marks import Kind
+from cadenza.search import service as search
+from cadenza.web.subsonic import ids, shapes
+from cadenza.web.subsonic.browsing import albums_out, artists_out, songs_out
+from cadenza.web.subsonic.envelope import MISSING_PARAMETER, SubsonicError
+from cadenza.web.subsonic.registry import Call, method
+
+MAX_OFFSET = 1_000_000
+SEARCH_DEPTH = 500  # results of a non-empty query reachable by offset (best first)
+
+
+def _search_ids(s: Any, q: str, kind: str, count: int, offset: int) -> list[int]:
+    if count == 0 or offset >= SEARCH_DEPTH:
+        return []
+    wanted, found, cursor = min(offset + count, SEARCH_DEPTH), [], None
+    while len(found) < wanted:
+        page = search.search(s, q=q, type=kind, limit=search.MAX_LIMIT, cursor=cursor, facets=False)
+        found += [h.id for h in page.hits]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return found[offset : offset + count]
+
+
+@method("search3")
+def search3(call: Call) -> dict[str, Any]:
+    """On Cadenza's search (folding, transliteration, phonetics, typos); an empty query (or `""`, as some
+    clients send) lists everything, paged, for clients that sync the whole library."""
+    p = call.params
+    q = (p.text("query", max_length=1000) or "").strip()
+    if q in ('""', "''"):
+        q = ""
+    counts = {
+        k: p.integer(f"{k}Count", default=20, lo=0, hi=browse.MAX_PAGE) or 0
+        for k in ("artist", "album", "song")
+    }
+    offsets = {
+        k: p.integer(f"{k}Offset", default=0, lo=0, hi=MAX_OFFSET) or 0 for k in ("artist", "album", "song")
+    }
+    viewer = call.viewer
+    with reading(call.state.c.sessions) as s:
+        if q:
+            artist_ids = _search_ids(s, q, "artist", counts["artist"], offsets["artist"])
+            release_ids = _search_ids(s, q, "release", counts["album"], offsets["album"])
+            track_ids = _search_ids(s, q, "track", counts["song"], offsets["song"])
+            artists = artists_out(s, viewer, artist_ids)
+            by_id = {a["id"]: a for a in artists}
+            artists = [by_id[i] for i in (ids.make(ids.ARTIST, n) for n in artist_ids) if i in by_id]
+        else:
+            everyone = artists_out(s, viewer)
+            artists = everyone[offsets["artist"] : offsets["artist"] + counts["artist"]]
+            release_ids = (
+                browse.release_page(
+                    s,
+                    viewer=viewer,
+                    order="alphabeticalByName",
+                    size=counts["album"],
+                    offset=offsets["album"],
+                )
+                if counts["album"]
+                else []
+            )
+            track_ids = browse.track_page(s, viewer=viewer, size=counts["song"], offset=offsets["song"])
+        return {
+            "searchResult3": {
+                "artist": artists,
+                "album": albums_out(s, viewer, release_ids),
+                "song": songs_out(s, viewer, track_ids),
+            }
+        }
+
+
+@method("getAlbumList2")
+def get_album_list2(call: Call) -> dict[str, Any]:
+    p = call.params
+    kind = p.required("type", max_length=30)
+    size = p.integer("size", default=10, lo=1, hi=browse.MAX_PAGE) or 10
+    offset = p.integer("offset", default=0, lo=0, hi=MAX_OFFSET) or 0
+    viewer = call.viewer
+    with reading(call.state.c.sessions) as s:
+        if kind == "starred":
+            page = favourites.list_favourites(
+                s, viewer=viewer, kind=Kind.release, at=utcnow(), limit=min(offset + size, 500)
+            )
+            release_ids = [f.id for f in page.items][offset:]
+        elif kind == "byGenre":
+            genre = p.required("genre", max_length=100)
+            release_ids = browse.release_page(
+                s, viewer=viewer, order="newest", size=size, offset=offset, genre=genre
+            )
+        elif kind in ("recent", "highest"):
+            release_ids = browse.release_page(
+                s, viewer=viewer, order="frequent" if kind == "recent" else "newest", size=size, offset=offset
+            )
+        elif kind == "byYear":
+            release_ids = browse.release_page(
+                s, viewer=viewer, order="byYear", size=size, offset=offset,
+                from_year=p.integer("fromYear", default=0, lo=0, hi=9999),
+                to_year=p.integer("toYear", default=9999, lo=0, hi=9999),
+            )  # fmt: skip
+        elif kind in browse.ORDERS:
+            release_ids = browse.release_page(s, viewer=viewer, order=kind, size=size, offset=offset)
+        else:
+            raise SubsonicError(MISSING_PARAMETER, f"unknown list type {kind!r}")
+        return {"albumList2": {"album": albums_out(s, viewer, release_ids)}}
+
+
+def _targets(call: Call) -> list[tuple[Kind, int]]:
+    p = call.params
+    out = [(Kind.track, ids.parse(v, ids.SONG)) for v in p.all("id")]
+    out += [(Kind.release, ids.parse(v, ids.ALBUM)) for v in p.all("albumId")]
+    out += [(Kind.artist, ids.parse(v, ids.ARTIST)) for v in p.all("artistId")]
+    if not out:
+        raise SubsonicError(MISSING_PARAMETER, "required parameter 'id', 'albumId' or 'artistId' is missing")
+    return out
+
+
+@method("star")
+def star(call: Call) -> dict[str, Any]:
+    targets, viewer = _targets(call), call.viewer
+    with transaction(call.state.c.sessions) as s:
+        for kind, item in targets:
+            favourites.star(s, viewer=viewer, kind=kind, item_id=item)
+    return {}
+
+
+@method("unstar")
+def unstar(call: Call) -> dict[str, Any]:
+    targets, viewer = _targets(call), call.viewer
+    with transaction(call.state.c.sessions) as s:
+        for kind, item in targets:
+            favourites.unstar(s, viewer=viewer, kind=kind, item_id=item)
+    return {}
+
+
+@method("getStarred2")
+def get_starred2(call: Call) -> dict[str, Any]:
+    viewer, at = call.viewer, utcnow()
+    with reading(call.state.c.sessions) as s:
+
+        def starred(kind: Kind) -> list[int]:
+            return [
+                f.id for f in favourites.list_favourites(s, viewer=viewer, kind=kind, at=at, limit=500).items
+            ]
+
+        return {
+            "starred2": {
+                "artist": artists_out(s, viewer, starred(Kind.artist)),
+                "album": albums_out(s, viewer, starred(Kind.release)),
+                "song": songs_out(s, viewer, starred(Kind.track)),
+            }
+        }
+
+
+@method("setRating")
+def set_rating(call: Call) -> dict[str, Any]:
+    kind, number = ids.split(call.params.required("id"))
+    rating = call.params.integer("rating", lo=0, hi=5)
+    if rating is None:
+        raise SubsonicError(MISSING_PARAMETER, "required parameter 'rating' is missing")
+    which = {ids.SONG: Kind.track, ids.ALBUM: Kind.release, ids.ARTIST: Kind.artist}.get(kind)
+    if which is None:
+        raise NotFound("only songs, albums and artists can be rated")
+    with transaction(call.state.c.sessions) as s:
+        ratings.rate(s, viewer=call.viewer, kind=which, item_id=number, rating=rating)
+    return {}
+
+
+# --- playlists ------------------------------------------------------------------------------------------
+
+
+def _owner_names(s: Any, owner_ids: set[int]) -> dict[int, str]:
+    return (
+        dict(s.execute(select(User.id, User.email).where(User.id.in_(owner_ids))).all()) if owner_ids else {}
+    )
+
+
+def _playlist_with_entries(s: Any, call: Call, playlist_id: int) -> dict[str, Any]:
+    viewer = call.viewer
+    got = entries.page(s, playlist_id=playlist_id, viewer=viewer, at=utcnow(), limit=500)
+    track_ids = [e.track_id for e in got.entries if e.track_id is not None]
+    owner = _owner_names(s, {got.playlist.owner_id}).get(got.playlist.owner_id, "")
+    return {**shapes.playlist(got.playlist, owner=owner), "entry": songs_out(s, viewer, track_ids)}
+
+
+@method("getPlaylists")
+def get_playlists(call: Call) -> dict[str, Any]:
+    viewer = call.viewer
+    with reading(call.state.c.sessions) as s:
+        mine = playlists.list_playlists(s, viewer=viewer, limit=500)
+        names = _owner_names(s, {p.owner_id for p in mine})
+        return {
+            "playlists": {"playlist": [shapes.playlist(p, owner=names.get(p.owner_id, "")) for p in mine]}
+        }
+
+
+@method("getPlaylist")
+def get_playlist(call: Call) -> dict[str, Any]:
+    playlist_id = ids.parse(call.params.required("id"), ids.PLAYLIST)
+    with reading(call.state.c.sessions) as s:
+        return {"playlist": _playlist_with_entries(s, call, playlist_id)}
+
+
+@method("createPlaylist")
+def create_playlist(call: Call) -> dict[str, Any]:
+    """A new playlist (`name`), or, with `playlistId`, that playlist's songs replaced by `songId`s."""
+    p, viewer = call.params, call.viewer
+    existing = p.text("playlistId", max_length=30)
+    songs = [ids.parse(v, ids.SONG) for v in p.all("songId")]
+    with transaction(call.state.c.sessions) as s:
+        if existing:
+            playlist_id = ids.parse(existing, ids.PLAYLIST)
+            got = entries.page(s, playlist_id=playlist_id, viewer=viewer, at=utcnow(), limit=500)
+            old = [e.entry_id for e in got.entries]
+            if old:
+                entries.remove_entries(s, playlist_id=playlist_id, viewer=viewer, entry_ids=old)
+        else:
+            playlist_id = playlists.create_playlist(s, viewer=viewer, name=p.required("name")).id
+        if songs:
+            entries.add_tracks(s, playlist_id=playlist_id, viewer=viewer, track_ids=songs)
+    with reading(call.state.c.sessions) as s:
+        return {"playlist": _playlist_with_entries(s, call, playlist_id)}
+
+
+@method("updatePlaylist")
+def update_playlist(call: Call) -> dict[str, Any]:
+    p, viewer = call.params, call.viewer
+    playlist_id = ids.parse(p.required("playlistId", max_length=30), ids.PLAYLIST)
+    public = p.text("public", max_length=5)
+    adding = [ids.parse(v, ids.SONG) for v in p.all("songIdToAdd")]
+    raw_indexes = p.all("songIndexToRemove", max_length=6)
+    if not all(v.isascii() and v.isdigit() for v in raw_indexes):
+        raise SubsonicError(MISSING_PARAMETER, "songIndexToRemove must be whole numbers")
+    removing = [int(v) for v in raw_indexes]
+    with transaction(call.state.c.sessions) as s:
+        playlists.update_playlist(
+            s,
+            playlist_id=playlist_id,
+            viewer=viewer,
+            name=p.text("name"),
+            description=p.text("comment", max_length=10_000),
+            public=None if public is None else p.flag("public"),
+        )
+        if removing:
+            got = entries.page(s, playlist_id=playlist_id, viewer=viewer, at=utcnow(), limit=500)
+            at = [got.entries[i].entry_id for i in sorted(set(removing)) if i < len(got.entries)]
+            if at:
+                entries.remove_entries(s, playlist_id=playlist_id, viewer=viewer, entry_ids=at)
+        if adding:
+            entries.add_tracks(s, playlist_id=playlist_id, viewer=viewer, track_ids=adding)
+    return {}
+
+
+@method("deletePlaylist")
+def delete_playlist(call: Call) -> dict[str, Any]:
+    playlist_id = ids.parse(call.params.required("id"), ids.PLAYLIST)
+    with transaction(call.state.c.sessions) as s:
+        playlists.delete_playlist(s, playlist_id=playlist_id, viewer=call.viewer)
+    return {}
+
+
+# --- play queue -----------------------------------------------------------------------------------------
+
+
+@method("getPlayQueue")
+def get_play_queue(call: Call) -> dict[str, Any]:
+    viewer = call.viewer
+    with reading(call.state.c.sessions) as s:
+        q = queue.get_queue(s, viewer=viewer, at=utcnow())
+        if q is None:
+            return {}
+        track_ids = [e.track.id for e in q.entries]
+        current = track_ids[q.current_index] if 0 <= q.current_index < len(track_ids) else None
+        return {
+            "playQueue": {
+                "current": ids.make(ids.SONG, current),
+                "position": q.position_ms,
+                "username": call.principal.email,
+                "changed": shapes.stamp(q.updated_at),
+                "changedBy": q.device,
+                "entry": songs_out(s, viewer, track_ids),
+            }
+        }
+
+
+@method("savePlayQueue")
+def save_play_queue(call: Call) -> dict[str, Any]:
+    p = call.params
+    track_ids = [ids.parse(v, ids.SONG) for v in p.all("id")]
+    current = p.text("current", max_length=30)
+    index = (
+        track_ids.index(ids.parse(current, ids.SONG))
+        if current and ids.parse(current, ids.SONG) in track_ids
+        else 0
+    )
+    with transaction(call.state.c.sessions) as s:
+        queue.save_queue(
+            s,
+            viewer=call.viewer,
+            track_ids=track_ids,
+            current_index=index,
+            position_ms=p.integer("position", default=0, lo=0, hi=86_400_000) or 0,
+            device=(p.text("c", max_length=100) or "Subsonic client").strip() or "Subsonic client",
+        )
+    return {}

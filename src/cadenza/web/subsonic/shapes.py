@@ -1,0 +1,91 @@
+"""Subsonic 1.16.1 / OpenSubsonic elements built from catalog facts: `Child` (a song), `AlbumID3`,
+`ArtistID3`, `Playlist`. One function per element; XML and JSON are both rendered from what they return."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cadenza.catalog.browse import ArtistFacts, ReleaseFacts, SongFacts
+from cadenza.library.models import Playlist
+from cadenza.web.subsonic import ids
+
+
+def stamp(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def song(s: SongFacts, *, starred: datetime | None = None, rating: int | None = None) -> dict[str, Any]:
+    first = s.artists[0] if s.artists else (None, None)
+    return {
+        "id": ids.make(ids.SONG, s.id),
+        "parent": ids.make(ids.ALBUM, s.release_id),
+        "isDir": False,
+        "title": s.title,
+        "album": s.release_title,
+        "artist": ", ".join(name for _, name in s.artists) or None,
+        "track": s.track_number,
+        "year": s.release_date.year if s.release_date else None,
+        "genre": s.genre,
+        "coverArt": ids.make(ids.SONG, s.id),
+        "size": s.mp3_size,
+        "contentType": "audio/mpeg",
+        "suffix": "mp3",
+        "duration": round(s.duration_sec),
+        "bitRate": 320,
+        "isVideo": False,
+        "playCount": s.play_count,
+        "created": stamp(s.created_at),
+        "albumId": ids.make(ids.ALBUM, s.release_id),
+        "artistId": ids.make(ids.ARTIST, first[0]),
+        "type": "music",
+        "mediaType": "song",
+        "starred": stamp(starred),
+        "userRating": rating,
+    }
+
+
+def album(r: ReleaseFacts, *, starred: datetime | None = None, rating: int | None = None) -> dict[str, Any]:
+    return {
+        "id": ids.make(ids.ALBUM, r.id),
+        "name": r.title,
+        "title": r.title,
+        "artist": r.artist_name,
+        "artistId": ids.make(ids.ARTIST, r.artist_id),
+        "coverArt": ids.make(ids.ALBUM, r.id),
+        "songCount": r.song_count,
+        "duration": round(r.duration_sec),
+        "playCount": r.play_count,
+        "created": stamp(r.created_at),
+        "year": r.release_date.year if r.release_date else None,
+        "genre": r.genre,
+        "starred": stamp(starred),
+        "userRating": rating,
+    }
+
+
+def artist(a: ArtistFacts, *, starred: datetime | None = None) -> dict[str, Any]:
+    return {
+        "id": ids.make(ids.ARTIST, a.id),
+        "name": a.name,
+        "coverArt": ids.make(ids.ARTIST, a.id),
+        "albumCount": a.album_count,
+        "starred": stamp(starred),
+    }
+
+
+def playlist(p: Playlist, *, owner: str) -> dict[str, Any]:
+    return {
+        "id": ids.make(ids.PLAYLIST, p.id),
+        "name": p.name,
+        "comment": p.description or None,
+        "owner": owner,
+        "public": p.public,
+        "songCount": p.track_count,
+        "duration": round(p.duration_ms / 1000),
+        "created": stamp(p.created_at),
+        "changed": stamp(p.updated_at),
+    }

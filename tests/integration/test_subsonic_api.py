@@ -1,0 +1,332 @@
+"""The OpenSubsonic API at /rest/, driven by a real client library (py-opensonic, sync) against a real
+server on loopback, on SQLite and PostgreSQL; and the envelope checked with raw HTTP in XML and JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from libopensonic import Connection, errors
+from sqlalchemy import Engine
+
+from audio import make_audio
+from cadenza.bootstrap import App, build_collaborators
+from cadenza.catalog.service import TrackMetadata
+from cadenza.db.engine import transaction
+from cadenza.ingest.service import accept_upload
+from cadenza.rights import service as rights
+from cadenza.web.app import routes_of
+from cadenza.web.subsonic.registry import METHODS
+from conftest import InlineRunner, create_user, make_settings
+from livesrv import serve
+
+NS = "{http://subsonic.org/restapi}"
+
+
+def _grant(c, track_id: int, *kinds: str) -> None:  # type: ignore[no-untyped-def]
+    with transaction(c.sessions) as s:
+        holder = rights.get_or_create_holder(s, name="Label")
+        for kind in kinds:
+            rights.grant(
+                s, track_id=track_id, right_type=kind, territory=None, holder_id=holder.id, expires_at=None
+            )
+
+
+@pytest.fixture(scope="module")
+def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A running server with an album of two ready tracks (one streamable and downloadable, one with no
+    rights), a listener with Subsonic credentials, and a second listener."""
+    tmp = tmp_path_factory.mktemp("subsonic")
+    settings = make_settings(tmp / "data", db[1], delivery={"geo_overrides": {"127.0.0.1/32": "DE"}})
+    c = build_collaborators(settings, engine=db[0], run_migrations=False)
+    made = []
+    for n, title in enumerate(["Morning Song", "Evening Waltz"], start=1):
+        meta = TrackMetadata(
+            title=title, artists=["Ada Lovelace"], release_title="Engines", release_date=date(2024, 5, 1),
+            genre="Ambient", track_number=n,
+        )  # fmt: skip
+        source = make_audio(tmp / f"{n}.flac", duration=6, seed=80 + n)
+        made.append(accept_upload(c, InlineRunner(c), path=source, filename=f"{n}.flac", overrides=meta).id)
+    _grant(c, made[0], "stream", "download")
+    fan = create_user(c.sessions, email="fan@example.org")
+    other = create_user(c.sessions, email="other@example.org")
+    state = App(c=c, runner=InlineRunner(c))
+    from cadenza.web.app import create_app
+
+    app = create_app(settings, wired=state)
+    with serve(app) as url:
+        keys = httpx.post(
+            f"{url}/api/me/subsonic-keys", headers={"Authorization": f"Bearer {fan}"}, json={"label": "phone"}
+        )
+        assert keys.status_code == 201, keys.text
+        yield {
+            "url": url,
+            "app": app,
+            "c": c,
+            "tracks": made,
+            "fan": fan,
+            "other": other,
+            "keys": keys.json(),
+        }
+
+
+def _client(world: dict, **auth: str) -> Connection:
+    host, port = world["url"].rsplit(":", 1)
+    return Connection(host, port=int(port), app_name="tests", **auth)
+
+
+@pytest.fixture
+def by_key(world: dict) -> Iterator[Connection]:
+    conn = _client(world, api_key=world["keys"]["api_key"])
+    yield conn
+    conn.cleanup()
+
+
+def _raw(world: dict, method: str, *, post: bool = False, **params: str) -> httpx.Response:
+    params = {"apiKey": world["keys"]["api_key"], **params}
+    url = f"{world['url']}/rest/{method}"
+    resp = httpx.post(url, data=params) if post else httpx.get(url, params=params)
+    assert resp.status_code == 200, resp.text
+    return resp
+
+
+def _json(world: dict, method: str, **params: str) -> dict:
+    return _raw(world, method, f="json", **params).json()["subsonic-response"]
+
+
+# --- authentication -------------------------------------------------------------------------------------
+
+
+def test_api_key_signs_in(by_key: Connection) -> None:
+    assert by_key.ping() is True
+    names = {e.name for e in by_key.get_open_subsonic_extensions()}
+    assert "apiKeyAuthentication" in names
+
+
+def test_token_and_salt_sign_in_with_the_app_password(world: dict) -> None:
+    conn = _client(world, username=world["keys"]["username"], password=world["keys"]["app_password"])
+    try:
+        assert conn.ping() is True
+        assert conn.get_user("fan@example.org").username == "fan@example.org"
+    finally:
+        conn.cleanup()
+    legacy = _client(
+        world, username="fan@example.org", password=world["keys"]["app_password"], legacy_auth=True
+    )
+    try:
+        assert legacy.ping() is True  # p=enc:<hex>
+    finally:
+        legacy.cleanup()
+
+
+def test_the_account_password_is_not_a_subsonic_password(world: dict) -> None:
+    conn = _client(world, username="fan@example.org", password="correct horse battery")
+    try:
+        with pytest.raises(errors.SonicError) as caught:
+            conn.ping()
+        assert caught.value.args and "wrong username or app password" in str(caught.value)
+    finally:
+        conn.cleanup()
+    assert (
+        _json(world, "ping", apiKey="", u="fan@example.org", p="correct horse battery")["error"]["code"] == 43
+    )
+
+
+def test_wrong_credentials_are_code_40_and_a_wrong_key_44(world: dict) -> None:
+    url = f"{world['url']}/rest/ping.view"
+    salt = "s1"
+    token = hashlib.md5(b"not-the-password" + salt.encode()).hexdigest()
+    wrong = httpx.get(url, params={"u": "fan@example.org", "t": token, "s": salt, "f": "json"}).json()
+    assert (
+        wrong["subsonic-response"]["status"] == "failed" and wrong["subsonic-response"]["error"]["code"] == 40
+    )
+    bad_key = httpx.get(url, params={"apiKey": "nope", "f": "json"}).json()["subsonic-response"]
+    assert bad_key["error"]["code"] == 44
+    both = httpx.get(url, params={"apiKey": "x", "u": "fan@example.org", "p": "y", "f": "json"}).json()
+    assert both["subsonic-response"]["error"]["code"] == 43
+
+
+def test_a_revoked_key_stops_working(world: dict) -> None:
+    headers = {"Authorization": f"Bearer {world['other']}"}
+    made = httpx.post(f"{world['url']}/api/me/subsonic-keys", headers=headers, json={}).json()
+    assert _json(world, "ping", apiKey=made["api_key"])["status"] == "ok"
+    listed = httpx.get(f"{world['url']}/api/me/subsonic-keys", headers=headers).json()
+    assert [k["id"] for k in listed] == [made["id"]] and "api_key" not in listed[0]
+    assert (
+        httpx.delete(f"{world['url']}/api/me/subsonic-keys/{made['id']}", headers=headers).status_code == 204
+    )
+    assert _json(world, "ping", apiKey=made["api_key"])["error"]["code"] == 44
+    # another listener cannot revoke the fan's key
+    theirs = httpx.delete(f"{world['url']}/api/me/subsonic-keys/{world['keys']['id']}", headers=headers)
+    assert theirs.status_code == 404
+
+
+def test_app_passwords_are_stored_encrypted_and_api_keys_hashed(world: dict) -> None:
+    from sqlalchemy import select
+
+    from cadenza.accounts.subsonic_credentials import SubsonicCredential
+
+    with world["c"].sessions() as s:
+        rows = s.execute(select(SubsonicCredential.api_key_hash, SubsonicCredential.app_password_enc)).all()
+    stored = json.dumps([list(r) for r in rows])
+    assert world["keys"]["api_key"] not in stored and world["keys"]["app_password"] not in stored
+
+
+def test_every_method_but_the_extension_list_refuses_an_anonymous_caller(world: dict) -> None:
+    """Authentication on by default, for the Subsonic surface: the routes declare their own security
+    (so the app's start-up check accepts them), and each one answers 'failed' without credentials."""
+    rest = [r for r in routes_of(world["app"]) if r.path.startswith("/rest/")]
+    assert len(rest) == 2 * len(METHODS) >= 40
+    for route in rest:
+        for verb in sorted(route.methods):
+            resp = httpx.request(verb, f"{world['url']}{route.path}", params={"f": "json"})
+            assert resp.status_code == 200, route.path
+            body = resp.json()["subsonic-response"]
+            if route.path.startswith("/rest/getOpenSubsonicExtensions"):
+                assert body["status"] == "ok" and route.public
+                continue
+            assert route.authenticated and not route.public
+            assert body["status"] == "failed" and body["error"]["code"] in (10, 40), (verb, route.path, body)
+
+
+# --- envelope -------------------------------------------------------------------------------------------
+
+
+def test_xml_and_json_carry_the_same_envelope(world: dict) -> None:
+    root = ET.fromstring(_raw(world, "getAlbumList2.view", type="alphabeticalByName").content)
+    assert root.tag == f"{NS}subsonic-response"
+    assert root.attrib == {
+        "status": "ok", "version": "1.16.1", "type": "cadenza", "serverVersion": root.attrib["serverVersion"],
+        "openSubsonic": "true",
+    }  # fmt: skip
+    xml_albums = [a.attrib for a in root.iter(f"{NS}album")]
+    body = _json(world, "getAlbumList2", type="alphabeticalByName")
+    assert body["openSubsonic"] is True and body["type"] == "cadenza"
+    json_albums = body["albumList2"]["album"]
+    assert [a["id"] for a in json_albums] == [a["id"] for a in xml_albums] and len(json_albums) == 1
+    assert {
+        k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in json_albums[0].items()
+    } == xml_albums[0]
+
+
+def test_jsonp_wraps_the_json_in_the_callback(world: dict) -> None:
+    text = _raw(world, "ping", f="jsonp", callback="cb_1").text
+    assert text.startswith("cb_1(") and text.endswith(");")
+    assert json.loads(text[5:-2])["subsonic-response"]["status"] == "ok"
+
+
+def test_post_form_and_view_suffix_work_like_get(world: dict) -> None:
+    got = _raw(world, "getArtists.view", post=True, f="json").json()["subsonic-response"]
+    assert got["status"] == "ok" and got["artists"]["index"][0]["artist"][0]["name"] == "Ada Lovelace"
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({}, 10),
+        ({"id": "\x00"}, 10),
+        ({"id": "tr-99999999"}, 70),
+        ({"id": "tr-" + "9" * 30}, 70),
+        ({"id": "al-1"}, 70),
+        ({"id": "garbage"}, 70),
+    ],
+)
+def test_bad_input_is_a_failed_response_never_a_5xx(world: dict, params: dict, code: int) -> None:
+    body = _json(world, "getSong", **params)
+    assert body["status"] == "failed" and body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_bad_numbers_are_error_10(world: dict) -> None:
+    for value in ("-1", "1e3", "99999999999999999999", "²", "NaN"):
+        body = _json(world, "getAlbumList2", type="newest", size=value)
+        assert body["error"]["code"] == 10, value
+
+
+# --- browse, search, media, library through the client -----------------------------------------------
+
+
+def test_browse_artists_album_song(by_key: Connection, world: dict) -> None:
+    artists = by_key.get_artists()
+    ada = next(a for i in artists.index for a in i.artist if a.name == "Ada Lovelace")
+    assert ada.album_count == 1
+    artist = by_key.get_artist(ada.id)
+    album = by_key.get_album(artist.album[0].id)
+    assert album.name == "Engines" and album.song_count == 2 and album.year == 2024
+    assert [s.title for s in album.song] == ["Morning Song", "Evening Waltz"]
+    song = by_key.get_song(album.song[0].id)
+    assert song.title == "Morning Song" and song.album_id == album.id and song.artist_id == ada.id
+
+
+def test_search3_finds_by_words_and_an_empty_query_lists_everything(by_key: Connection) -> None:
+    found = by_key.search3("evening")
+    assert [s.title for s in found.song] == ["Evening Waltz"]
+    everything = by_key.search3("", song_count=1, song_offset=1)
+    assert len(everything.song) == 1
+    assert {s.title for s in by_key.search3("", song_count=500).song} == {"Morning Song", "Evening Waltz"}
+
+
+def test_stream_gives_audio_that_ffmpeg_decodes(by_key: Connection, world: dict, tmp_path: Path) -> None:
+    sid = f"tr-{world['tracks'][0]}"
+    resp = by_key.stream(sid)
+    data = asyncio.run_coroutine_threadsafe(resp.read(), by_key._loop).result()
+    out = tmp_path / "s.mp3"
+    out.write_bytes(data)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    streams = json.loads(probe.stdout)["streams"]
+    assert streams and streams[0]["codec_type"] == "audio" and streams[0]["codec_name"] == "mp3"
+
+
+def test_a_track_without_rights_is_refused_with_a_clear_message(by_key: Connection, world: dict) -> None:
+    with pytest.raises(errors.SonicError) as caught:
+        by_key.stream(f"tr-{world['tracks'][1]}")
+    assert "not available in your territory" in str(caught.value)
+    body = _json(world, "stream", id=f"tr-{world['tracks'][1]}")
+    assert body["error"]["code"] == 50
+
+
+def test_star_and_unstar(by_key: Connection, world: dict) -> None:
+    sid = f"tr-{world['tracks'][0]}"
+    assert by_key.star(sids=[sid]) is True
+    starred = by_key.get_starred2()
+    assert [s.id for s in starred.song] == [sid] and starred.song[0].starred is not None
+    assert by_key.unstar(sids=[sid]) is True
+    assert not by_key.get_starred2().song
+
+
+def test_rating(by_key: Connection, world: dict) -> None:
+    sid = f"tr-{world['tracks'][0]}"
+    assert by_key.set_rating(sid, 4) is True
+    assert by_key.get_song(sid).user_rating == 4
+
+
+def test_playlists_round_trip(by_key: Connection, world: dict) -> None:
+    a, b = (f"tr-{t}" for t in world["tracks"])
+    assert by_key.create_playlist(name="Road trip", song_ids=[a, b]) is True
+    made = next(p for p in by_key.get_playlists() if p.name == "Road trip")
+    assert [e.id for e in by_key.get_playlist(made.id).entry] == [a, b]
+    assert by_key.update_playlist(made.id, name="Road trip 2", song_indices_to_remove=[0]) is True
+    again = by_key.get_playlist(made.id)
+    assert again.name == "Road trip 2" and [e.id for e in again.entry] == [b]
+    assert by_key.delete_playlist(made.id) is True
+    assert _json(world, "getPlaylist", id=made.id)["error"]["code"] == 70
+
+
+def test_another_listeners_playlist_is_not_found(world: dict) -> None:
+    made = _json(world, "createPlaylist", name="Mine")["playlist"]
+    other = httpx.post(
+        f"{world['url']}/api/me/subsonic-keys", headers={"Authorization": f"Bearer {world['other']}"}, json={}
+    ).json()
+    theirs = _json(world, "deletePlaylist", id=made["id"], apiKey=other["api_key"])
+    assert theirs["status"] == "failed" and theirs["error"]["code"] == 70
+    assert _json(world, "getPlaylist", id=made["id"])["status"] == "ok"
