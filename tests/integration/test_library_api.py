@@ -12,11 +12,11 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.bootstrap import App, build_collaborators
-from cadenza.catalog.models import TrackStatus
+from cadenza.catalog.models import Track, TrackStatus
 from cadenza.db.base import utcnow
 from cadenza.db.engine import transaction
 from cadenza.royalties.models import PlaybackSession
@@ -349,3 +349,22 @@ def test_the_library_is_described_in_openapi(api: Api) -> None:
         if "description" not in spec_of
     ]
     assert undescribed == []
+
+
+def test_a_page_is_written_exactly_as_its_declared_shape_would_write_it(api: Api) -> None:
+    """The page route writes its body from plain values (no models built per entry): byte for byte what
+    `EntryPageOut` produces, with a deleted track, a non-ASCII name and a track unavailable here."""
+    t = api.tracks
+    pid = _ok(api("ann", "POST", "/api/playlists", json={"name": "Café ☕ «mix»"}), 201)["id"]
+    _ok(
+        api("ann", "POST", f"/api/playlists/{pid}/tracks", json={"track_ids": [t["fr"], t["a"], t["b"]]}), 201
+    )
+    with transaction(api.sessions) as s:
+        s.execute(delete(Track).where(Track.id == t["b"]))
+    resp = api("ann", "GET", f"/api/playlists/{pid}/tracks", params={"limit": 2})
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/json"
+    page = library.EntryPageOut.model_validate_json(resp.content)
+    assert resp.content == page.model_dump_json().encode()
+    assert [e.available for e in page.entries] == [False, True] and page.next_after is not None
+    last = _ok(api("ann", "GET", f"/api/playlists/{pid}/tracks", params={"after": page.next_after}))
+    assert last["entries"][0]["track"] is None and last["next_after"] is None

@@ -10,8 +10,8 @@ Two questions, two answers:
   it stays out of search.
 - **playable**: the listener may start it now, in their territory: listable, and a live `stream` right
   covers the territory (`rights.policy.can_stream`, the same rule the stream endpoint applies;
-  `playable_condition` is that rule in SQL, for listings, and a test holds the two to the same cases). A track
-  in a playlist that is no longer playable stays in the playlist, marked unavailable.
+  `playable_condition` is that rule in SQL, for listings, and a test holds the two to the same cases).
+  A track in a playlist that is no longer playable stays in the playlist, marked unavailable.
 
 The SQL conditions below and `rights.policy` are the only statements of these rules."""
 

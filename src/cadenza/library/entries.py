@@ -381,14 +381,6 @@ def _positions_of(session: Session, playlist_id: int, entry_ids: list[int]) -> d
     return found
 
 
-def _previous(session: Session, playlist_id: int, position: int, *, moving: int) -> int | None:
-    return session.scalar(_PREVIOUS, {"playlist_id": playlist_id, "at": position, "moving": moving})
-
-
-def _next(session: Session, playlist_id: int, position: int, *, moving: int) -> int | None:
-    return session.scalar(_NEXT, {"playlist_id": playlist_id, "at": position, "moving": moving})
-
-
 def _neighbours_at(
     session: Session, playlist: Playlist, index: int, *, moving: int | None
 ) -> tuple[int | None, int | None]:
@@ -423,13 +415,8 @@ def _found(position: int | None, entry_id: int, playlist_id: int) -> int:
     return position
 
 
-# The statements of a move, built once (building and keying a statement costs about as much as running it).
-_PREVIOUS = select(func.max(E.position)).where(
-    E.playlist_id == bindparam("playlist_id"), E.position < bindparam("at"), E.position != bindparam("moving")
-)
-_NEXT = select(func.min(E.position)).where(
-    E.playlist_id == bindparam("playlist_id"), E.position > bindparam("at"), E.position != bindparam("moving")
-)
+# The statements of adds and moves, built once (building and keying a statement costs about as much as
+# running it).
 _SLOT = (
     select(E.position)
     .where(E.playlist_id == bindparam("playlist_id"), E.position != bindparam("moving"))
