@@ -117,8 +117,14 @@ def test_the_command_reprocesses_and_resumes(tmp_path: Path) -> None:
     run = lambda *args: subprocess.run(  # noqa: E731
         [cadenza, *args], env=env, capture_output=True, text=True, check=False, timeout=300
     )
+    (tmp_path / "a.lrc").write_text("[la:en]\n[00:01.00]beside the file\n")
     assert run("import", str(music)).returncode == 0
     db = sqlite3.connect(tmp_path / "data" / "cadenza.db")
+    # the .lrc beside the audio file became the track's lyrics
+    assert db.execute("SELECT start_ms, text, language FROM lyric_lines").fetchall() == [
+        (1000, "beside the file", "en")
+    ]
+    assert db.execute("SELECT lyrics_source FROM tracks").fetchone() == ("lrc",)
     with db:
         db.execute("UPDATE tracks SET loudness_blocks = NULL, loudness_lufs = NULL")
     first = run("reprocess", "--only", "loudness", "--all")

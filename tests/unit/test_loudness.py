@@ -13,6 +13,7 @@ import pytest
 
 from cadenza.catalog import loudness as rg
 from cadenza.config import Ingest
+from cadenza.ingest import loudness as ld
 from cadenza.ingest import transcode as tc
 
 RATE = 48_000
@@ -186,3 +187,11 @@ def test_loudness_range_agrees_with_ffmpegs_own(tmp_path: Path, name: str, signa
     assert abs(ours.range_lu - _ffmpeg_lra(tmp_path / "src.flac")) <= 0.1, name
     if expected is not None:
         assert ours.range_lu == pytest.approx(expected, abs=0.2), name
+
+
+def test_a_measurement_on_its_own_reads_as_the_transcodes_tap(tmp_path: Path) -> None:
+    """`cadenza reprocess` measures with one decode and no encoder; same filters, same figures. The
+    scratch folder's name holds every character ffmpeg's filtergraph syntax treats specially."""
+    tap, _ = _measure(tmp_path, _pink(6, -18.0, seed=9))
+    alone = ld.measure(tmp_path / "src.flac", scratch=tmp_path / "we:ird,na'me[x];y\\z", timeout=60)
+    assert alone == tap

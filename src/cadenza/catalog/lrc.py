@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from cadenza.errors import InvalidInput
 from cadenza.text import scrub, text_problem
 
+MAX_LRC_BYTES = 256 * 1024  # an .lrc file, UTF-8 (the API and `cadenza import` refuse larger ones)
 MAX_LINES = 5_000
 MAX_LINE_CHARS = 1_000
 MAX_MS = (999 * 60 + 59) * 1000 + 999

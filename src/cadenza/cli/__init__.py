@@ -87,6 +87,7 @@ def import_(
     wired = bootstrap(get_settings(), resume=False)
     queued: dict[int, Path] = {}
     rejected: list[tuple[Path, str]] = []
+    lyric_problems: list[str] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("importing", total=len(files))
@@ -94,6 +95,9 @@ def import_(
             try:
                 track = accept_upload(wired.c, wired.runner, path=f, filename=f.name)
                 queued[track.id] = f
+                lrc_problem = _attach_sidecar_lrc(wired.c, track.id, f)
+                if lrc_problem:
+                    lyric_problems.append(lrc_problem)
                 if grant:
                     _grant(wired.c, track.id, grant, holder)
             except CadenzaError as exc:
@@ -138,9 +142,32 @@ def import_(
         f"ready: {counts['ready']}  failed: {counts['failed']}  duplicates: {counts['duplicate']}"
         + (f"  still processing: {counts['processing']}" if counts["processing"] else "")
     )
+    for problem in lyric_problems:
+        console.print(f"[red]{problem}[/red]")
     wired.runner.shutdown(wait=True)
-    if counts["failed"] or problems:
+    if counts["failed"] or problems or lyric_problems:
         raise typer.Exit(2)
+
+
+def _attach_sidecar_lrc(c: object, track_id: int, audio: Path) -> str | None:
+    """Attach `song.lrc` beside `song.flac` as the track's lyrics; a reason if it is refused (the track
+    is imported all the same)."""
+    from cadenza.catalog import lrc, lyrics
+    from cadenza.db.engine import transaction
+    from cadenza.errors import InvalidInput
+
+    sidecar = audio.with_suffix(".lrc")
+    if not sidecar.is_file():
+        return None
+    if sidecar.stat().st_size > lrc.MAX_LRC_BYTES:
+        return f"{sidecar}: not attached: over {lrc.MAX_LRC_BYTES} bytes"
+    try:
+        parsed = lrc.parse(sidecar.read_bytes().decode("utf-8"))
+    except (InvalidInput, UnicodeDecodeError) as exc:
+        return f"{sidecar}: not attached: {getattr(exc, 'reason', exc)}"
+    with transaction(c.sessions) as s:  # type: ignore[attr-defined]
+        lyrics.attach(s, track_id=track_id, lyrics=parsed)
+    return None
 
 
 def _grant(c: object, track_id: int, kinds: str, holder: str) -> None:

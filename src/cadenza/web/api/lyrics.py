@@ -15,7 +15,7 @@ from cadenza.web.upload import UploadRejected
 
 router = user_router(prefix="/api", tags=["lyrics"])
 
-MAX_LRC_BYTES = 256 * 1024
+MAX_LRC_BYTES = lrc.MAX_LRC_BYTES
 
 
 class LyricLineOut(BaseModel):
