@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 
 from audio import make_audio
@@ -96,7 +96,13 @@ POSTGRES, POSTGRES_TOKEN = _app("postgres", _tmp / "postgres")
 
 
 def _check(case: schemathesis.Case, token: str) -> None:
-    response = case.call(headers={"Authorization": f"Bearer {token}"})
+    try:
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
+    except UnicodeEncodeError:
+        # A lone surrogate put in a multipart or form body: no client can encode it, so no server sees it
+        # (in JSON it travels as a \ud800 escape, and those cases are sent).
+        assume(False)
+        return
     assert response.status_code < 500, (
         f"{case.method} {case.formatted_path} → {response.status_code}: {response.text[:500]}"
     )
