@@ -171,18 +171,19 @@ def test_the_server_stores_the_playback_events_by_fetch_and_by_beacon(page: Page
 
 def test_the_queue_takes_play_next_and_add_and_clears_to_the_track_playing(page: Page, site: dict) -> None:
     page.goto(site["base"] + "/#/tracks")
+    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
     page.get_by_role("button", name="Play Quokka Sunrise", exact=True).click()
     expect(page.locator(".now-title")).to_have_text("Quokka Sunrise")
     page.get_by_role("button", name="Add Only In Japan to queue").click()
     page.get_by_role("button", name="Play Only In Japan next").click()
     page.get_by_role("button", name="Queue", exact=True).click()
     rows = page.locator(".queue-list li")
-    # Playing from a list queues the list (id order: Only In Japan, Quokka Sunrise); play next goes
+    # Playing from a list queues the list (id order: Quokka Sunrise, Only In Japan); play next goes
     # right after the track playing, add at the end.
     expect(rows).to_have_count(4)
-    expect(rows.nth(1)).to_have_class("playing")
-    expect(rows.nth(1)).to_contain_text("Quokka Sunrise")
-    expect(rows.nth(2)).to_contain_text("Only In Japan")
+    expect(rows.nth(0)).to_have_class("playing")
+    expect(rows.nth(0)).to_contain_text("Quokka Sunrise")
+    expect(rows.nth(1)).to_contain_text("Only In Japan")
     page.locator(".queue-panel").get_by_role("button", name="Clear").click()
     expect(rows).to_have_count(1)
     expect(rows.nth(0)).to_contain_text("Quokka Sunrise")
@@ -192,6 +193,7 @@ def test_the_queue_takes_play_next_and_add_and_clears_to_the_track_playing(page:
 
 def test_a_track_not_licensed_here_says_so(page: Page, site: dict) -> None:
     page.goto(site["base"] + "/#/tracks")
+    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
     row = page.locator(f"[data-track-id='{site['elsewhere']}'] .track-title")
     if not row.count():
         pytest.skip("the catalog hides tracks without a right here: no row to click")
