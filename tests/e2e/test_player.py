@@ -7,6 +7,7 @@ a right here says so in the listener's words."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
+from cadenza.catalog import artwork
 from cadenza.catalog.service import TrackMetadata
 from cadenza.db.engine import make_engine, transaction
 from cadenza.ingest.service import accept_upload
@@ -25,6 +27,7 @@ from cadenza.royalties.models import PlaybackEvent
 from cadenza.web import static
 from cadenza.web.app import create_app
 from conftest import InlineRunner, create_user, make_settings
+from images import picture
 from livesrv import serve
 
 CHROMIUM = os.environ.get("CADENZA_CHROMIUM", "/usr/bin/chromium")
@@ -57,6 +60,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         c, runner, path=make_audio(tmp / "j.flac", duration=4, seed=13), filename="j.flac",
         overrides=TrackMetadata(title="Only In Japan", artists=["Kyoto Strings"]),
     )  # fmt: skip
+    artwork.upload_release_artwork(
+        c.sessions, store=c.store, release_id=song.release_id, data=picture(600, 600, "PNG")
+    )
     with transaction(c.sessions) as s:
         rights.grant(s, track_id=song.id, right_type="stream")
         rights.grant(s, track_id=elsewhere.id, right_type="stream", territory="JP")
@@ -111,6 +117,9 @@ def test_search_as_you_type_finds_the_track_and_plays_it_through_hls(page: Page,
     suggestion.click()
 
     expect(page.locator(".now-title")).to_have_text("Quokka Sunrise")
+    cover = page.locator(".now-cover img.cover")  # the release's cover, from the server's rendered sizes
+    expect(cover).to_have_attribute("src", re.compile(r"^/api/artwork/"))
+    page.wait_for_function("document.querySelector('.now-cover img').naturalWidth > 0")
     page.wait_for_function("document.querySelector('audio').currentTime > 3", timeout=20_000)
     assert page.evaluate("document.querySelector('audio').error") is None
     assert not page.errors  # type: ignore[attr-defined]
