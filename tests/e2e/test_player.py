@@ -114,6 +114,11 @@ def test_search_as_you_type_finds_the_track_and_plays_it_through_hls(page: Page,
     suggestion = page.locator(".suggestion[data-kind=track]", has_text="Quokka Sunrise")
     expect(suggestion).to_be_visible()
     expect(page.locator(".group-label", has_text="Tracks")).to_be_visible()
+    page.get_by_label("Search").press("Enter")  # all results, grouped by kind
+    results = page.locator(".search-results")
+    expect(results.get_by_role("heading", name="Releases")).to_be_visible()
+    expect(results.get_by_role("button", name="Play Quokka Sunrise", exact=True)).to_be_visible()
+    page.get_by_label("Search").press_sequentially("k", delay=30)
     suggestion.click()
 
     expect(page.locator(".now-title")).to_have_text("Quokka Sunrise")
