@@ -12,6 +12,7 @@ test: setup
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/lint-imports
+	cd player && npm test --silent
 	.venv/bin/pytest -n 2 --dist loadfile
 
 lint: setup

@@ -167,6 +167,8 @@ export const api = {
   releases: (limit = 100) => call<Release[]>("GET", `/api/releases?${q({ limit })}`),
   release: (id: number) => call<Release & { tracks: Track[] }>("GET", `/api/releases/${id}`),
   playlists: () => call<Playlist[]>("GET", "/api/playlists"),
+  recent: (limit = 12) =>
+    call<{ track: Track; available: boolean }[]>("GET", `/api/me/recent?${q({ limit })}`),
   playlistTracks: (id: number) =>
     call<{ playlist: Playlist; entries: { track: Track | null; available: boolean }[] }>(
       "GET",

@@ -81,8 +81,11 @@ window.addEventListener("hashchange", () => update({ route: routeOf(location.has
 update({ route: routeOf(location.hash) });
 whenUnauthorized(() => update({ user: null }));
 
+// The shell is built once (its bars watch the store for the page's lifetime) and kept across sign-ins.
+let shell: HTMLElement | null = null;
 watch((s) => s.user !== null, (signedIn) => {
-  root.replaceChildren(signedIn ? Shell() : LoginScreen());
+  if (signedIn) shell ??= Shell();
+  root.replaceChildren(signedIn ? (shell as HTMLElement) : LoginScreen());
 });
 
 if (hasToken()) {

@@ -89,7 +89,10 @@ class Player {
       );
     }
     this.attach(grant.hls_url);
-    this.report = new PlaybackReport(grant.session_id, grant.track_id, () => this.reportedQuality());
+    this.report = new PlaybackReport(grant.session_id, grant.track_id, () => this.reportedQuality(), {
+      send: api.sendEvents,
+      beacon: api.beaconEvents,
+    });
     try {
       await this.audio.play();
     } catch (e) {

@@ -5,7 +5,13 @@
 // "Seconds actually played" are the media clock's advances while playing: a seek is a jump, not
 // listening, so only small forward steps between `timeupdate`s are counted.
 
-import { api, type EventKind, type PlaybackEvent } from "./api";
+import type { EventKind, PlaybackEvent } from "./api";
+
+/** Where events go: the signed-in batch route, and the beacon for a page going away (api.ts). */
+export interface EventSink {
+  send(events: PlaybackEvent[]): Promise<unknown>;
+  beacon(events: PlaybackEvent[]): boolean;
+}
 
 export const HEARTBEAT_MS = 10_000;
 const MAX_STEP_SEC = 2; // timeupdate fires every ~250 ms; a larger step is a jump
@@ -16,9 +22,10 @@ function uuid(): string {
 
 export class PlaybackReport {
   private pending: PlaybackEvent[] = [];
+  private inflight: PlaybackEvent[] = [];
   private unreported = 0; // seconds heard since the last event that carried seconds_played
   private lastTime: number | null = null;
-  private heartbeat: number | undefined;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
   private sending = false;
   private begun = false;
 
@@ -26,6 +33,7 @@ export class PlaybackReport {
     readonly sessionId: string,
     readonly trackId: number,
     private quality: () => string,
+    private sink: EventSink,
   ) {}
 
   /** The media clock moved to `t` (seconds) during normal playback. */
@@ -55,34 +63,37 @@ export class PlaybackReport {
 
   paused(t: number): void {
     this.advance(t);
-    window.clearInterval(this.heartbeat);
+    clearInterval(this.heartbeat);
     this.push("pause", t);
   }
 
   stopped(t: number): void {
     this.advance(t);
-    window.clearInterval(this.heartbeat);
+    clearInterval(this.heartbeat);
     this.push("stop", t);
     void this.flush();
   }
 
-  /** The page is going away or out of sight: report what was heard now, by beacon (no token needed). */
+  /** The page is going away or out of sight: report what was heard now, by beacon (no token needed).
+   * A batch still in flight goes too: a fetch may die with the page, and the server stores an event
+   * id once, so sending it twice costs nothing. */
   hide(t: number): void {
     this.advance(t);
-    if (this.unreported > 0) this.push("progress", t);
-    if (this.pending.length && api.beaconEvents(this.pending)) this.pending = [];
+    if (this.unreported > 0) this.push("progress", t, false);
+    const all = this.inflight.concat(this.pending);
+    if (all.length && this.sink.beacon(all)) this.pending = [];
   }
 
   private beat(): void {
-    window.clearInterval(this.heartbeat);
-    this.heartbeat = window.setInterval(() => {
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
       if (this.lastTime !== null) {
         this.push("progress", this.lastTime);
       }
     }, HEARTBEAT_MS);
   }
 
-  private push(kind: EventKind, t: number): void {
+  private push(kind: EventKind, t: number, send = true): void {
     const event: PlaybackEvent = {
       id: uuid(),
       session_id: this.sessionId,
@@ -97,7 +108,7 @@ export class PlaybackReport {
       this.unreported = 0;
     }
     this.pending.push(event);
-    void this.flush();
+    if (send) void this.flush();
   }
 
   /** Send what is pending; on failure keep it for the next attempt (a repeated event is stored once). */
@@ -106,14 +117,16 @@ export class PlaybackReport {
     this.sending = true;
     const batch = this.pending;
     this.pending = [];
+    this.inflight = batch;
     let sent = false;
     try {
-      await api.sendEvents(batch);
+      await this.sink.send(batch);
       sent = true;
     } catch {
       this.pending = batch.concat(this.pending); // sent again with the next event or the beacon
     } finally {
       this.sending = false;
+      this.inflight = [];
     }
     if (sent && this.pending.length) void this.flush();
   }

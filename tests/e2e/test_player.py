@@ -7,6 +7,7 @@ a right here says so in the listener's words."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
+from cadenza.catalog import artwork
 from cadenza.catalog.service import TrackMetadata
 from cadenza.db.engine import make_engine, transaction
 from cadenza.ingest.service import accept_upload
@@ -25,6 +27,7 @@ from cadenza.royalties.models import PlaybackEvent
 from cadenza.web import static
 from cadenza.web.app import create_app
 from conftest import InlineRunner, create_user, make_settings
+from images import picture
 from livesrv import serve
 
 CHROMIUM = os.environ.get("CADENZA_CHROMIUM", "/usr/bin/chromium")
@@ -57,6 +60,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         c, runner, path=make_audio(tmp / "j.flac", duration=4, seed=13), filename="j.flac",
         overrides=TrackMetadata(title="Only In Japan", artists=["Kyoto Strings"]),
     )  # fmt: skip
+    artwork.upload_release_artwork(
+        c.sessions, store=c.store, release_id=song.release_id, data=picture(600, 600, "PNG")
+    )
     with transaction(c.sessions) as s:
         rights.grant(s, track_id=song.id, right_type="stream")
         rights.grant(s, track_id=elsewhere.id, right_type="stream", territory="JP")
@@ -108,9 +114,17 @@ def test_search_as_you_type_finds_the_track_and_plays_it_through_hls(page: Page,
     suggestion = page.locator(".suggestion[data-kind=track]", has_text="Quokka Sunrise")
     expect(suggestion).to_be_visible()
     expect(page.locator(".group-label", has_text="Tracks")).to_be_visible()
+    page.get_by_label("Search").press("Enter")  # all results, grouped by kind
+    results = page.locator(".search-results")
+    expect(results.get_by_role("heading", name="Releases")).to_be_visible()
+    expect(results.get_by_role("button", name="Play Quokka Sunrise", exact=True)).to_be_visible()
+    page.get_by_label("Search").press_sequentially("k", delay=30)
     suggestion.click()
 
     expect(page.locator(".now-title")).to_have_text("Quokka Sunrise")
+    cover = page.locator(".now-cover img.cover")  # the release's cover, from the server's rendered sizes
+    expect(cover).to_have_attribute("src", re.compile(r"^/api/artwork/"))
+    page.wait_for_function("document.querySelector('.now-cover img').naturalWidth > 0")
     page.wait_for_function("document.querySelector('audio').currentTime > 3", timeout=20_000)
     assert page.evaluate("document.querySelector('audio').error") is None
     assert not page.errors  # type: ignore[attr-defined]
@@ -171,18 +185,19 @@ def test_the_server_stores_the_playback_events_by_fetch_and_by_beacon(page: Page
 
 def test_the_queue_takes_play_next_and_add_and_clears_to_the_track_playing(page: Page, site: dict) -> None:
     page.goto(site["base"] + "/#/tracks")
+    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
     page.get_by_role("button", name="Play Quokka Sunrise", exact=True).click()
     expect(page.locator(".now-title")).to_have_text("Quokka Sunrise")
     page.get_by_role("button", name="Add Only In Japan to queue").click()
     page.get_by_role("button", name="Play Only In Japan next").click()
     page.get_by_role("button", name="Queue", exact=True).click()
     rows = page.locator(".queue-list li")
-    # Playing from a list queues the list (id order: Only In Japan, Quokka Sunrise); play next goes
+    # Playing from a list queues the list (id order: Quokka Sunrise, Only In Japan); play next goes
     # right after the track playing, add at the end.
     expect(rows).to_have_count(4)
-    expect(rows.nth(1)).to_have_class("playing")
-    expect(rows.nth(1)).to_contain_text("Quokka Sunrise")
-    expect(rows.nth(2)).to_contain_text("Only In Japan")
+    expect(rows.nth(0)).to_have_class("playing")
+    expect(rows.nth(0)).to_contain_text("Quokka Sunrise")
+    expect(rows.nth(1)).to_contain_text("Only In Japan")
     page.locator(".queue-panel").get_by_role("button", name="Clear").click()
     expect(rows).to_have_count(1)
     expect(rows.nth(0)).to_contain_text("Quokka Sunrise")
@@ -192,6 +207,7 @@ def test_the_queue_takes_play_next_and_add_and_clears_to_the_track_playing(page:
 
 def test_a_track_not_licensed_here_says_so(page: Page, site: dict) -> None:
     page.goto(site["base"] + "/#/tracks")
+    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
     row = page.locator(f"[data-track-id='{site['elsewhere']}'] .track-title")
     if not row.count():
         pytest.skip("the catalog hides tracks without a right here: no row to click")

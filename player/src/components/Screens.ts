@@ -17,10 +17,16 @@ const artistTile = (a: Artist) => Tile(`#/artist/${a.id}`, a.artwork, a.name);
 const releaseTile = (r: Release) => Tile(`#/release/${r.id}`, r.artwork, r.title, r.artist?.name ?? "");
 
 export async function HomeScreen(): Promise<HTMLElement> {
-  const [tracks, playlists] = await Promise.all([api.tracks(200), api.playlists().catch(() => [])]);
+  const [tracks, playlists, recent] = await Promise.all([
+    api.tracks(200), api.playlists().catch(() => []), api.recent().catch(() => []),
+  ]);
   const newest = [...tracks].reverse().slice(0, 12);
+  const played = recent.filter((p) => p.available).map((p) => p.track);
   return h("section", { class: "screen home" },
-    h("h1", {}, "New tracks"),
+    h("h1", { class: "visually-hidden" }, "Home"),
+    played.length > 0 && h("h2", {}, "Recently played"),
+    played.length > 0 && TrackList(played),
+    h("h2", {}, "New tracks"),
     TrackList(newest),
     h("h2", {}, "Your playlists"),
     playlists.length

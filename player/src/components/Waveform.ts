@@ -1,31 +1,12 @@
 // The track's waveform from the server's precomputed peaks (audiowaveform JSON): never decoded here.
 // Played part in the accent colour; click (or arrow keys) to seek.
 
-import type { WaveformPeaks } from "../api";
+import { columnsOf } from "../peaks";
 import { player } from "../playback";
 import { getState, watch } from "../store";
 import { h } from "./dom";
 
 const HEIGHT = 48;
-
-/** Min/max of each of `columns` bars, from the peaks' min/max pairs, scaled to -1..1. */
-export function columnsOf(peaks: WaveformPeaks, columns: number): [number, number][] {
-  const pairs = Math.floor(peaks.data.length / 2 / Math.max(1, peaks.channels));
-  const full = peaks.bits === 8 ? 128 : 32768;
-  const out: [number, number][] = [];
-  for (let c = 0; c < columns; c++) {
-    const from = Math.floor((c * pairs) / columns);
-    const to = Math.max(from + 1, Math.floor(((c + 1) * pairs) / columns));
-    let lo = 0;
-    let hi = 0;
-    for (let i = from; i < to && i < pairs; i++) {
-      lo = Math.min(lo, peaks.data[2 * i]);
-      hi = Math.max(hi, peaks.data[2 * i + 1]);
-    }
-    out.push([lo / full, hi / full]);
-  }
-  return out;
-}
 
 export function Waveform(): HTMLElement {
   const canvas = h("canvas", { class: "waveform-canvas", height: HEIGHT });
