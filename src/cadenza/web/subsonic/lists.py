@@ -12,8 +12,8 @@ from cadenza.catalog import browse
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
 from cadenza.errors import NotFound
-from cadenza.library import entries, favourites, playlists, queue, ratings
-from cadenza.library.marks import Kind
+from cadenza.library import entries, favourites, history, playlists, queue, ratings
+from cadenza.library.marks import MARKS, Kind
 from cadenza.search import service as search
 from cadenza.web.subsonic import ids, shapes
 from cadenza.web.subsonic.browsing import albums_out, artists_out, songs_out
@@ -103,9 +103,20 @@ def get_album_list2(call: Call) -> dict[str, Any]:
             release_ids = browse.release_page(
                 s, viewer=viewer, order="newest", size=size, offset=offset, genre=genre
             )
-        elif kind in ("recent", "highest"):
-            release_ids = browse.release_page(
-                s, viewer=viewer, order="frequent" if kind == "recent" else "newest", size=size, offset=offset
+        elif kind == "recent":  # the albums of the listener's recently played tracks, latest first
+            played = history.recently_played(s, viewer=viewer, at=utcnow(), limit=history.MAX_RECENT)
+            recent = dict.fromkeys(p.track.release_id for p in played if p.track.release_id is not None)
+            release_ids = list(recent)[offset : offset + size]
+        elif kind == "highest":  # by the listener's own ratings
+            mark = MARKS[Kind.release]
+            release_ids = list(
+                s.scalars(
+                    select(mark.item_id)
+                    .where(mark.model.user_id == viewer.user_id, mark.model.rating.is_not(None))
+                    .order_by(mark.model.rating.desc(), mark.item_id)
+                    .offset(offset)
+                    .limit(size)
+                )
             )
         elif kind == "byYear":
             release_ids = browse.release_page(
