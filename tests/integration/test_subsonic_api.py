@@ -474,3 +474,16 @@ def test_no_input_makes_a_5xx_or_an_unexpected_error(world: dict) -> None:
                     value[:20],
                     body,
                 )
+
+
+def test_genres_random_songs_songs_by_genre_and_token_info(world: dict) -> None:
+    genres = _json(world, "getGenres")["genres"]["genre"]
+    assert genres == [{"songCount": 2, "albumCount": 1, "value": "Ambient"}]
+    root = ET.fromstring(_raw(world, "getGenres").content)
+    genre = root.find(f"{NS}genres/{NS}genre")
+    assert genre is not None and genre.text == "Ambient" and genre.attrib["songCount"] == "2"
+    assert len(_json(world, "getRandomSongs", size="5")["randomSongs"]["song"]) == 2
+    assert not _json(world, "getRandomSongs", fromYear="1990", toYear="1991")["randomSongs"].get("song")
+    by_genre = _json(world, "getSongsByGenre", genre="Ambient", count="1", offset="1")["songsByGenre"]["song"]
+    assert [s["title"] for s in by_genre] == ["Morning Song"]
+    assert _json(world, "tokenInfo")["tokenInfo"] == {"username": "fan@example.org"}

@@ -215,3 +215,49 @@ def track_page(session: Session, *, viewer: Viewer, size: int, offset: int) -> l
         raise InvalidInput(f"size must be between 0 and {MAX_PAGE}")
     query = select(Track.id).where(visibility.track_condition(viewer))
     return list(session.scalars(query.order_by(func.lower(Track.title), Track.id).offset(offset).limit(size)))
+
+
+@dataclass(frozen=True)
+class GenreFacts:
+    name: str
+    song_count: int
+    album_count: int
+
+
+def genres(session: Session, *, viewer: Viewer) -> list[GenreFacts]:
+    """Genres of the tracks the viewer may see, with their track and release counts, by name."""
+    rows = session.execute(
+        select(Track.genre, func.count(Track.id), func.count(func.distinct(Track.release_id)))
+        .where(Track.genre.is_not(None), visibility.track_condition(viewer))
+        .group_by(Track.genre)
+        .order_by(Track.genre)
+    )
+    return [GenreFacts(g, int(n), int(a)) for g, n, a in rows]
+
+
+def track_ids_by(
+    session: Session,
+    *,
+    viewer: Viewer,
+    size: int,
+    offset: int = 0,
+    genre: str | None = None,
+    from_year: int | None = None,
+    to_year: int | None = None,
+    shuffled: bool = False,
+) -> list[int]:
+    """Track ids the viewer may see, of a genre and release years if given: by title, or a random
+    sample of `size`."""
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidInput(f"size must be between 1 and {MAX_PAGE}")
+    query = select(Track.id).where(visibility.track_condition(viewer))
+    if genre is not None:
+        query = query.where(Track.genre == genre)
+    if from_year is not None or to_year is not None:
+        year = func.extract("year", Release.release_date)
+        query = query.join(Release, Release.id == Track.release_id).where(
+            year.between(from_year or 0, to_year or 9999)
+        )
+    if shuffled:
+        return list(session.scalars(query.order_by(func.random()).limit(size)))
+    return list(session.scalars(query.order_by(func.lower(Track.title), Track.id).offset(offset).limit(size)))
