@@ -62,3 +62,22 @@ def test_a_scrobble_claims_no_more_than_wall_time_nor_the_track() -> None:
     )
     assert early["seconds_played"] == 40 and late["seconds_played"] == 200
     assert early["id"] == late["id"]  # one scrobble per session: a repeat is a duplicate
+
+
+def test_app_passwords_are_sealed_and_only_the_same_secret_opens_them() -> None:
+    from cadenza.accounts.subsonic_credentials import Vault
+
+    sealed = Vault("one").seal("app-password")
+    assert "app-password" not in sealed
+    assert Vault("one").open(sealed) == "app-password" and Vault("two").open(sealed) is None
+
+
+def test_production_needs_the_subsonic_secret() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from cadenza.config import Settings
+
+    with pytest.raises(ValidationError, match="CADENZA_SUBSONIC__SECRET"):
+        Settings(env="prod")
+    assert Settings(env="prod", subsonic={"secret": "s"}).subsonic_secret() == "s"  # type: ignore[arg-type]
