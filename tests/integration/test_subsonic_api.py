@@ -431,6 +431,8 @@ def test_a_scrobble_credits_the_streamed_session_by_wall_time_only(world: dict) 
     )
     assert credited <= stops[0].elapsed_ms + rules.tolerance_ms < 6000  # wall time since the stream began
     assert not counting.is_stream(credited, rules)
+    playing = _json(world, "getNowPlaying")["nowPlaying"]["entry"]
+    assert [e["id"] for e in playing] == [f"tr-{track}"] and playing[0]["username"] == "fan@example.org"
     assert _json(world, "scrobble", id="tr-99999")["error"]["code"] == 70
     assert _json(world, "scrobble")["error"]["code"] == 10
 

@@ -329,3 +329,23 @@ def save_play_queue(call: Call) -> dict[str, Any]:
             device=(p.text("c", max_length=100) or "Subsonic client").strip() or "Subsonic client",
         )
     return {}
+
+
+@method("getNowPlaying")
+def get_now_playing(call: Call) -> dict[str, Any]:
+    """The caller's own streams still within their track's length (other listeners' plays are theirs:
+    Cadenza does not show them)."""
+    viewer, at = call.viewer, utcnow()
+    with reading(call.state.c.sessions) as s:
+        played = history.recently_played(s, viewer=viewer, at=at, limit=10)
+        playing = [
+            p for p in played if (at - p.last_played_at).total_seconds() <= (p.track.duration_sec or 0) + 30
+        ]
+        songs = {x["id"]: x for x in songs_out(s, viewer, [p.track.id for p in playing])}
+    entries = []
+    for p in playing:
+        song = songs.get(ids.make(ids.SONG, p.track.id))
+        if song is not None:
+            minutes = int((at - p.last_played_at).total_seconds() // 60)
+            entries.append({**song, "username": call.principal.email, "minutesAgo": minutes, "playerId": 0})
+    return {"nowPlaying": {"entry": entries}}
