@@ -489,3 +489,52 @@ def test_genres_random_songs_songs_by_genre_and_token_info(world: dict) -> None:
     by_genre = _json(world, "getSongsByGenre", genre="Ambient", count="1", offset="1")["songsByGenre"]["song"]
     assert [s["title"] for s in by_genre] == ["Morning Song"]
     assert _json(world, "tokenInfo")["tokenInfo"] == {"username": "fan@example.org"}
+
+
+def _from_xml(element: ET.Element) -> dict:
+    """An XML element in the canonical form below: attributes as text, each child name → list."""
+    out: dict = dict(element.attrib)
+    if element.text and element.text.strip():
+        out["value"] = element.text
+    for child in element:
+        out.setdefault(child.tag.removeprefix(NS), []).append(_from_xml(child))
+    return out
+
+
+def _from_json(value: object) -> object:
+    """A JSON value in the same form: scalars as XML writes them, an object or a list of them → list."""
+    if isinstance(value, dict):
+        return {  # an empty list has no XML form: it is left out of both
+            k: _from_json(v) if not isinstance(v, dict | list) else _children(v)
+            for k, v in value.items()
+            if v != []
+        }
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _children(value: dict | list) -> list:
+    items = value if isinstance(value, list) else [value]
+    return [_from_json(i) if isinstance(i, dict) else {"value": str(i)} for i in items]
+
+
+def test_xml_and_json_carry_the_same_data_for_every_reading_method(world: dict) -> None:
+    a, _b = (f"tr-{t}" for t in world["tracks"])
+    album = _json(world, "getSong", id=a)["song"]["albumId"]
+    artist = _json(world, "getSong", id=a)["song"]["artistId"]
+    _json(world, "star", id=a)
+    _json(world, "createPlaylist", name="Same", songId=a)
+    calls = [
+        ("getLicense", {}), ("getOpenSubsonicExtensions", {}), ("tokenInfo", {}), ("getMusicFolders", {}),
+        ("getUser", {"username": "fan@example.org"}), ("getArtists", {}), ("getIndexes", {}),
+        ("getArtist", {"id": artist}), ("getAlbum", {"id": album}), ("getSong", {"id": a}),
+        ("getMusicDirectory", {"id": album}), ("getMusicDirectory", {"id": artist}), ("getGenres", {}),
+        ("search3", {"query": "morning"}), ("search3", {"query": ""}), ("getStarred2", {}),
+        ("getAlbumList2", {"type": "alphabeticalByName"}), ("getSongsByGenre", {"genre": "Ambient"}),
+        ("getPlaylists", {}), ("getPlayQueue", {}), ("getSong", {"id": "tr-0"}),
+    ]  # fmt: skip
+    for name, params in calls:
+        xml = _from_xml(ET.fromstring(_raw(world, name, **params).content))
+        data = _raw(world, name, f="json", **params).json()["subsonic-response"]
+        assert xml == _from_json(data), name
