@@ -53,8 +53,14 @@ def albums_out(s: Session, viewer: Viewer, release_ids: Sequence[int]) -> list[d
     ]
 
 
-def artists_out(s: Session, viewer: Viewer, artist_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids)
+def artists_out(
+    s: Session,
+    viewer: Viewer,
+    artist_ids: Sequence[int] | None = None,
+    *,
+    page: tuple[int, int] | None = None,
+) -> list[dict[str, Any]]:
+    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids, by_id_page=page)
     marks = marks_of(s, viewer, Kind.artist, [f.id for f in facts])
     return [shapes.artist(f, starred=marks.get(f.id, (None, None))[0]) for f in facts]
 

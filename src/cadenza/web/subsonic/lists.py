@@ -62,13 +62,14 @@ def search3(call: Call) -> dict[str, Any]:
             by_id = {a["id"]: a for a in artists}
             artists = [by_id[i] for i in (ids.make(ids.ARTIST, n) for n in artist_ids) if i in by_id]
         else:
-            everyone = artists_out(s, viewer)
-            artists = everyone[offsets["artist"] : offsets["artist"] + counts["artist"]]
+            artists = (
+                artists_out(s, viewer, page=(offsets["artist"], counts["artist"])) if counts["artist"] else []
+            )
             release_ids = (
                 browse.release_page(
                     s,
                     viewer=viewer,
-                    order="alphabeticalByName",
+                    order="byId",
                     size=counts["album"],
                     offset=offsets["album"],
                 )
