@@ -13,6 +13,7 @@ derived from the session, so a repeated scrobble stores nothing twice."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime, timedelta
 
@@ -54,7 +55,8 @@ def scrobble_event(
         "session_id": session_id,
         "kind": "stop",
         "occurred_at": at.isoformat(),
-        "seconds_played": round(max(min(duration_sec, elapsed * max_rate), 0.0), 3),
+        # whole milliseconds, rounded down: a claim never runs ahead of the clock by rounding
+        "seconds_played": math.floor(max(min(duration_sec, elapsed * max_rate), 0.0) * 1000) / 1000,
     }
 
 
