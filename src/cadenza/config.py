@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
+    def _subsonic_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and not self.subsonic.secret:
+            raise ValueError("CADENZA_SUBSONIC__SECRET must be set in production (it encrypts app passwords)")
+        return self
+
+    @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         self.data_dir = self.data_dir.expanduser().resolve()
         if self.database_url is None:

@@ -19,24 +19,33 @@ from sqlalchemy import Engine
 
 from audio import make_audio
 from cadenza.bootstrap import App, build_collaborators
+from cadenza.catalog import artwork
+from cadenza.catalog.models import Track
 from cadenza.catalog.service import TrackMetadata
 from cadenza.db.engine import transaction
 from cadenza.ingest.service import accept_upload
 from cadenza.rights import service as rights
+from cadenza.royalties import counting
 from cadenza.web.app import routes_of
 from cadenza.web.subsonic.registry import METHODS
 from conftest import InlineRunner, create_user, make_settings
+from images import picture
 from livesrv import serve
 
 NS = "{http://subsonic.org/restapi}"
 
 
-def _grant(c, track_id: int, *kinds: str) -> None:  # type: ignore[no-untyped-def]
+def _grant(c, track_id: int, *kinds: str, territory: str | None = None) -> None:  # type: ignore[no-untyped-def]
     with transaction(c.sessions) as s:
         holder = rights.get_or_create_holder(s, name="Label")
         for kind in kinds:
             rights.grant(
-                s, track_id=track_id, right_type=kind, territory=None, holder_id=holder.id, expires_at=None
+                s,
+                track_id=track_id,
+                right_type=kind,
+                territory=territory,
+                holder_id=holder.id,
+                expires_at=None,
             )
 
 
@@ -56,6 +65,10 @@ def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> I
         source = make_audio(tmp / f"{n}.flac", duration=6, seed=80 + n)
         made.append(accept_upload(c, InlineRunner(c), path=source, filename=f"{n}.flac", overrides=meta).id)
     _grant(c, made[0], "stream", "download")
+    _grant(c, made[1], "stream", territory="FR")  # the listeners are in DE (127.0.0.1)
+    with c.sessions() as s:
+        release_id = s.get(Track, made[0]).release_id
+    artwork.upload_release_artwork(c.sessions, store=c.store, release_id=release_id, data=picture(700, 700))
     fan = create_user(c.sessions, email="fan@example.org")
     other = create_user(c.sessions, email="other@example.org")
     state = App(c=c, runner=InlineRunner(c))
@@ -287,7 +300,9 @@ def test_stream_gives_audio_that_ffmpeg_decodes(by_key: Connection, world: dict,
     assert streams and streams[0]["codec_type"] == "audio" and streams[0]["codec_name"] == "mp3"
 
 
-def test_a_track_without_rights_is_refused_with_a_clear_message(by_key: Connection, world: dict) -> None:
+def test_a_listener_outside_the_tracks_territory_is_refused_with_a_clear_message(
+    by_key: Connection, world: dict
+) -> None:
     with pytest.raises(errors.SonicError) as caught:
         by_key.stream(f"tr-{world['tracks'][1]}")
     assert "not available in your territory" in str(caught.value)
@@ -330,3 +345,226 @@ def test_another_listeners_playlist_is_not_found(world: dict) -> None:
     theirs = _json(world, "deletePlaylist", id=made["id"], apiKey=other["api_key"])
     assert theirs["status"] == "failed" and theirs["error"]["code"] == 70
     assert _json(world, "getPlaylist", id=made["id"])["status"] == "ok"
+
+
+def test_cover_art_redirects_to_the_nearest_rendered_size(by_key: Connection, world: dict) -> None:
+    album = _json(world, "getAlbumList2", type="newest")["albumList2"]["album"][0]
+    key = world["keys"]["api_key"]
+    for size, box in (("100", "300"), ("300", "300"), ("5000", "600"), (None, "600")):
+        params = {"apiKey": key, "id": album["coverArt"], **({"size": size} if size else {})}
+        resp = httpx.get(f"{world['url']}/rest/getCoverArt", params=params)
+        assert resp.status_code == 302 and resp.headers["location"].endswith(f"/{box}.jpg"), (size, resp.text)
+        image = httpx.get(f"{world['url']}{resp.headers['location']}")
+        assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+    data = asyncio.run_coroutine_threadsafe(
+        by_key.get_cover_art(album["coverArt"], size=64).read(), by_key._loop
+    ).result()
+    assert data[:3] == b"\xff\xd8\xff"  # JPEG, through the client (which follows the redirect)
+    assert _json(world, "getCoverArt", id="tr-99999")["error"]["code"] == 70
+
+
+def test_album_lists_of_every_type_answer(world: dict) -> None:
+    for kind in ("newest", "alphabeticalByName", "alphabeticalByArtist", "random", "frequent", "recent",
+                 "starred", "highest"):  # fmt: skip
+        body = _json(world, "getAlbumList2", type=kind, size="5")
+        assert body["status"] == "ok", (kind, body)
+    assert (
+        len(
+            _json(world, "getAlbumList2", type="byYear", fromYear="2020", toYear="2025")["albumList2"][
+                "album"
+            ]
+        )
+        == 1
+    )
+    assert not _json(world, "getAlbumList2", type="byYear", fromYear="1990", toYear="1999")["albumList2"][
+        "album"
+    ]
+    assert len(_json(world, "getAlbumList2", type="byGenre", genre="Ambient")["albumList2"]["album"]) == 1
+    assert _json(world, "getAlbumList2", type="sideways")["error"]["code"] == 10
+
+
+def test_indexes_and_directories_walk_artist_album_song(world: dict) -> None:
+    index = _json(world, "getIndexes")["indexes"]["index"]
+    artist = index[0]["artist"][0]
+    assert index[0]["name"] == "A" and artist["name"] == "Ada Lovelace"
+    folder = _json(world, "getMusicDirectory", id=artist["id"])["directory"]
+    album = folder["child"][0]
+    assert album["isDir"] is True and album["title"] == "Engines"
+    songs = _json(world, "getMusicDirectory", id=album["id"])["directory"]["child"]
+    assert [s["title"] for s in songs] == ["Morning Song", "Evening Waltz"]
+
+
+def test_play_queue_round_trip(world: dict) -> None:
+    a, b = (f"tr-{t}" for t in world["tracks"])
+    key = world["keys"]["api_key"]
+    saved = httpx.get(
+        f"{world['url']}/rest/savePlayQueue",
+        params=[("apiKey", key), ("f", "json"), ("id", a), ("id", b), ("current", b), ("position", "1500")],
+    ).json()["subsonic-response"]
+    assert saved["status"] == "ok", saved
+    queue = _json(world, "getPlayQueue")["playQueue"]
+    assert [e["id"] for e in queue["entry"]] == [a, b] and queue["current"] == b and queue["position"] == 1500
+
+
+def test_a_scrobble_credits_the_streamed_session_by_wall_time_only(world: dict) -> None:
+    """A scrobble right after the stream started claims only the seconds since the stream began, and
+    the counting rules credit no more: it is not a play. Repeating it stores nothing."""
+    from sqlalchemy import select
+
+    from cadenza.royalties.models import PlaybackEvent, PlaybackSession
+
+    track = world["tracks"][0]
+    key = world["keys"]["api_key"]
+    resp = httpx.get(f"{world['url']}/rest/stream", params={"apiKey": key, "id": f"tr-{track}"})
+    assert resp.status_code == 302
+    for _ in range(2):
+        assert _json(world, "scrobble", id=f"tr-{track}", submission="true")["status"] == "ok"
+    c = world["c"]
+    with c.sessions() as s:
+        session_id = s.scalar(
+            select(PlaybackSession.id)
+            .where(PlaybackSession.track_id == track)
+            .order_by(PlaybackSession.started_at.desc())
+        )
+        events = s.execute(
+            select(PlaybackEvent.kind, PlaybackEvent.elapsed_ms, PlaybackEvent.played_ms).where(
+                PlaybackEvent.session_id == session_id
+            )
+        ).all()
+    stops = [e for e in events if e.kind == "stop"]
+    assert len(stops) == 1 and stops[0].played_ms <= stops[0].elapsed_ms + 1  # no more than wall time claimed
+    rules = world["app"].state.cadenza.royalty_rules
+    credited = counting.credit_ms(
+        [(e.elapsed_ms, e.played_ms) for e in events], rules=rules, duration_sec=6.0
+    )
+    assert credited <= stops[0].elapsed_ms + rules.tolerance_ms < 6000  # wall time since the stream began
+    assert not counting.is_stream(credited, rules)
+    playing = _json(world, "getNowPlaying")["nowPlaying"]["entry"]
+    assert [e["id"] for e in playing] == [f"tr-{track}"] and playing[0]["username"] == "fan@example.org"
+    assert _json(world, "scrobble", id="tr-99999")["error"]["code"] == 70
+    assert _json(world, "scrobble")["error"]["code"] == 10
+
+
+def test_failed_attempts_are_rate_limited(world: dict) -> None:
+    url = f"{world['url']}/rest/ping"
+    for _ in range(5):
+        httpx.get(url, params={"u": "victim@example.org", "p": "guess", "f": "json"})
+    body = httpx.get(url, params={"u": "victim@example.org", "p": "guess", "f": "json"}).json()[
+        "subsonic-response"
+    ]
+    assert body["error"]["code"] == 40 and "too many" in body["error"]["message"]
+
+
+HOSTILE = [
+    "\x00", "a\x00b", "\x1b[31m", "\u00b2", "\uff11\uff12", "-1", "NaN", "1e309", str(2**64), "x" * 70_000,
+    "", "tr-0", "al-" + "9" * 25, "enc:zz",
+]  # fmt: skip
+PARAMS = [
+    "id", "query", "type", "size", "offset", "name", "songId", "playlistId", "format", "maxBitRate",
+    "username", "rating", "submission", "albumId", "artistId", "songIndexToRemove", "public", "position",
+    "current", "genre", "fromYear", "songCount", "callback",
+]  # fmt: skip
+
+
+def test_no_input_makes_a_5xx_or_an_unexpected_error(world: dict) -> None:
+    """Every method, each parameter it may read poisoned with what broke servers before: an HTTP 200 with
+    an 'ok' or a 'failed' envelope whose code is one of the spec's, never a 5xx or code 0 (unexpected)."""
+    key = world["keys"]["api_key"]
+    with httpx.Client(base_url=world["url"]) as client:
+        for name in sorted(METHODS):
+            if name in ("stream", "download", "getCoverArt"):
+                continue  # their success is a redirect; their refusals go through the same envelope
+            for value in HOSTILE:
+                params = {p: value for p in PARAMS} | {"apiKey": key, "f": "json"}
+                resp = client.post(f"/rest/{name}", data=params)  # a form: no URL length limit
+                assert resp.status_code == 200, (name, value[:20], resp.text[:200])
+                body = resp.json()["subsonic-response"]
+                assert body["status"] == "ok" or body["error"]["code"] in (10, 40, 44, 50, 70), (
+                    name,
+                    value[:20],
+                    body,
+                )
+
+
+def test_genres_random_songs_songs_by_genre_and_token_info(world: dict) -> None:
+    genres = _json(world, "getGenres")["genres"]["genre"]
+    assert genres == [{"songCount": 2, "albumCount": 1, "value": "Ambient"}]
+    root = ET.fromstring(_raw(world, "getGenres").content)
+    genre = root.find(f"{NS}genres/{NS}genre")
+    assert genre is not None and genre.text == "Ambient" and genre.attrib["songCount"] == "2"
+    assert len(_json(world, "getRandomSongs", size="5")["randomSongs"]["song"]) == 2
+    assert not _json(world, "getRandomSongs", fromYear="1990", toYear="1991")["randomSongs"].get("song")
+    by_genre = _json(world, "getSongsByGenre", genre="Ambient", count="1", offset="1")["songsByGenre"]["song"]
+    assert [s["title"] for s in by_genre] == ["Morning Song"]
+    assert _json(world, "tokenInfo")["tokenInfo"] == {"username": "fan@example.org"}
+
+
+def _from_xml(element: ET.Element) -> dict:
+    """An XML element in the canonical form below: attributes as text, each child name → list."""
+    out: dict = dict(element.attrib)
+    if element.text and element.text.strip():
+        out["value"] = element.text
+    for child in element:
+        out.setdefault(child.tag.removeprefix(NS), []).append(_from_xml(child))
+    return out
+
+
+def _from_json(value: object) -> object:
+    """A JSON value in the same form: scalars as XML writes them, an object or a list of them → list."""
+    if isinstance(value, dict):
+        return {  # an empty list has no XML form: it is left out of both
+            k: _from_json(v) if not isinstance(v, dict | list) else _children(v)
+            for k, v in value.items()
+            if v != []
+        }
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _children(value: dict | list) -> list:
+    items = value if isinstance(value, list) else [value]
+    return [_from_json(i) if isinstance(i, dict) else {"value": str(i)} for i in items]
+
+
+def test_xml_and_json_carry_the_same_data_for_every_reading_method(world: dict) -> None:
+    a, _b = (f"tr-{t}" for t in world["tracks"])
+    album = _json(world, "getSong", id=a)["song"]["albumId"]
+    artist = _json(world, "getSong", id=a)["song"]["artistId"]
+    _json(world, "star", id=a)
+    _json(world, "createPlaylist", name="Same", songId=a)
+    calls = [
+        ("getLicense", {}), ("getOpenSubsonicExtensions", {}), ("tokenInfo", {}), ("getMusicFolders", {}),
+        ("getUser", {"username": "fan@example.org"}), ("getArtists", {}), ("getIndexes", {}),
+        ("getArtist", {"id": artist}), ("getAlbum", {"id": album}), ("getSong", {"id": a}),
+        ("getMusicDirectory", {"id": album}), ("getMusicDirectory", {"id": artist}), ("getGenres", {}),
+        ("search3", {"query": "morning"}), ("search3", {"query": ""}), ("getStarred2", {}),
+        ("getAlbumList2", {"type": "alphabeticalByName"}), ("getSongsByGenre", {"genre": "Ambient"}),
+        ("getPlaylists", {}), ("getPlayQueue", {}), ("getSong", {"id": "tr-0"}),
+    ]  # fmt: skip
+    for name, params in calls:
+        xml = _from_xml(ET.fromstring(_raw(world, name, **params).content))
+        data = _raw(world, name, f="json", **params).json()["subsonic-response"]
+        assert xml == _from_json(data), name
+
+
+def test_a_hifi_listener_asking_for_raw_gets_the_flac_and_others_the_mp3(world: dict) -> None:
+    hifi = create_user(world["c"].sessions, email="audiophile@example.org", tier="hifi")
+    made = httpx.post(
+        f"{world['url']}/api/me/subsonic-keys", headers={"Authorization": f"Bearer {hifi}"}, json={}
+    ).json()
+    track = f"tr-{world['tracks'][0]}"
+    for key, fmt, suffix in (
+        (made["api_key"], "raw", ".flac"),
+        (made["api_key"], "mp3", ".mp3"),
+        (world["keys"]["api_key"], "raw", ".mp3"),  # FLAC is for the hi-fi tier
+    ):
+        resp = httpx.get(f"{world['url']}/rest/stream", params={"apiKey": key, "id": track, "format": fmt})
+        assert resp.status_code == 302 and resp.headers["location"].split("?")[0].endswith(suffix), (
+            fmt,
+            suffix,
+        )
+    low = httpx.get(
+        f"{world['url']}/rest/stream", params={"apiKey": made["api_key"], "id": track, "maxBitRate": "128"}
+    )
+    assert ".m3u8" in low.headers["location"]  # below 320 only the HLS renditions fit

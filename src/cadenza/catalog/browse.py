@@ -125,10 +125,14 @@ def releases(session: Session, *, viewer: Viewer, release_ids: Sequence[int]) ->
 
 
 def artists(
-    session: Session, *, viewer: Viewer, artist_ids: Sequence[int] | None = None
+    session: Session,
+    *,
+    viewer: Viewer,
+    artist_ids: Sequence[int] | None = None,
+    by_id_page: tuple[int, int] | None = None,
 ) -> list[ArtistFacts]:
-    """Artists the viewer may see (all of them, or those of `artist_ids`), by name, with the number of
-    their releases the viewer may see."""
+    """Artists the viewer may see (all of them, or those of `artist_ids`, or one page `(offset, size)` in
+    id order), by name, with the number of their releases the viewer may see."""
     albums = (
         select(Release.artist_id, func.count(Release.id).label("n"))
         .where(visibility.release_condition(viewer))
@@ -142,6 +146,10 @@ def artists(
     )
     if artist_ids is not None:
         query = query.where(Artist.id.in_(list(artist_ids)))
+    if by_id_page is not None:
+        offset, size = by_id_page
+        page = select(Artist.id).where(visibility.artist_condition(viewer)).order_by(Artist.id)
+        query = query.where(Artist.id.in_(page.offset(offset).limit(size).scalar_subquery()))
     return [
         ArtistFacts(i, n, int(c))
         for i, n, c in session.execute(query.order_by(func.lower(Artist.name), Artist.id))
@@ -158,7 +166,7 @@ def track_ids_of_release(session: Session, *, viewer: Viewer, release_id: int) -
     return list(session.scalars(query.order_by(Track.track_number, Track.id).limit(MAX_PAGE)))
 
 
-ORDERS = ("newest", "alphabeticalByName", "alphabeticalByArtist", "random", "frequent", "byYear")
+ORDERS = ("newest", "alphabeticalByName", "alphabeticalByArtist", "random", "frequent", "byYear", "byId")
 
 
 def release_page(
@@ -185,6 +193,8 @@ def release_page(
         )
     elif order == "alphabeticalByName":
         query = query.order_by(func.lower(Release.title), Release.id)
+    elif order == "byId":  # the primary key's order: a client syncing everything pages cheaply
+        query = query.order_by(Release.id)
     elif order == "newest":
         query = query.order_by(Release.created_at.desc(), Release.id.desc())
     elif order == "frequent":
@@ -210,8 +220,55 @@ def release_page(
 
 
 def track_page(session: Session, *, viewer: Viewer, size: int, offset: int) -> list[int]:
-    """Track ids the viewer may see, by title, one page (a client's full sync pages through these)."""
+    """Track ids the viewer may see, in id order, one page (a client's full sync pages through these:
+    the primary key's order needs no sort)."""
     if not 0 <= size <= MAX_PAGE:
         raise InvalidInput(f"size must be between 0 and {MAX_PAGE}")
     query = select(Track.id).where(visibility.track_condition(viewer))
+    return list(session.scalars(query.order_by(Track.id).offset(offset).limit(size)))
+
+
+@dataclass(frozen=True)
+class GenreFacts:
+    name: str
+    song_count: int
+    album_count: int
+
+
+def genres(session: Session, *, viewer: Viewer) -> list[GenreFacts]:
+    """Genres of the tracks the viewer may see, with their track and release counts, by name."""
+    rows = session.execute(
+        select(Track.genre, func.count(Track.id), func.count(func.distinct(Track.release_id)))
+        .where(Track.genre.is_not(None), visibility.track_condition(viewer))
+        .group_by(Track.genre)
+        .order_by(Track.genre)
+    )
+    return [GenreFacts(g, int(n), int(a)) for g, n, a in rows]
+
+
+def track_ids_by(
+    session: Session,
+    *,
+    viewer: Viewer,
+    size: int,
+    offset: int = 0,
+    genre: str | None = None,
+    from_year: int | None = None,
+    to_year: int | None = None,
+    shuffled: bool = False,
+) -> list[int]:
+    """Track ids the viewer may see, of a genre and release years if given: by title, or a random
+    sample of `size`."""
+    if not 1 <= size <= MAX_PAGE:
+        raise InvalidInput(f"size must be between 1 and {MAX_PAGE}")
+    query = select(Track.id).where(visibility.track_condition(viewer))
+    if genre is not None:
+        query = query.where(Track.genre == genre)
+    if from_year is not None or to_year is not None:
+        year = func.extract("year", Release.release_date)
+        query = query.join(Release, Release.id == Track.release_id).where(
+            year.between(from_year or 0, to_year or 9999)
+        )
+    if shuffled:
+        return list(session.scalars(query.order_by(func.random()).limit(size)))
     return list(session.scalars(query.order_by(func.lower(Track.title), Track.id).offset(offset).limit(size)))

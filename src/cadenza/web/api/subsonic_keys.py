@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from cadenza.accounts import subsonic_credentials as credentials
 from cadenza.db.engine import reading, transaction
 from cadenza.web.deps import AppState, CurrentUser, Id, user_router
-from cadenza.web.subsonic.auth import vault_of
+from cadenza.web.subsonic.auth import forget_user, vault_of
 from cadenza.web.validation import text_type
 
 router = user_router(prefix="/api/me/subsonic-keys", tags=["subsonic"])
@@ -60,3 +60,4 @@ def revoke(state: AppState, user: CurrentUser, key_id: Id) -> None:
     """Revoke a credential: its API key and app password stop working at once."""
     with transaction(state.c.sessions) as s:
         credentials.revoke(s, user_id=user.id, credential_id=key_id)
+    forget_user(user.id)

@@ -53,8 +53,14 @@ def albums_out(s: Session, viewer: Viewer, release_ids: Sequence[int]) -> list[d
     ]
 
 
-def artists_out(s: Session, viewer: Viewer, artist_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids)
+def artists_out(
+    s: Session,
+    viewer: Viewer,
+    artist_ids: Sequence[int] | None = None,
+    *,
+    page: tuple[int, int] | None = None,
+) -> list[dict[str, Any]]:
+    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids, by_id_page=page)
     marks = marks_of(s, viewer, Kind.artist, [f.id for f in facts])
     return [shapes.artist(f, starred=marks.get(f.id, (None, None))[0]) for f in facts]
 
@@ -143,3 +149,39 @@ def get_music_directory(call: Call) -> dict[str, Any]:
             "directory": {"id": al["id"], "name": al["name"], "parent": al["artistId"], "child": al["song"]}
         }
     raise SubsonicError(NOT_FOUND, "not a directory")
+
+
+@method("getGenres")
+def get_genres(call: Call) -> dict[str, Any]:
+    with reading(call.state.c.sessions) as s:
+        found = browse.genres(s, viewer=call.viewer)
+    return {
+        "genres": {
+            "genre": [
+                {"songCount": g.song_count, "albumCount": g.album_count, "value": g.name} for g in found
+            ]
+        }
+    }
+
+
+@method("getRandomSongs")
+def get_random_songs(call: Call) -> dict[str, Any]:
+    p, viewer = call.params, call.viewer
+    size = p.integer("size", default=10, lo=1, hi=browse.MAX_PAGE) or 10
+    with reading(call.state.c.sessions) as s:
+        track_ids = browse.track_ids_by(
+            s, viewer=viewer, size=size, shuffled=True, genre=p.text("genre", max_length=100),
+            from_year=p.integer("fromYear", lo=0, hi=9999), to_year=p.integer("toYear", lo=0, hi=9999),
+        )  # fmt: skip
+        return {"randomSongs": {"song": songs_out(s, viewer, track_ids)}}
+
+
+@method("getSongsByGenre")
+def get_songs_by_genre(call: Call) -> dict[str, Any]:
+    p, viewer = call.params, call.viewer
+    genre = p.required("genre", max_length=100)
+    size = p.integer("count", default=10, lo=1, hi=browse.MAX_PAGE) or 10
+    offset = p.integer("offset", default=0, lo=0, hi=1_000_000) or 0
+    with reading(call.state.c.sessions) as s:
+        track_ids = browse.track_ids_by(s, viewer=viewer, size=size, offset=offset, genre=genre)
+        return {"songsByGenre": {"song": songs_out(s, viewer, track_ids)}}

@@ -12,8 +12,8 @@ from cadenza.catalog import browse
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
 from cadenza.errors import NotFound
-from cadenza.library import entries, favourites, playlists, queue, ratings
-from cadenza.library.marks import Kind
+from cadenza.library import entries, favourites, history, playlists, queue, ratings
+from cadenza.library.marks import MARKS, Kind
 from cadenza.search import service as search
 from cadenza.web.subsonic import ids, shapes
 from cadenza.web.subsonic.browsing import albums_out, artists_out, songs_out
@@ -62,13 +62,14 @@ def search3(call: Call) -> dict[str, Any]:
             by_id = {a["id"]: a for a in artists}
             artists = [by_id[i] for i in (ids.make(ids.ARTIST, n) for n in artist_ids) if i in by_id]
         else:
-            everyone = artists_out(s, viewer)
-            artists = everyone[offsets["artist"] : offsets["artist"] + counts["artist"]]
+            artists = (
+                artists_out(s, viewer, page=(offsets["artist"], counts["artist"])) if counts["artist"] else []
+            )
             release_ids = (
                 browse.release_page(
                     s,
                     viewer=viewer,
-                    order="alphabeticalByName",
+                    order="byId",
                     size=counts["album"],
                     offset=offsets["album"],
                 )
@@ -103,9 +104,20 @@ def get_album_list2(call: Call) -> dict[str, Any]:
             release_ids = browse.release_page(
                 s, viewer=viewer, order="newest", size=size, offset=offset, genre=genre
             )
-        elif kind in ("recent", "highest"):
-            release_ids = browse.release_page(
-                s, viewer=viewer, order="frequent" if kind == "recent" else "newest", size=size, offset=offset
+        elif kind == "recent":  # the albums of the listener's recently played tracks, latest first
+            played = history.recently_played(s, viewer=viewer, at=utcnow(), limit=history.MAX_RECENT)
+            recent = dict.fromkeys(p.track.release_id for p in played if p.track.release_id is not None)
+            release_ids = list(recent)[offset : offset + size]
+        elif kind == "highest":  # by the listener's own ratings
+            mark = MARKS[Kind.release]
+            release_ids = list(
+                s.scalars(
+                    select(mark.item_id)
+                    .where(mark.model.user_id == viewer.user_id, mark.model.rating.is_not(None))
+                    .order_by(mark.model.rating.desc(), mark.item_id)
+                    .offset(offset)
+                    .limit(size)
+                )
             )
         elif kind == "byYear":
             release_ids = browse.release_page(
@@ -318,3 +330,23 @@ def save_play_queue(call: Call) -> dict[str, Any]:
             device=(p.text("c", max_length=100) or "Subsonic client").strip() or "Subsonic client",
         )
     return {}
+
+
+@method("getNowPlaying")
+def get_now_playing(call: Call) -> dict[str, Any]:
+    """The caller's own streams still within their track's length (other listeners' plays are theirs:
+    Cadenza does not show them)."""
+    viewer, at = call.viewer, utcnow()
+    with reading(call.state.c.sessions) as s:
+        played = history.recently_played(s, viewer=viewer, at=at, limit=10)
+        playing = [
+            p for p in played if (at - p.last_played_at).total_seconds() <= (p.track.duration_sec or 0) + 30
+        ]
+        songs = {x["id"]: x for x in songs_out(s, viewer, [p.track.id for p in playing])}
+    entries = []
+    for p in playing:
+        song = songs.get(ids.make(ids.SONG, p.track.id))
+        if song is not None:
+            minutes = int((at - p.last_played_at).total_seconds() // 60)
+            entries.append({**song, "username": call.principal.email, "minutesAgo": minutes, "playerId": 0})
+    return {"nowPlaying": {"entry": entries}}

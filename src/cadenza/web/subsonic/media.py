@@ -7,19 +7,25 @@ ingest (no transcoding at request time), which `web.media` (or nginx) serves wit
 320 when the track's rights allow a progressive file (`authorize_stream` signs it only with a download
 right); otherwise the HLS master playlist (clients built on ffmpeg/mpv/ExoPlayer play it). `maxBitRate`
 below 320 cannot be honoured by a progressive file (AAC renditions exist only as HLS): it selects HLS.
-Opening a stream does not count a play; plays are credited through the playback sessions."""
+Opening a stream does not count a play: it opens a playback session, which `scrobble` credits under the
+counting rules (`royalties.scrobbles`)."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi.responses import RedirectResponse, Response
 
-from cadenza.catalog import artwork
+from cadenza.catalog import artwork, browse
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading
 from cadenza.delivery import service, signing
+from cadenza.royalties import scrobbles
 from cadenza.web.subsonic import ids
-from cadenza.web.subsonic.envelope import NOT_FOUND, SubsonicError
+from cadenza.web.subsonic.envelope import MISSING_PARAMETER, NOT_FOUND, SubsonicError
 from cadenza.web.subsonic.registry import Call, method
+
+log = logging.getLogger(__name__)
 
 _NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -41,7 +47,7 @@ def stream(call: Call) -> Response:
     fmt = (call.params.text("format", max_length=10) or "").lower()
     max_rate = call.params.integer("maxBitRate", default=0, lo=0, hi=100_000) or 0
     state, settings = call.state, call.state.c.settings
-    grant, _session = service.authorize_stream(
+    grant, playback = service.authorize_stream(
         _media(call, track_id),
         track_id=track_id,
         listener=_listener(call),
@@ -53,6 +59,7 @@ def stream(call: Call) -> Response:
         at=utcnow(),
         bind_ip=settings.signing.bind_ip,
     )
+    state.recorder.record(playback)  # a session with no listening yet: `scrobble` credits it
     if fmt in ("raw", "flac") and grant.flac_url:
         url = grant.flac_url
     elif grant.mp3_url and (max_rate == 0 or max_rate >= 320):
@@ -98,7 +105,15 @@ def get_cover_art(call: Call) -> Response:
     largest); the images are public and content-hashed (`/api/artwork/...`)."""
     kind, number = ids.split(call.params.required("id"))
     size = call.params.integer("size", default=None, lo=1, hi=10_000)
+    viewer = call.viewer
     with reading(call.state.c.sessions) as s:
+        visible = {  # only what the caller may see (`catalog.visibility`), as every other method
+            ids.SONG: lambda: browse.songs(s, viewer=viewer, track_ids=[number]),
+            ids.ALBUM: lambda: browse.releases(s, viewer=viewer, release_ids=[number]),
+            ids.ARTIST: lambda: browse.artists(s, viewer=viewer, artist_ids=[number]),
+        }.get(kind, list)()
+        if not visible:
+            raise SubsonicError(NOT_FOUND, "no such item")
         ref = {
             ids.SONG: lambda: artwork.for_track(s, track_id=number),
             ids.ALBUM: lambda: artwork.for_release(s, release_id=number),
@@ -111,3 +126,43 @@ def get_cover_art(call: Call) -> Response:
     return RedirectResponse(
         ref.jpeg[str(box)], status_code=302, headers={"Cache-Control": "private, max-age=3600"}
     )
+
+
+@method("scrobble")
+def scrobble(call: Call) -> dict[str, object]:
+    """`submission=false` (now playing) records nothing beyond the session `stream` opened; a submission
+    credits the latest session of each song (`royalties.scrobbles`: never more than wall time since the
+    stream started)."""
+    p = call.params
+    track_ids = [ids.parse(v, ids.SONG) for v in p.all("id")]
+    if not track_ids:
+        raise SubsonicError(MISSING_PARAMETER, "required parameter 'id' is missing")
+    p.all("time", max_length=20)  # when the client played it: read under the text rule, not trusted
+    if not p.flag("submission", default=True):
+        return {}
+    state, at = call.state, utcnow()
+    state.recorder.flush()  # the session `stream` opened may still be in the recorder's buffer
+    events = []
+    with reading(state.c.sessions) as s:
+        since = scrobbles.window(state.c.settings.royalties.max_session_hours, at)
+        for track_id in track_ids:
+            media = _media(call, track_id)
+            if media is None:
+                raise SubsonicError(NOT_FOUND, "song not found")
+            found = scrobbles.latest_session(s, user_id=call.principal.id, track_id=track_id, since=since)
+            if found is not None:
+                session_id, started_at = found
+                events.append(
+                    scrobbles.scrobble_event(
+                        session_id,
+                        started_at=started_at,
+                        duration_sec=media.duration_sec,
+                        at=at,
+                        max_rate=state.c.settings.royalties.max_playback_rate,
+                    )
+                )
+    if events:
+        result = state.playback.ingest({"events": events}, user_id=call.principal.id)
+        if result.rejected:
+            log.warning("scrobble events rejected: %s", result.rejected)
+    return {}

@@ -62,3 +62,9 @@ def get_user(call: Call) -> dict[str, Any]:
 @method("getMusicFolders")
 def get_music_folders(_: Call) -> dict[str, Any]:
     return {"musicFolders": {"musicFolder": [MUSIC_FOLDER]}}
+
+
+@method("tokenInfo")
+def token_info(call: Call) -> dict[str, Any]:
+    """Who the API key (or app password) belongs to (OpenSubsonic apiKeyAuthentication)."""
+    return {"tokenInfo": {"username": call.principal.email}}
