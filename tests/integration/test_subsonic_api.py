@@ -194,20 +194,23 @@ def test_app_passwords_are_stored_encrypted_and_api_keys_hashed(world: dict) -> 
 
 
 def test_every_method_but_the_extension_list_refuses_an_anonymous_caller(world: dict) -> None:
-    """Authentication on by default, for the Subsonic surface: the routes declare their own security
-    (so the app's start-up check accepts them), and each one answers 'failed' without credentials."""
-    rest = [r for r in routes_of(world["app"]) if r.path.startswith("/rest/")]
-    assert len(rest) == 2 * len(METHODS) >= 40
-    for route in rest:
-        for verb in sorted(route.methods):
-            resp = httpx.request(verb, f"{world['url']}{route.path}", params={"f": "json"})
-            assert resp.status_code == 200, route.path
-            body = resp.json()["subsonic-response"]
-            if route.path.startswith("/rest/getOpenSubsonicExtensions"):
-                assert body["status"] == "ok" and route.public
-                continue
-            assert route.authenticated and not route.public
-            assert body["status"] == "failed" and body["error"]["code"] in (10, 40), (verb, route.path, body)
+    """Authentication on by default, for the Subsonic surface: its one route declares its own security
+    (so the app's start-up check accepts it), and every method answers 'failed' without credentials."""
+    [rest] = [r for r in routes_of(world["app"]) if r.path.startswith("/rest/")]
+    assert rest.path == "/rest/{name}" and rest.authenticated and not rest.public
+    assert len(METHODS) >= 30
+    for name in sorted(METHODS):
+        for suffix in ("", ".view"):
+            for verb in ("GET", "POST"):
+                resp = httpx.request(verb, f"{world['url']}/rest/{name}{suffix}", params={"f": "json"})
+                assert resp.status_code == 200, name
+                body = resp.json()["subsonic-response"]
+                if name == "getOpenSubsonicExtensions":
+                    assert body["status"] == "ok"
+                    continue
+                assert body["status"] == "failed" and body["error"]["code"] in (10, 40), (verb, name, body)
+    unknown = httpx.get(f"{world['url']}/rest/noSuchMethod", params={"f": "json"})
+    assert unknown.status_code == 404 and unknown.text.startswith("<?xml")
 
 
 # --- envelope -------------------------------------------------------------------------------------------

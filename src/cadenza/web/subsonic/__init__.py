@@ -41,17 +41,6 @@ log = logging.getLogger(__name__)
 SECURITY = {"security": [{"subsonic": []}]}
 
 
-def public_paths() -> set[tuple[str, str]]:
-    """(method, path) of the routes that answer without authentication, for `web.app.PUBLIC_ROUTES`."""
-    return {
-        (verb, f"/rest/{m.name}{suffix}")
-        for m in METHODS.values()
-        if m.public
-        for verb in ("GET", "POST")
-        for suffix in ("", ".view")
-    }
-
-
 def _code_of(exc: CadenzaError) -> int:
     if isinstance(exc, NotFound):
         return NOT_FOUND
@@ -72,43 +61,40 @@ def _run(m: Method, request: Request, params: Params) -> dict[str, Any] | Respon
     return m.handler(Call(state=state, params=params, ip=ip, user=user))
 
 
-def _endpoint(m: Method):  # type: ignore[no-untyped-def]
-    async def endpoint(request: Request) -> Response:
-        fmt, callback = "xml", None
-        try:
-            params = await Params.of(request)
-            fmt = (params.text("f", max_length=10) or "xml").lower()
-            callback = params.text("callback", max_length=100)
-            if fmt not in FORMATS:
-                fmt = "xml"
-            result = await run_in_threadpool(_run, m, request, params)
-            if isinstance(result, Response):
-                return result
-            data = envelope("ok", result)
-        except SubsonicError as exc:
-            data = failed(exc.code, exc.message)
-        except CadenzaError as exc:
-            data = failed(_code_of(exc), exc.reason)
-        except Exception:  # never a 5xx to a Subsonic client: a failed response it can show
-            log.exception("subsonic %s failed", m.name)
-            data = failed(GENERIC, "an unexpected error occurred; it has been logged")
-        return render(data, fmt=fmt, callback=callback)
-
-    endpoint.__name__ = f"subsonic_{m.name}"
-    return endpoint
+async def endpoint(request: Request, name: str) -> Response:
+    """Every method behind one route: a route per method (66 with the `.view` spellings) made every
+    request to the app walk them all before its own (FastAPI matches routes one by one)."""
+    fmt, callback = "xml", None
+    m = METHODS.get(name.removesuffix(".view"))
+    if m is None:  # not a Subsonic method: a failed answer a client can show, with HTTP 404
+        unknown = render(failed(NOT_FOUND, f"unknown method {name[:60]!r}"), fmt="xml", callback=None)
+        unknown.status_code = 404
+        return unknown
+    try:
+        params = await Params.of(request)
+        fmt = (params.text("f", max_length=10) or "xml").lower()
+        callback = params.text("callback", max_length=100)
+        if fmt not in FORMATS:
+            fmt = "xml"
+        result = await run_in_threadpool(_run, m, request, params)
+        if isinstance(result, Response):
+            return result
+        data = envelope("ok", result)
+    except SubsonicError as exc:
+        data = failed(exc.code, exc.message)
+    except CadenzaError as exc:
+        data = failed(_code_of(exc), exc.reason)
+    except Exception:  # never a 5xx to a Subsonic client: a failed response it can show
+        log.exception("subsonic %s failed", m.name)
+        data = failed(GENERIC, "an unexpected error occurred; it has been logged")
+    return render(data, fmt=fmt, callback=callback)
 
 
 def build_router() -> APIRouter:
+    """`/rest/<method>` and `/rest/<method>.view`, GET and POST. Each call authenticates itself (`_run`);
+    only the methods marked public (getOpenSubsonicExtensions) answer without credentials."""
     router = APIRouter(prefix="/rest", tags=["subsonic"], include_in_schema=False)
-    for m in METHODS.values():
-        endpoint = _endpoint(m)
-        for suffix in ("", ".view"):
-            router.add_api_route(
-                f"/{m.name}{suffix}",
-                endpoint,
-                methods=["GET", "POST"],
-                openapi_extra=None if m.public else SECURITY,
-            )
+    router.add_api_route("/{name}", endpoint, methods=["GET", "POST"], openapi_extra=SECURITY)
     return router
 
 
