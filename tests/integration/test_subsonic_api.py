@@ -571,3 +571,42 @@ def test_a_hifi_listener_asking_for_raw_gets_the_flac_and_others_the_mp3(world: 
         f"{world['url']}/rest/stream", params={"apiKey": made["api_key"], "id": track, "maxBitRate": "128"}
     )
     assert ".m3u8" in low.headers["location"]  # below 320 only the HLS renditions fit
+
+
+# --- enrichment: lyrics and ReplayGain ----------------------------------------------------------------
+
+
+def test_lyrics_by_song_id_and_replay_gain(world: dict) -> None:
+    """songLyrics from the catalog's stored lines (synced ms), and replayGain from the ingest's EBU R128
+    figures (ReplayGain 2.0: gain = -18 - LUFS), the same numbers the REST API gives."""
+    from cadenza.catalog import lrc
+    from cadenza.catalog import lyrics as catalog_lyrics
+    from cadenza.catalog.loudness import replaygain_gain
+
+    track = world["tracks"][0]
+    sid = f"tr-{track}"
+    assert _json(world, "getLyricsBySongId", id=sid)["lyricsList"] == {"structuredLyrics": []}
+    text = "[la:en]\n[00:01.50]Engines hum\n[00:03.25]Morning comes\n"
+    with transaction(world["c"].sessions) as s:
+        catalog_lyrics.attach(s, track_id=track, lyrics=lrc.parse(text))
+    [found] = _json(world, "getLyricsBySongId", id=sid)["lyricsList"]["structuredLyrics"]
+    assert found["synced"] is True and found["lang"] == "en" and found["displayTitle"] == "Morning Song"
+    assert found["line"] == [
+        {"start": 1500, "value": "Engines hum"},
+        {"start": 3250, "value": "Morning comes"},
+    ]
+    xml = ET.fromstring(_raw(world, "getLyricsBySongId", id=sid).content)
+    ns = "{http://subsonic.org/restapi}"
+    lines = xml.findall(f"{ns}lyricsList/{ns}structuredLyrics/{ns}line")
+    assert [(e.get("start"), e.text) for e in lines] == [("1500", "Engines hum"), ("3250", "Morning comes")]
+    assert _json(world, "getLyricsBySongId", id="tr-999999")["error"]["code"] == 70
+    names = {e["name"] for e in _json(world, "getOpenSubsonicExtensions")["openSubsonicExtensions"]}
+    assert "songLyrics" in names
+
+    song = _json(world, "getSong", id=sid)["song"]
+    with world["c"].sessions() as s:
+        t = s.get(Track, track)
+        assert t is not None and t.loudness_lufs is not None
+        expected = round(replaygain_gain(t.loudness_lufs), 2)  # type: ignore[arg-type]
+    assert song["replayGain"]["trackGain"] == expected
+    assert 0 < song["replayGain"]["trackPeak"] <= 2 and "albumGain" in song["replayGain"]

@@ -34,6 +34,10 @@ class SongFacts:
     play_count: int
     created_at: datetime
     mp3_size: int | None
+    loudness_lufs: float | None = None  # EBU R128 integrated loudness of the track
+    true_peak_dbtp: float | None = None
+    album_loudness_lufs: float | None = None  # of the whole release (ReplayGain 2.0 album)
+    album_true_peak_dbtp: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def songs(session: Session, *, viewer: Viewer, track_ids: Sequence[int]) -> list
     if not ids:
         return []
     rows = session.execute(
-        select(Track, Release.title, Release.release_date)
+        select(Track, Release.title, Release.release_date, Release.loudness_lufs, Release.true_peak_dbtp)
         .outerjoin(Release, Release.id == Track.release_id)
         .where(Track.id.in_(ids), visibility.track_condition(viewer))
     ).all()
@@ -86,8 +90,9 @@ def songs(session: Session, *, viewer: Viewer, track_ids: Sequence[int]) -> list
         t.id: SongFacts(
             t.id, t.title, t.duration_sec or 0.0, t.track_number, t.genre, t.release_id, title, day,
             tuple(artists.get(t.id, ())), t.play_count, t.created_at, sizes.get(t.id),
+            t.loudness_lufs, t.true_peak_dbtp, album_lufs, album_peak,
         )
-        for t, title, day in rows
+        for t, title, day, album_lufs, album_peak in rows
     }  # fmt: skip
     return [found[i] for i in ids if i in found]
 

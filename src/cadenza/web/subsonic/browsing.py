@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.catalog import browse
+from cadenza.catalog import browse, lyrics
 from cadenza.catalog.visibility import Viewer
 from cadenza.db.engine import reading
 from cadenza.library.marks import MARKS, Kind
@@ -132,6 +132,33 @@ def get_song(call: Call) -> dict[str, Any]:
     if not found:
         raise SubsonicError(NOT_FOUND, "song not found")
     return {"song": found[0]}
+
+
+@method("getLyricsBySongId")
+def get_lyrics_by_song_id(call: Call) -> dict[str, Any]:
+    """OpenSubsonic songLyrics: the track's lyrics as structured lines (synced with `start` in ms, or
+    unsynced), from `catalog.lyrics` under the same visibility as the REST API; none is an empty list."""
+    track_id = ids.parse(call.params.required("id"), ids.SONG)
+    with reading(call.state.c.sessions) as s:
+        track, found = lyrics.visible(s, viewer=call.viewer, track_id=track_id)
+        artist = ", ".join(a.name for a in track.artists) or None
+        title = track.title
+    if found is None:
+        return {"lyricsList": {"structuredLyrics": []}}
+    synced = all(line.start_ms is not None for line in found.lines)
+    lines = [
+        {"start": line.start_ms, "value": line.text} if synced else {"value": line.text}
+        for line in found.lines
+    ]
+    entry = {
+        "displayArtist": artist,
+        "displayTitle": title,
+        "lang": found.language or "xxx",
+        "offset": 0,
+        "synced": synced,
+        "line": lines,
+    }
+    return {"lyricsList": {"structuredLyrics": [entry]}}
 
 
 @method("getMusicDirectory")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from cadenza.catalog import loudness
 from cadenza.catalog.browse import ArtistFacts, ReleaseFacts, SongFacts
 from cadenza.library.models import Playlist
 from cadenza.web.subsonic import ids
@@ -45,7 +46,21 @@ def song(s: SongFacts, *, starred: datetime | None = None, rating: int | None = 
         "mediaType": "song",
         "starred": stamp(starred),
         "userRating": rating,
+        "replayGain": replay_gain(s),
     }
+
+
+def replay_gain(s: SongFacts) -> dict[str, float] | None:
+    """OpenSubsonic `replayGain` from the ingest's EBU R128 figures (ReplayGain 2.0: -18 LUFS reference,
+    peaks as linear amplitude); None until the track was measured."""
+    out = {
+        "trackGain": loudness.replaygain_gain(s.loudness_lufs),
+        "trackPeak": loudness.replaygain_peak(s.true_peak_dbtp),
+        "albumGain": loudness.replaygain_gain(s.album_loudness_lufs),
+        "albumPeak": loudness.replaygain_peak(s.album_true_peak_dbtp),
+    }
+    kept = {k: round(v, 2) if k.endswith("Gain") else round(v, 6) for k, v in out.items() if v is not None}
+    return kept or None
 
 
 def album(r: ReleaseFacts, *, starred: datetime | None = None, rating: int | None = None) -> dict[str, Any]:
