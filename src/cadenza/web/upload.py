@@ -206,3 +206,17 @@ async def receive_upload(
 def _abandon(receiver: _Receiver) -> None:
     receiver.close()
     receiver.result.discard()
+
+
+async def read_body(request: Request, *, limit: int, what: str) -> bytes:
+    """A whole non-multipart body held in memory, refused with 413 as soon as it passes `limit` bytes
+    (by its declared Content-Length before reading, or while reading when none is declared)."""
+    declared = request.headers.get("content-length", "")
+    if _DIGITS.fullmatch(declared) and int(declared) > limit:
+        raise UploadRejected(f"{what} of {declared} bytes is over the {limit} byte limit", 413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise UploadRejected(f"{what} is over the {limit} byte limit", 413)
+    return bytes(body)

@@ -14,7 +14,7 @@ from cadenza.errors import NotFound
 from cadenza.storage import mediatypes
 from cadenza.storage.base import ObjectStore
 from cadenza.web.deps import AppState, Id, admin_router, public_router
-from cadenza.web.upload import UploadRejected, receive_upload
+from cadenza.web.upload import read_body, receive_upload
 
 router = admin_router(tags=["artwork"])
 public = public_router(tags=["artwork"])
@@ -44,15 +44,7 @@ async def _image_body(request: Request, state: AppState) -> bytes:
             return await run_in_threadpool(received.path.read_bytes)
         finally:
             received.discard()
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise UploadRejected(f"image of {declared} bytes is over the {limit} byte limit", 413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise UploadRejected(f"image is over the {limit} byte limit", 413)
-    return bytes(body)
+    return await read_body(request, limit=limit, what="image")
 
 
 _BINARY = {"type": "string", "format": "binary"}

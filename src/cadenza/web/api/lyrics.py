@@ -11,7 +11,7 @@ from cadenza.catalog import lrc, lyrics
 from cadenza.db.engine import transaction
 from cadenza.errors import InvalidInput
 from cadenza.web.deps import AppState, Id, ViewerDep, get_admin, user_router
-from cadenza.web.upload import UploadRejected
+from cadenza.web.upload import read_body
 
 router = user_router(prefix="/api", tags=["lyrics"])
 
@@ -44,14 +44,7 @@ class LyricsOut(BaseModel):
 
 async def _lrc_body(request: Request) -> str:
     """The body as UTF-8 text, cut off at the size limit (413)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_LRC_BYTES:
-        raise UploadRejected(f"LRC of {declared} bytes is over the {MAX_LRC_BYTES} byte limit", 413)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_LRC_BYTES:
-            raise UploadRejected(f"LRC is over the {MAX_LRC_BYTES} byte limit", 413)
+    body = await read_body(request, limit=MAX_LRC_BYTES, what="LRC")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:

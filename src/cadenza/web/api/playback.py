@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import HTTPException, Request, Response
+from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from cadenza.bootstrap import App
 from cadenza.errors import InvalidInput
 from cadenza.web.deps import AppState, CurrentUser, public_router, user_router
+from cadenza.web.upload import read_body
 
 router = user_router(tags=["playback"])
 public = public_router(tags=["playback"])
@@ -73,19 +74,6 @@ def _decode(body: bytes) -> object:
         raise InvalidInput("the body is not valid JSON") from None
 
 
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"a batch body is at most {MAX_BODY} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"a batch body is at most {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _ingest(state: App, body: bytes, user_id: int | None) -> Response:
     """Stored events are durable when this answers. A database that cannot answer now is a 503 with
     Retry-After (the app's database handler): the player keeps the batch and sends it again, which
@@ -103,7 +91,7 @@ async def _ingest(state: App, body: bytes, user_id: int | None) -> Response:
 async def post_events(request: Request, state: AppState, user: CurrentUser) -> Response:
     """Report playback (up to 500 events; each judged on its own). Stored events are durable when this
     answers; re-sending a batch stores nothing twice (`duplicates`), so retry until you get an answer."""
-    return await _ingest(state, await _body(request), user.id)
+    return await _ingest(state, await read_body(request, limit=MAX_BODY, what="a batch body"), user.id)
 
 
 @public.post(
@@ -115,4 +103,4 @@ async def post_events(request: Request, state: AppState, user: CurrentUser) -> R
 async def post_beacon(request: Request, state: AppState) -> Response:
     """The same, for `navigator.sendBeacon` (any content type, no Authorization header): each event's
     session id, unguessable and bound to its listener, is the credential."""
-    return await _ingest(state, await _body(request), None)
+    return await _ingest(state, await read_body(request, limit=MAX_BODY, what="a batch body"), None)
