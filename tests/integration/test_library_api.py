@@ -16,13 +16,16 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.bootstrap import App, build_collaborators
-from cadenza.catalog.models import Track, TrackStatus
+from cadenza.catalog import artwork
+from cadenza.catalog.models import Artist, Release, Track, TrackStatus
 from cadenza.db.base import utcnow
 from cadenza.db.engine import transaction
 from cadenza.royalties.models import PlaybackSession
+from cadenza.storage.base import ObjectStore
 from cadenza.web.api import library
 from cadenza.web.app import create_app
 from conftest import IdleRunner, create_user, make_settings
+from images import picture
 from library_world import add_track
 
 DE = {"X-Forwarded-For": "203.0.113.7"}
@@ -33,9 +36,14 @@ class Api:
     """A test client speaking as one listener or another."""
 
     def __init__(
-        self, tc: TestClient, tokens: dict[str, str], tracks: dict[str, int], sessions: sessionmaker[Session]
+        self,
+        tc: TestClient,
+        tokens: dict[str, str],
+        tracks: dict[str, int],
+        sessions: sessionmaker[Session],
+        store: ObjectStore,
     ) -> None:
-        self.tc, self.tokens, self.tracks, self.sessions = tc, tokens, tracks, sessions
+        self.tc, self.tokens, self.tracks, self.sessions, self.store = tc, tokens, tracks, sessions, store
 
     def __call__(
         self, who: str, method: str, path: str, *, where: dict[str, str] = DE, **kw: object
@@ -69,7 +77,7 @@ def api(engine: Engine, db: tuple[Engine, str], tmp_path: Path) -> Iterator[Api]
     }
     app = create_app(settings, wired=App(c=c, runner=IdleRunner()))
     with TestClient(app, client=("127.0.0.1", 50000)) as tc:
-        yield Api(tc, tokens, tracks, c.sessions)
+        yield Api(tc, tokens, tracks, c.sessions, c.store)
 
 
 def _ok(resp: Response, status: int = 200) -> dict:
@@ -353,18 +361,80 @@ def test_the_library_is_described_in_openapi(api: Api) -> None:
 
 def test_a_page_is_written_exactly_as_its_declared_shape_would_write_it(api: Api) -> None:
     """The page route writes its body from plain values (no models built per entry): byte for byte what
-    `EntryPageOut` produces, with a deleted track, a non-ASCII name and a track unavailable here."""
+    `EntryPageOut` produces, with a deleted track, a non-ASCII name, a track unavailable here and artwork."""
     t = api.tracks
     pid = _ok(api("ann", "POST", "/api/playlists", json={"name": "Café ☕ «mix»"}), 201)["id"]
     _ok(
         api("ann", "POST", f"/api/playlists/{pid}/tracks", json={"track_ids": [t["fr"], t["a"], t["b"]]}), 201
     )
+    cover = artwork.store_image(api.sessions, store=api.store, data=picture(640, 480))
     with transaction(api.sessions) as s:
         s.execute(delete(Track).where(Track.id == t["b"]))
+        s.get(Track, t["a"]).artwork_id = cover.id
     resp = api("ann", "GET", f"/api/playlists/{pid}/tracks", params={"limit": 2})
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/json"
     page = library.EntryPageOut.model_validate_json(resp.content)
     assert resp.content == page.model_dump_json().encode()
     assert [e.available for e in page.entries] == [False, True] and page.next_after is not None
+    art = page.entries[1].track.artwork if page.entries[1].track else None
+    assert art is not None and set(art.urls) == {"64", "300", "600"}
     last = _ok(api("ann", "GET", f"/api/playlists/{pid}/tracks", params={"after": page.next_after}))
     assert last["entries"][0]["track"] is None and last["next_after"] is None
+
+
+def test_every_library_answer_shows_artwork_as_the_catalog_api_does(api: Api) -> None:
+    """A playlist page, favourites of each kind, recently played and the queue carry each item's
+    artwork in the catalog API's shape and by its rule: a track's own cover, else its release's; an
+    artist's, their latest release's; no artwork is null."""
+    t = api.tracks
+    with transaction(api.sessions) as s:
+        no_release = add_track(s, title="Loose single", artist="Di", release=None).id
+    album_art = artwork.store_image(api.sessions, store=api.store, data=picture(320, 320))
+    own_art = artwork.store_image(api.sessions, store=api.store, data=picture(80, 40, "JPEG"))
+    with transaction(api.sessions) as s:
+        release = s.query(Release).filter_by(title="First").one()
+        release.artwork_id = album_art.id
+        s.get(Track, t["b"]).artwork_id = own_art.id  # embedded in its file: wins over the album's
+        release_id, ana = release.id, s.query(Artist).filter_by(name="Ana").one().id
+
+    def catalog(kind: str, item: int) -> dict:
+        return _ok(api("ann", "GET", f"/api/{kind}/{item}"))["artwork"]
+
+    expected = {tid: catalog("tracks", tid) for tid in (t["a"], t["b"], no_release)}
+    assert expected[t["a"]]["id"] == album_art.id and expected[t["b"]]["id"] == own_art.id
+    assert expected[no_release] is None
+    assert set(expected[t["a"]]["urls"]) == {"64", "300"} and set(expected[t["b"]]["jpeg"]) == {"64"}
+
+    pid = _ok(api("ann", "POST", "/api/playlists", json={"name": "Covers"}), 201)["id"]
+    order = [t["a"], t["b"], no_release, t["a"]]
+    _ok(api("ann", "POST", f"/api/playlists/{pid}/tracks", json={"track_ids": order}), 201)
+    page = _ok(api("ann", "GET", f"/api/playlists/{pid}/tracks"))
+    assert [e["track"]["artwork"] for e in page["entries"]] == [expected[x] for x in order]
+
+    for tid in (t["a"], t["b"], no_release):
+        _ok(api("ann", "PUT", f"/api/me/favourites/track/{tid}"))
+    _ok(api("ann", "PUT", f"/api/me/favourites/release/{release_id}"))
+    _ok(api("ann", "PUT", f"/api/me/favourites/artist/{ana}"))
+    starred = _ok(api("ann", "GET", "/api/me/favourites?kind=track"))["items"]
+    assert {i["id"]: i["artwork"] for i in starred} == expected
+    [album] = _ok(api("ann", "GET", "/api/me/favourites?kind=release"))["items"]
+    assert album["artwork"] == catalog("releases", release_id) and album["artwork"]["id"] == album_art.id
+    [artist] = _ok(api("ann", "GET", "/api/me/favourites?kind=artist"))["items"]
+    assert artist["artwork"] == catalog("artists", ana) and artist["artwork"]["id"] == album_art.id
+
+    queue = {"track_ids": order, "current_index": 0, "device": "Phone"}
+    _ok(api("ann", "PUT", "/api/me/queue", json=queue))
+    restored = _ok(api("ann", "GET", "/api/me/queue"))
+    assert [e["track"]["artwork"] for e in restored["entries"]] == [expected[x] for x in order]
+
+    ann = page["playlist"]["owner_id"]
+    with transaction(api.sessions) as s:
+        for minutes, track in [(3, t["a"]), (2, no_release), (1, t["b"])]:
+            started = utcnow() - timedelta(minutes=minutes)
+            s.add(
+                PlaybackSession(
+                    id=str(uuid.uuid4()), user_id=ann, track_id=track, started_at=started, day=started.date()
+                )
+            )
+    recent = _ok(api("ann", "GET", "/api/me/recent"))
+    assert [r["track"]["artwork"] for r in recent] == [expected[x] for x in (t["b"], no_release, t["a"])]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, ImageCms, UnidentifiedImageError
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -425,15 +426,52 @@ class ArtworkRef:
 
 
 def ref_of(art: Artwork) -> ArtworkRef:
-    boxes = [int(v["size"]) for v in art.variants]
+    return _ref(art.id, art.sha256, art.width, art.height, art.variants)
+
+
+def _ref(artwork_id: int, sha256: str, width: int, height: int, variants: Sequence[Any]) -> ArtworkRef:
+    boxes = [int(v["size"]) for v in variants]
     return ArtworkRef(
-        id=art.id,
-        sha256=art.sha256,
-        width=art.width,
-        height=art.height,
-        urls={str(b): variant_url(art.sha256, b, "webp") for b in boxes},
-        jpeg={str(b): variant_url(art.sha256, b, "jpg") for b in boxes},
+        id=artwork_id,
+        sha256=sha256,
+        width=width,
+        height=height,
+        urls={str(b): variant_url(sha256, b, "webp") for b in boxes},
+        jpeg={str(b): variant_url(sha256, b, "jpg") for b in boxes},
     )
+
+
+def track_artwork_id() -> ColumnElement[int | None]:
+    """The rule "a track's artwork is its own, else its release's", as SQL over `Track` outer-joined to
+    `Release`: the one statement of it, for `for_tracks` and for listings that join the artwork into
+    their own statement (a playlist page)."""
+    return func.coalesce(Track.artwork_id, Release.artwork_id)
+
+
+_REF_CACHE: dict[int, ArtworkRef] = {}
+_REF_CACHE_SIZE = 4096
+
+
+def ref_from_row(
+    artwork_id: int | None, sha256: str | None, width: int | None, height: int | None, variants: Any
+) -> ArtworkRef | None:
+    """The reference for an artwork read as plain columns of a listing's row (None: no artwork).
+
+    `variants` may be the decoded list or its JSON text (SQLite hands JSON over as text when the column
+    is read untyped). An artwork row never changes once written (its objects are named by content), so
+    references are kept by id per process: a page of 100 entries from ten albums builds ten, once."""
+    if artwork_id is None or sha256 is None or width is None or height is None:
+        return None
+    known = _REF_CACHE.get(artwork_id)
+    if known is not None and known.sha256 == sha256:
+        return known
+    if isinstance(variants, (str, bytes)):
+        variants = json.loads(variants)
+    ref = _ref(artwork_id, sha256, width, height, variants or ())
+    if len(_REF_CACHE) >= _REF_CACHE_SIZE:
+        _REF_CACHE.clear()
+    _REF_CACHE[artwork_id] = ref
+    return ref
 
 
 def _refs(session: Session, artwork_ids: Iterable[int]) -> dict[int, ArtworkRef]:
@@ -462,7 +500,7 @@ def for_tracks(session: Session, *, track_ids: Sequence[int]) -> dict[int, Artwo
     if not track_ids:
         return {}
     rows = session.execute(
-        select(Track.id, func.coalesce(Track.artwork_id, Release.artwork_id))
+        select(Track.id, track_artwork_id())
         .outerjoin(Release, Release.id == Track.release_id)
         .where(Track.id.in_(set(track_ids)))
     )

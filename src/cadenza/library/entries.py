@@ -52,7 +52,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.catalog.artwork import ref_from_row, track_artwork_id
+from cadenza.catalog.models import Artist, Artwork, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer, listable_track, playable_condition, playable_params
 from cadenza.db.base import UTCDateTime, utcnow
 from cadenza.db.lists import dialect_of, in_list, list_value, one_of
@@ -252,20 +253,20 @@ def page(
         EntryView(
             entry_id,
             track_id,
-            TrackInfo(track_id, title, names(artists), release_id, release, seconds)
+            TrackInfo(track_id, title, names(artists), release_id, release, seconds, ref_from_row(*art))
             if track_id is not None
             else None,
             utc(added_at),
             bool(available),
         )
-        for entry_id, track_id, added_at, title, release_id, release, seconds, artists, available, *_ in (
-            rows[:limit]
+        for entry_id, track_id, added_at, title, release_id, release, seconds, artists, available, *art in (
+            row[:_ENTRY_WIDTH] for row in rows[:limit]
         )
     ]
     return EntryPage(playlist, entries, entries[-1].entry_id if more else None)
 
 
-_ENTRY_WIDTH = 9  # the entry's columns come first in a page's rows, the playlist's after them
+_ENTRY_WIDTH = 14  # the entry's columns (artwork last) come first in a page's rows, the playlist's after
 _UTC = UTCDateTime()
 
 
@@ -290,11 +291,13 @@ def _page_query(dialect: str, *, after: bool) -> Select[Any]:
     (playlist_id, position) index, their tracks and releases, each track's artists in credit order and
     whether the viewer may play it (`visibility.playable_condition`, bound to `playable_params`), with the
     playlist's row on every row (left-joined, so an empty page still brings it; checked for access before
-    anything is returned). The artists are a correlated subquery per entry (an index probe each): joined
-    instead, PostgreSQL hashed the whole track_artists table for the page's 100 rows (3 ms at 50,000
-    tracks)."""
+    anything is returned). The artwork (`artwork.track_artwork_id`: the track's, else its release's) is
+    left-joined by primary key, one index probe per entry; its `variants` JSON is read untyped and decoded
+    only for an artwork not seen before (`artwork.ref_from_row`). The artists are a correlated subquery
+    per entry (an index probe each): joined instead, PostgreSQL hashed the whole track_artists table for
+    the page's 100 rows (3 ms at 50,000 tracks)."""
     entries, playlists = PlaylistEntry.__table__, Playlist.__table__
-    tracks, releases = Track.__table__, Release.__table__
+    tracks, releases, artworks = Track.__table__, Release.__table__, Artwork.__table__
     window = select(entries.c.id, entries.c.track_id, entries.c.added_at, entries.c.position)
     window = window.where(entries.c.playlist_id == bindparam("playlist_id"))
     if after:
@@ -314,12 +317,18 @@ def _page_query(dialect: str, *, after: bool) -> Select[Any]:
             tracks.c.duration_sec,
             type_coerce(_artists_column(dialect), NullType()).label("artists"),  # read as the driver gives it
             playable_condition().label("available"),
+            artworks.c.id.label("artwork_id"),
+            artworks.c.sha256,
+            artworks.c.width,
+            artworks.c.height,
+            type_coerce(artworks.c.variants, NullType()).label("variants"),
             *(_plain(c) for c in playlists.c),
         )
         .select_from(playlists)
         .outerjoin(page, true())
         .outerjoin(tracks, tracks.c.id == page.c.track_id)
         .outerjoin(releases, releases.c.id == tracks.c.release_id)
+        .outerjoin(artworks, artworks.c.id == track_artwork_id())
         .where(playlists.c.id == bindparam("playlist_id"))
         .order_by(page.c.position)
     )

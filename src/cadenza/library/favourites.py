@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, String, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
+from cadenza.catalog import artwork
+from cadenza.catalog.artwork import ArtworkRef
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist
 from cadenza.catalog.visibility import Viewer, playable_ids
 from cadenza.db.base import UTCDateTime, utcnow
@@ -39,6 +41,7 @@ class Favourite:
     starred_at: datetime
     rating: int | None
     available: bool | None  # tracks: the viewer may play it now; None for releases and artists
+    artwork: ArtworkRef | None = None  # as the catalog API shows the item's (`catalog.artwork`)
 
 
 @dataclass(frozen=True)
@@ -142,15 +145,21 @@ def _names(kind: Kind) -> tuple[ColumnElement[str], ColumnElement[str | None]]:
 
 
 def _items(session: Session, kind: Kind, rows: list[Any], viewer: Viewer, at: datetime) -> list[Favourite]:
+    ids = [r.id for r in rows]
     if kind is not Kind.track:
         artists = (lambda r: ()) if kind is Kind.artist else (lambda r: (r.artist,) if r.artist else ())
-        return [Favourite(kind, r.id, r.title, artists(r), r.starred_at, r.rating, None) for r in rows]
-    ids = [r.id for r in rows]
+        of = artwork.for_artists if kind is Kind.artist else artwork.for_releases
+        art = of(session, **{f"{kind.value}_ids": ids}) if ids else {}
+        return [
+            Favourite(kind, r.id, r.title, artists(r), r.starred_at, r.rating, None, art.get(r.id))
+            for r in rows
+        ]
     info = track_info(session, track_ids=ids)
     playable = playable_ids(session, viewer=viewer, track_ids=ids, at=at)
     return [
-        Favourite(kind, r.id, r.title, info[r.id].artists, r.starred_at, r.rating, r.id in playable)
+        Favourite(kind, r.id, r.title, t.artists, r.starred_at, r.rating, r.id in playable, t.artwork)
         for r in rows
+        for t in (info[r.id],)
     ]
 
 

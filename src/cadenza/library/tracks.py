@@ -1,5 +1,6 @@
 """How the library shows a track wherever it lists one (playlists, favourites, recently played, the
-queue): title, artists, release, duration. Whether the viewer may play it is `catalog.visibility`'s."""
+queue): title, artists, release, duration, artwork (in the catalog API's shape: `catalog.artwork`'s rule
+and references). Whether the viewer may play it is `catalog.visibility`'s."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from functools import cache
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist
+from cadenza.catalog.artwork import ArtworkRef, ref_from_row, track_artwork_id
+from cadenza.catalog.models import Artist, Artwork, Release, Track, TrackArtist
 from cadenza.db.lists import dialect_of, in_list, list_value, one_of
 
 
@@ -22,6 +24,7 @@ class TrackInfo:
     release_id: int | None
     release_title: str | None
     duration_sec: float | None
+    artwork: ArtworkRef | None = None  # the track's cover, else its release's
 
 
 def artists_of(session: Session, *, track_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
@@ -48,19 +51,22 @@ def _artists_query(dialect: str) -> Select[tuple[int, str]]:
 
 
 def track_info(session: Session, *, track_ids: Iterable[int]) -> dict[int, TrackInfo]:
-    """Display facts of `track_ids` that still exist, in two queries whatever their number."""
+    """Display facts of `track_ids` that still exist, in two queries whatever their number (the artwork
+    is joined into the second)."""
     ids = sorted(set(track_ids))
     if not ids:
         return {}
     artists = artists_of(session, track_ids=ids)
     query = (
         select(Track.id, Track.title, Track.release_id, Release.title, Track.duration_sec)
+        .add_columns(Artwork.id, Artwork.sha256, Artwork.width, Artwork.height, Artwork.variants)
         .outerjoin(Release, Release.id == Track.release_id)
+        .outerjoin(Artwork, Artwork.id == track_artwork_id())
         .where(one_of(session, Track.id, ids))
     )
     return {
-        tid: TrackInfo(tid, title, artists.get(tid, ()), release_id, release_title, duration)
-        for tid, title, release_id, release_title, duration in session.execute(query)
+        tid: TrackInfo(tid, title, artists.get(tid, ()), release_id, release, duration, ref_from_row(*art))
+        for tid, title, release_id, release, duration, *art in session.execute(query)
     }
 
 

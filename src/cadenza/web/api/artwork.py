@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cadenza.catalog import artwork
 from cadenza.delivery import ranges
@@ -23,11 +23,11 @@ public = public_router(tags=["artwork"])
 class ArtworkOut(BaseModel):
     """A picture in an API answer: WebP URLs by box size in `urls`, JPEG ones in `jpeg`."""
 
-    id: int
-    width: int
-    height: int
-    urls: dict[str, str]
-    jpeg: dict[str, str]
+    id: int = Field(description="the artwork's id (one per distinct image)")
+    width: int = Field(description="the original's width in pixels, as displayed")
+    height: int = Field(description="the original's height in pixels, as displayed")
+    urls: dict[str, str] = Field(description="WebP URL by box size (64, 300, 600, 1200; only those rendered)")
+    jpeg: dict[str, str] = Field(description="JPEG URL by box size, for clients without WebP")
 
     @classmethod
     def of(cls, ref: artwork.ArtworkRef) -> ArtworkOut:

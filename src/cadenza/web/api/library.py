@@ -11,6 +11,7 @@ from fastapi import Query, Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 
+from cadenza.catalog.artwork import ArtworkRef
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
 from cadenza.library import entries, favourites, history, playlists, queue, ratings
@@ -18,6 +19,7 @@ from cadenza.library.limits import MAX_BATCH, MAX_DESCRIPTION, MAX_DEVICE, MAX_N
 from cadenza.library.marks import Kind
 from cadenza.library.models import Playlist
 from cadenza.library.tracks import TrackInfo
+from cadenza.web.api.artwork import ArtworkOut
 from cadenza.web.deps import MAX_ID, AppState, Id, ViewerDep, user_router
 from cadenza.web.validation import text_type
 
@@ -82,6 +84,7 @@ class ListedTrackOut(BaseModel):
     release_id: int | None = Field(description="the release it is on, if any")
     release_title: str | None = Field(description="that release's title")
     duration_sec: float | None = Field(description="its length in seconds")
+    artwork: ArtworkOut | None = Field(description="the track's cover, else its release's")
 
     @classmethod
     def of(cls, t: TrackInfo) -> ListedTrackOut:
@@ -92,6 +95,7 @@ class ListedTrackOut(BaseModel):
             release_id=t.release_id,
             release_title=t.release_title,
             duration_sec=t.duration_sec,
+            artwork=ArtworkOut.of(t.artwork) if t.artwork else None,
         )
 
 
@@ -147,6 +151,9 @@ class FavouriteOut(BaseModel):
     starred_at: datetime = Field(description="when it was starred (UTC)")
     rating: int | None = Field(description="the caller's rating, 1-5, if any")
     available: bool | None = Field(description="tracks: playable now, where the caller is; else null")
+    artwork: ArtworkOut | None = Field(
+        description="a track's cover (else its release's), a release's, an artist's latest release's"
+    )
 
 
 class FavouritePageOut(BaseModel):
@@ -293,7 +300,13 @@ def _listed_track(t: TrackInfo) -> dict[str, object]:
         "release_id": t.release_id,
         "release_title": t.release_title,
         "duration_sec": t.duration_sec,
+        "artwork": _artwork(t.artwork) if t.artwork else None,
     }
+
+
+def _artwork(ref: ArtworkRef) -> dict[str, object]:
+    """`ArtworkOut` as plain values, in its fields' order."""
+    return {"id": ref.id, "width": ref.width, "height": ref.height, "urls": ref.urls, "jpeg": ref.jpeg}
 
 
 @router.post("/playlists/{playlist_id}/tracks", response_model=AddOut, status_code=201)
@@ -355,7 +368,16 @@ def list_favourites(
         got = favourites.list_favourites(
             s, viewer=me, kind=kind, at=utcnow(), sort=sort, after=after, limit=limit
         )
-    items = [FavouriteOut(**{**f.__dict__, "artists": list(f.artists)}) for f in got.items]
+    items = [
+        FavouriteOut(
+            **{
+                **f.__dict__,
+                "artists": list(f.artists),
+                "artwork": ArtworkOut.of(f.artwork) if f.artwork else None,
+            }
+        )
+        for f in got.items
+    ]
     return FavouritePageOut(items=items, next_after=got.next_after)
 
 
