@@ -6,7 +6,8 @@ smaller playlists around it; then times one call of each kind in turn, over and 
 spell of a shared machine slows every kind alike:
 
 - baseline: one primary-key `SELECT` of a track in a read transaction (the same session machinery);
-- first page: `entries.page` of the first 100 entries, with totals, track facts and availability;
+- first page: `entries.page` of the first 100 entries, with totals, track facts, artwork and availability
+  (nine releases in ten have a cover, one track in twenty its own);
 - deep page: the 100 entries after the 9,800th (keyset paging costs the same at any depth);
 - move (index): `entries.move_entry` of a random entry to a random index, committed;
 - move (before): the same, just before a random other entry (what a drag and drop sends);
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from cadenza.accounts.models import User  # noqa: E402
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus  # noqa: E402
+from cadenza.catalog.models import Artist, Artwork, Release, Track, TrackArtist, TrackStatus  # noqa: E402
 from cadenza.catalog.visibility import Viewer  # noqa: E402
 from cadenza.db import migrate  # noqa: E402
 from cadenza.db.engine import make_engine, make_session_factory, reading, transaction  # noqa: E402
@@ -62,10 +63,17 @@ def seed(sessions: sessionmaker[Session], n_entries: int) -> tuple[Viewer, int, 
         s.execute(
             insert(Artist), [{"id": i, "name": f"Artist {i}", "created_at": now} for i in range(1, 2001)]
         )
+        s.execute(insert(Artwork), [_artwork_row(i, now) for i in range(1, 5001)])
         s.execute(
             insert(Release),
             [
-                {"id": i, "title": f"Release {i}", "artist_id": 1 + i % 2000, "created_at": now}
+                {
+                    "id": i,
+                    "title": f"Release {i}",
+                    "artist_id": 1 + i % 2000,
+                    "artwork_id": i if i % 10 else None,  # a tenth of releases without a cover
+                    "created_at": now,
+                }
                 for i in range(1, 5001)
             ],
         )
@@ -79,6 +87,7 @@ def seed(sessions: sessionmaker[Session], n_entries: int) -> tuple[Viewer, int, 
                     "status": TrackStatus.ready,
                     "media_prefix": f"tracks/{i}/v1",
                     "release_id": 1 + i % 5000,
+                    "artwork_id": 1 + (i * 7) % 5000 if i % 20 == 0 else None,  # a few with their own
                     "play_count": 0,
                     "created_at": now,
                     "updated_at": now,
@@ -125,6 +134,22 @@ def seed(sessions: sessionmaker[Session], n_entries: int) -> tuple[Viewer, int, 
             batch = [rnd.randint(1, CATALOG) for _ in range(min(1000, n_entries - len(ids)))]
             ids += entries.add_tracks(s, playlist_id=big, viewer=viewer, track_ids=batch).entry_ids
     return viewer, big, ids
+
+
+def _artwork_row(i: int, now: datetime) -> dict[str, object]:
+    """A cover rendered in every box (the rows only: the page reads no image)."""
+    boxes = [{"size": b, "width": b, "height": b} for b in (64, 300, 600, 1200)]
+    sha = f"{i:064x}"
+    return {
+        "id": i,
+        "sha256": sha,
+        "width": 1400,
+        "height": 1400,
+        "mime": "image/jpeg",
+        "size_bytes": 1,
+        "variants": boxes,
+        "created_at": now,
+    }
 
 
 def _pct(values: list[float], p: float) -> float:

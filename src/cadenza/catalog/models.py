@@ -30,6 +30,7 @@ class TrackStatus(enum.StrEnum):
     processing = "processing"
     ready = "ready"
     failed = "failed"
+    taken_down = "taken_down"  # withdrawn by an administrator (`catalog.service.take_down`); media kept
 
 
 class Artist(Base):

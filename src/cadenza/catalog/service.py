@@ -1,4 +1,6 @@
-"""Catalog service functions: create and look up artists, releases and tracks."""
+"""Catalog service functions: create and look up artists, releases and tracks; move a track to another
+release, take it down, put it back, delete it, each with its side effects (the album loudness of every
+release it touches, the delivery cache)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from cadenza.catalog import loudness, visibility
 from cadenza.catalog.codes import normalize_isrc, normalize_upc
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
 from cadenza.catalog.visibility import Viewer
+from cadenza.db.engine import after_commit
 from cadenza.errors import InvalidInput, NotFound
+from cadenza.rights.service import TrackCache
 from cadenza.text import scrub
 
 
@@ -222,11 +226,14 @@ def record_loudness(session: Session, *, track: Track, measured: loudness.Loudne
 
 def refresh_album_loudness(session: Session, *, release_id: int) -> None:
     """The release's album loudness and peak from its ready, measured tracks (ReplayGain 2.0: the gated
-    loudness of all its audio together). Called whenever a track of the release becomes ready or is
-    measured again."""
+    loudness of all its audio together). Called whenever the set of those tracks changes: a track of the
+    release becomes ready or is measured again (ingest, reprocess), joins or leaves it (`move_track`),
+    is taken down or put back (`take_down`, `reinstate`), or is deleted (`delete_track`). A release
+    with no such track left has no album figure (NULL)."""
     release = session.get(Release, release_id)
     if release is None:
         return
+    session.flush()  # the change that called this is part of what is read
     rows = session.execute(
         select(Track.loudness_blocks, Track.true_peak_dbtp).where(
             Track.release_id == release_id,
@@ -237,3 +244,73 @@ def refresh_album_loudness(session: Session, *, release_id: int) -> None:
     lufs, peak = loudness.album((loudness.Blocks.from_json(b), p) for b, p in rows)
     release.loudness_lufs = None if lufs is None else round(lufs, 2)
     release.true_peak_dbtp = peak
+
+
+# Changes to a track that its release's album figure depends on. Each refreshes the album loudness of
+# every release it touches, in the same transaction (so no reader sees the track moved and the old
+# figure), and drops the track from the per-process delivery cache once it commits where what may be
+# streamed changed.
+
+
+def move_track(session: Session, *, track_id: int, release_id: int | None) -> Track:
+    """Put a track on another release, or on none (`release_id` None: it leaves its release). The album
+    figures of the release it left and of the one it joined are computed again."""
+    track = get_track_or_raise(session, track_id=track_id)
+    if release_id is not None and session.get(Release, release_id) is None:
+        raise NotFound(f"release {release_id} not found")
+    before = track.release_id
+    if before == release_id:
+        return track
+    track.release_id = release_id
+    for touched in (before, release_id):
+        if touched is not None:
+            refresh_album_loudness(session, release_id=touched)
+    return track
+
+
+def take_down(session: Session, *, track_id: int, reason: str, caches: TrackCache) -> Track:
+    """Withdraw a ready track from listeners (a legal claim, a rights dispute): it is no longer listed,
+    searchable or playable, stays in playlists as unavailable, and no longer counts in its album's
+    loudness. Its media and measurements are kept, so `reinstate` puts it back as it was."""
+    track = get_track_or_raise(session, track_id=track_id)
+    why = _clean(reason, limit=1000, what="reason")
+    if not why:
+        raise InvalidInput("say why the track is taken down (reason is empty)")
+    if track.status != TrackStatus.ready:
+        raise InvalidInput(f"only a ready track can be taken down; track {track_id} is {track.status.value}")
+    track.status = TrackStatus.taken_down
+    track.failure_reason = why
+    _status_changed(session, track, caches)
+    return track
+
+
+def reinstate(session: Session, *, track_id: int, caches: TrackCache) -> Track:
+    """Put a taken-down track back: ready, listed and counted in its album again."""
+    track = get_track_or_raise(session, track_id=track_id)
+    if track.status != TrackStatus.taken_down:
+        raise InvalidInput(f"track {track_id} is {track.status.value}, not taken down")
+    track.status = TrackStatus.ready
+    track.failure_reason = None
+    _status_changed(session, track, caches)
+    return track
+
+
+def delete_track(session: Session, *, track_id: int, caches: TrackCache) -> int | None:
+    """Delete a track from the catalog (its rights, variants, marks and play history go with it; its
+    playlist entries stay, showing a deleted track). Its release's album figure is computed again.
+    Returns the release it was on. Its stored media is not removed here (the store is not the
+    database's to change inside a transaction)."""
+    track = get_track_or_raise(session, track_id=track_id)
+    release_id = track.release_id
+    session.delete(track)
+    if release_id is not None:
+        refresh_album_loudness(session, release_id=release_id)
+    after_commit(session, lambda: caches.drop(track_id))
+    return release_id
+
+
+def _status_changed(session: Session, track: Track, caches: TrackCache) -> None:
+    if track.release_id is not None:
+        refresh_album_loudness(session, release_id=track.release_id)
+    track_id = track.id
+    after_commit(session, lambda: caches.drop(track_id))
