@@ -12,16 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.accounts.models import Tier
 from cadenza.catalog.models import Track, TrackStatus, TrackVariant
 from cadenza.config import Delivery
-from cadenza.delivery import signing
+from cadenza.delivery import replaygain, signing
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
 from cadenza.rights import policy
 from cadenza.rights.models import TrackRight
 from cadenza.royalties.recorder import NewSession, new_session
+from cadenza.storage.base import ObjectStore
 
 
 class NotAvailable(CadenzaError):
@@ -186,3 +187,16 @@ def authorize_download(
     if key is None:
         raise NotFound(media.hifi_unavailable_reason or f"track {track_id} has no {quality} file")
     return key
+
+
+def replaygain_download(
+    sessions: sessionmaker[Session], *, store: ObjectStore, track_id: int, key: str
+) -> str:
+    """The key of the authorized MP3 download `key` with the track's ReplayGain tags in it (written once
+    per media version and set of values: `delivery.replaygain`). The figures, the album's included,
+    are read now. InvalidInput for a FLAC key or a track not measured yet."""
+    if not key.endswith(".mp3"):
+        raise InvalidInput("ReplayGain tags are written into the MP3 download only (quality=mp3_320)")
+    with sessions() as s:
+        gain = replaygain.figures(s, track_id=track_id)
+    return replaygain.tagged_download(store, source_key=key, gain=gain)

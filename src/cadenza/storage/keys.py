@@ -21,3 +21,14 @@ def track_id_of(key: str) -> int | None:
     if len(parts) > 2 and parts[0] == _TRACKS and parts[1].isascii() and parts[1].isdigit():
         return int(parts[1])
     return None
+
+
+def tagged(source_key: str, digest: str) -> str:
+    """A copy of the file `source_key` with tags added (`delivery.replaygain`), named by a digest of the
+    tag values: beside its source, `<dir>/<stem>.tagged-<digest><ext>`, so it lives and goes with that
+    media version."""
+    slash = source_key.rfind("/")
+    dot = source_key.rfind(".")
+    if dot <= slash:
+        return f"{source_key}.tagged-{digest}"
+    return f"{source_key[:dot]}.tagged-{digest}{source_key[dot:]}"

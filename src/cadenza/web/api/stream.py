@@ -9,6 +9,7 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cadenza.bootstrap import App
@@ -76,6 +77,13 @@ async def download(
     track_id: Id,
     caller: CallerDep,
     quality: Annotated[Literal["mp3_320", "flac"], Query(description="the file to download")] = "mp3_320",
+    replaygain: Annotated[
+        bool,
+        Query(
+            description="MP3 only: with ReplayGain 2.0 tags (ID3v2 TXXX REPLAYGAIN_TRACK_GAIN/PEAK, "
+            "REPLAYGAIN_ALBUM_GAIN/PEAK) from the track's EBU R128 loudness and its release's current one"
+        ),
+    ] = False,
 ) -> Response:
     """Download a file for offline use: MP3 320 with a download right, FLAC also needs the hi-fi tier."""
     state, ip = caller.state, caller.ip
@@ -87,6 +95,10 @@ async def download(
         quality=quality,
         at=utcnow(),
     )
+    if replaygain:
+        key = await run_in_threadpool(
+            service.replaygain_download, state.c.sessions, store=state.c.store, track_id=track_id, key=key
+        )
     filename = f"track-{track_id}{service.DOWNLOADS[quality]}"
     if state.c.settings.delivery.mode == "x-accel":
         # Python authorized; nginx moves the bytes from its shield (deploy/nginx/cadenza.conf, /_accel/).
