@@ -102,11 +102,20 @@ class App:
         self.keyring = Keyring(active=active, keys=keys)
         self.geo = GeoLookup(settings.delivery.geo_overrides)
         self.trusted_proxies = parse_trusted(settings.delivery.trusted_proxies)
+        # gather: refreshes read in batches of what came due within a second (see cache.py)
         self.principals = RefreshAhead(
-            maxsize=50_000, ttl=settings.accounts.token_cache_sec, load=self._load_principals, name="tokens"
+            maxsize=50_000,
+            ttl=settings.accounts.token_cache_sec,
+            load=self._load_principals,
+            name="tokens",
+            gather=1.0,
         )
         self.track_media = RefreshAhead(
-            maxsize=50_000, ttl=settings.delivery.track_cache_sec, load=self._load_track_media, name="tracks"
+            maxsize=50_000,
+            ttl=settings.delivery.track_cache_sec,
+            load=self._load_track_media,
+            name="tracks",
+            gather=1.0,
         )
         self.recorder = SessionRecorder(self.c.sessions)
         self.royalty_rules = royalty_settings(settings)

@@ -258,3 +258,31 @@ def test_close_releases_readers_still_waiting() -> None:
             await waiting
 
     asyncio.run(main())
+
+
+def test_refreshes_coming_due_one_by_one_are_gathered_into_one_read(clock: Clock) -> None:
+    """With `gather`, keys that come due a moment apart are read together, not one batch each; a miss
+    arriving meanwhile is not kept waiting for the gathering."""
+    src = Source({k: i for i, k in enumerate("abcdefg")})
+    cache = RefreshAhead(maxsize=100, ttl=30, load=src.load, clock=clock, jitter=0, gather=3)
+    cache.load_now(list("abcdef"))
+    clock.now += 16  # all past their refresh point; readers find them one at a time
+    for k in "abcdef":
+        assert cache.get(k) is not None
+        time.sleep(0.01)
+    assert fetch(cache, "g") == 6  # a miss: read at once, with the refreshes queued so far
+    wait_for(lambda: len(src.calls) == 2)
+    assert src.calls[1] == ["g", *"abcdef"]
+    cache.close()
+
+
+def test_gathering_waits_no_longer_than_asked(clock: Clock) -> None:
+    src = Source({"a": 1})
+    cache = RefreshAhead(maxsize=100, ttl=30, load=src.load, clock=clock, jitter=0, gather=0.2)
+    cache.load_now(["a"])
+    clock.now += 16
+    cache.get("a")
+    assert len(src.calls) == 1  # not read yet: the worker is gathering
+    wait_for(lambda: len(src.calls) == 2)  # then read alone, without another reader's help
+    assert src.calls[1] == ["a"]
+    cache.close()

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.accounts.models import Tier
@@ -62,33 +62,35 @@ class StreamGrant:
     hifi_unavailable_reason: str | None
 
 
+# The three reads of `load_track_media`, built once: building and keying a statement costs about as much
+# as running it, and the track cache runs them for every batch it refreshes.
+_IDS = bindparam("ids", expanding=True)
+_READY_TRACKS = select(
+    Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key, Track.hifi_unavailable_reason
+).where(Track.id.in_(_IDS), Track.status == TrackStatus.ready)
+_VARIANTS = select(TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key).where(
+    TrackVariant.track_id.in_(_IDS)
+)
+_RIGHTS = select(
+    TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at
+).where(TrackRight.track_id.in_(_IDS))
+
+
 def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, TrackMedia]:
     """The media facts and rights of those tracks that are ready (three indexed reads for the batch)."""
     rows = [
         r
-        for r in session.execute(
-            select(Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key,
-                   Track.hifi_unavailable_reason)
-            .where(Track.id.in_(track_ids), Track.status == TrackStatus.ready)
-        )
+        for r in session.execute(_READY_TRACKS, {"ids": list(track_ids)})
         if r.media_prefix  # published: an empty prefix is as unready as none
-    ]  # fmt: skip
+    ]
     if not rows:
         return {}
     ready = [r.id for r in rows]
     variants: dict[int, dict[str, str]] = {i: {} for i in ready}
-    for tid, quality, key in session.execute(
-        select(TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key).where(
-            TrackVariant.track_id.in_(ready)
-        )
-    ):
+    for tid, quality, key in session.execute(_VARIANTS, {"ids": ready}):
         variants[tid][quality] = key
     rights: dict[int, list[policy.Right]] = {i: [] for i in ready}
-    for tid, rtype, territory, expires in session.execute(
-        select(TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at).where(
-            TrackRight.track_id.in_(ready)
-        )
-    ):
+    for tid, rtype, territory, expires in session.execute(_RIGHTS, {"ids": ready}):
         rights[tid].append(policy.Right(rtype.value, territory, expires))
     return {
         r.id: TrackMedia(
