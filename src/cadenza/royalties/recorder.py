@@ -1,10 +1,11 @@
 """Playback sessions opened by the stream endpoint, written in batches off the request path.
 
 Issuing a stream URL must not wait for a database commit; sessions (each with its `start` event) are
-queued and a background thread writes them every `interval` seconds in one transaction; if the queue
+queued and a background thread writes them every `interval` seconds, atomically (on PostgreSQL one
+statement, `_write_postgresql`; elsewhere one transaction); if the queue
 holds `max_pending` (the database slow or down), new sessions are refused with 503. `flush()` writes
 at once (the events endpoint calls it before it decides a session id is unknown; shutdown calls it).
-Each session records its UTC day and the listener's tier at the time (looked up in the same transaction
+Each session records its UTC day and the listener's tier at the time (looked up in the same write
 when the caller did not pass it), and marks its day's rollup out of date."""
 
 from __future__ import annotations
