@@ -148,8 +148,11 @@ def _items(session: Session, kind: Kind, rows: list[Any], viewer: Viewer, at: da
     ids = [r.id for r in rows]
     if kind is not Kind.track:
         artists = (lambda r: ()) if kind is Kind.artist else (lambda r: (r.artist,) if r.artist else ())
-        of = artwork.for_artists if kind is Kind.artist else artwork.for_releases
-        art = of(session, **{f"{kind.value}_ids": ids}) if ids else {}
+        art = (
+            artwork.for_artists(session, artist_ids=ids)
+            if kind is Kind.artist
+            else artwork.for_releases(session, release_ids=ids)
+        )
         return [
             Favourite(kind, r.id, r.title, artists(r), r.starred_at, r.rating, None, art.get(r.id))
             for r in rows
