@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from cadenza.accounts import service as accounts
 from cadenza.accounts.service import Principal
+from cadenza.accounts.subsonic_signins import SubsonicSignIns
 from cadenza.cache import RefreshAhead
 from cadenza.config import Settings
 from cadenza.db import migrate
@@ -90,6 +91,7 @@ class App:
     geo: GeoLookup = field(init=False)
     trusted_proxies: list[IPNetwork] = field(init=False)
     principals: RefreshAhead[str, Principal] = field(init=False)
+    subsonic: SubsonicSignIns = field(init=False)
     track_media: RefreshAhead[int, TrackMedia] = field(init=False)
     recorder: SessionRecorder = field(init=False)
     royalty_rules: Royalties = field(init=False)
@@ -104,6 +106,10 @@ class App:
         self.trusted_proxies = parse_trusted(settings.delivery.trusted_proxies)
         self.principals = RefreshAhead(
             maxsize=50_000, ttl=settings.accounts.token_cache_sec, load=self._load_principals, name="tokens"
+        )
+        # The Subsonic surface's app-password cipher and remembered sign-ins: this app's own.
+        self.subsonic = SubsonicSignIns(
+            secret=settings.subsonic_secret(), ttl=settings.accounts.token_cache_sec
         )
         self.track_media = RefreshAhead(
             maxsize=50_000, ttl=settings.delivery.track_cache_sec, load=self._load_track_media, name="tracks"
