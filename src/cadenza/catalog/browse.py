@@ -116,18 +116,30 @@ def _song_facts(
     if not rows:
         return []
     ids = [r[0] for r in rows]
+    # a page in id order covers one id range: its credits and sizes are read by range (an index range,
+    # no array of 500 ids to bind); rows of tracks in the range but not on the page are ignored
+    credit_of = (
+        TrackArtist.track_id.between(ids[0], ids[-1])
+        if size is not None
+        else one_of(session, TrackArtist.track_id, ids)
+    )
+    size_of = (
+        TrackVariant.track_id.between(ids[0], ids[-1])
+        if size is not None
+        else one_of(session, TrackVariant.track_id, ids)
+    )
     artists: dict[int, list[tuple[int, str]]] = {}
     for tid, aid, name in session.execute(
         select(TrackArtist.track_id, Artist.id, Artist.name)
         .join(Artist, Artist.id == TrackArtist.artist_id)
-        .where(one_of(session, TrackArtist.track_id, ids))
+        .where(credit_of)
         .order_by(TrackArtist.track_id, TrackArtist.position)
     ):
         artists.setdefault(tid, []).append((aid, name))
     sizes = dict(
         session.execute(
             select(TrackVariant.track_id, TrackVariant.size_bytes).where(
-                one_of(session, TrackVariant.track_id, ids), TrackVariant.quality == "mp3_320"
+                size_of, TrackVariant.quality == "mp3_320"
             )
         ).all()
     )

@@ -334,8 +334,16 @@ def get_play_queue(call: Call) -> dict[str, Any]:
     viewer = call.viewer
     with reading(call.state.c.sessions) as s:
         q = queue.get_queue(s, viewer=viewer, at=utcnow())
-        if q is None:
-            return {}
+        if q is None:  # nothing saved yet: an empty queue (apps read `playQueue` unconditionally)
+            return {
+                "playQueue": {
+                    "position": 0,
+                    "username": call.principal.email,
+                    "changed": shapes.stamp(utcnow()),
+                    "changedBy": "",
+                    "entry": [],
+                }
+            }
         track_ids = [e.track.id for e in q.entries]
         current = track_ids[q.current_index] if 0 <= q.current_index < len(track_ids) else None
         return {
