@@ -384,7 +384,8 @@ HOSTILE = [
 PARAMS = [
     "id", "query", "type", "size", "offset", "name", "songId", "playlistId", "format", "maxBitRate",
     "username", "rating", "submission", "albumId", "artistId", "songIndexToRemove", "public", "position",
-    "current", "genre", "fromYear", "songCount", "callback",
+    "current", "genre", "fromYear", "songCount", "callback", "mediaId", "mediaType", "positionMs", "state",
+    "playbackRate", "ignoreScrobble", "artist", "title", "count", "comment",
 ]  # fmt: skip
 
 

@@ -195,3 +195,25 @@ def test_unknown_methods_are_a_failed_answer_in_the_asked_format(world: dict) ->
         resp = httpx.get(f"{world['url']}/rest/{name}.view", params={"f": "json"})
         assert resp.status_code == 404
         assert resp.json()["subsonic-response"]["error"]["code"] == 70
+
+
+def test_another_listeners_playlist_and_bookmark_cannot_be_touched(world: dict) -> None:
+    song = f"tr-{world['tracks'][0]}"
+    made = as_json(world, "createPlaylist", name="Only mine", songId=song)["playlist"]
+    as_json(world, "createBookmark", id=song, position="777")
+    intruder = _key_of(world, world["other"])
+    for method, params in (
+        ("updatePlaylist", {"playlistId": made["id"], "name": "Taken", "songIdToAdd": song}),
+        ("updatePlaylist", {"playlistId": made["id"], "songIndexToRemove": "0"}),
+        ("deletePlaylist", {"id": made["id"]}),
+        ("getPlaylist", {"id": made["id"]}),
+        ("deleteBookmark", {"id": song}),
+    ):
+        body = as_json(world, method, apiKey=intruder, **params)
+        assert body["status"] == "failed" and body["error"]["code"] in (50, 70), (method, body)
+    mine = as_json(world, "getPlaylist", id=made["id"])["playlist"]
+    assert mine["name"] == "Only mine" and [e["id"] for e in mine["entry"]] == [song]
+    [mark] = as_json(world, "getBookmarks")["bookmarks"]["bookmark"]
+    assert mark["position"] == 777
+    as_json(world, "deleteBookmark", id=song)
+    as_json(world, "deletePlaylist", id=made["id"])
