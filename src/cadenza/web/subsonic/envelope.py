@@ -7,11 +7,11 @@ by `xml.etree` (escaping is the library's), in the namespace `http://subsonic.or
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import orjson
 from fastapi.responses import Response
 
 from cadenza import __version__
@@ -105,7 +105,9 @@ def _drop_none(value: Any) -> Any:
 
 
 def to_json(data: dict[str, Any]) -> bytes:
-    return json.dumps({"subsonic-response": _drop_none(data)}, ensure_ascii=False).encode()
+    """UTF-8 JSON by orjson (a page of a full sync is ~15,000 values: the stdlib encoder took a fifth of
+    the page's CPU)."""
+    return orjson.dumps({"subsonic-response": _drop_none(data)})
 
 
 def render(data: dict[str, Any], *, fmt: str, callback: str | None) -> Response:
