@@ -10,7 +10,9 @@ from sqlalchemy import Engine
 
 from cadenza.accounts import service as accounts
 from cadenza.accounts.service import Principal
+from cadenza.accounts.subsonic_signins import SubsonicSignIns
 from cadenza.cache import RefreshAhead
+from cadenza.catalog.page_cursors import PageCursors
 from cadenza.config import Settings
 from cadenza.db import migrate
 from cadenza.db.engine import engine_of, make_engine, make_session_factory
@@ -90,6 +92,8 @@ class App:
     geo: GeoLookup = field(init=False)
     trusted_proxies: list[IPNetwork] = field(init=False)
     principals: RefreshAhead[str, Principal] = field(init=False)
+    subsonic: SubsonicSignIns = field(init=False)
+    page_cursors: PageCursors = field(init=False)
     track_media: RefreshAhead[int, TrackMedia] = field(init=False)
     recorder: SessionRecorder = field(init=False)
     royalty_rules: Royalties = field(init=False)
@@ -110,6 +114,11 @@ class App:
             name="tokens",
             gather=1.0,
         )
+        # The Subsonic surface's app-password cipher and remembered sign-ins: this app's own.
+        self.subsonic = SubsonicSignIns(
+            secret=settings.subsonic_secret(), ttl=settings.accounts.token_cache_sec
+        )
+        self.page_cursors = PageCursors()  # keyset continuation of offset-paged full syncs (Subsonic)
         self.track_media = RefreshAhead(
             maxsize=50_000,
             ttl=settings.delivery.track_cache_sec,

@@ -144,6 +144,8 @@ class Subsonic(BaseModel):
     `secret` (required in production; made once and kept in the data directory in dev and tests)."""
 
     secret: str | None = None
+    # getNowPlaying lists what every listener is playing (by display name); false: only the caller's own
+    share_now_playing: bool = True
 
 
 class Settings(BaseSettings):

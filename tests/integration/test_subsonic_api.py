@@ -8,112 +8,28 @@ import hashlib
 import json
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 from libopensonic import Connection, errors
-from sqlalchemy import Engine
 
-from audio import make_audio
-from cadenza.bootstrap import App, build_collaborators
-from cadenza.catalog import artwork
 from cadenza.catalog.models import Track
-from cadenza.catalog.service import TrackMetadata
 from cadenza.db.engine import transaction
-from cadenza.ingest.service import accept_upload
-from cadenza.rights import service as rights
 from cadenza.royalties import counting
 from cadenza.web.app import routes_of
 from cadenza.web.subsonic.registry import METHODS
-from conftest import InlineRunner, create_user, make_settings
-from images import picture
-from livesrv import serve
-
-NS = "{http://subsonic.org/restapi}"
-
-
-def _grant(c, track_id: int, *kinds: str, territory: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    with transaction(c.sessions) as s:
-        holder = rights.get_or_create_holder(s, name="Label")
-        for kind in kinds:
-            rights.grant(
-                s,
-                track_id=track_id,
-                right_type=kind,
-                territory=territory,
-                holder_id=holder.id,
-                expires_at=None,
-            )
-
-
-@pytest.fixture(scope="module")
-def world(db: tuple[Engine, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """A running server with an album of two ready tracks (one streamable and downloadable, one with no
-    rights), a listener with Subsonic credentials, and a second listener."""
-    tmp = tmp_path_factory.mktemp("subsonic")
-    settings = make_settings(tmp / "data", db[1], delivery={"geo_overrides": {"127.0.0.1/32": "DE"}})
-    c = build_collaborators(settings, engine=db[0], run_migrations=False)
-    made = []
-    for n, title in enumerate(["Morning Song", "Evening Waltz"], start=1):
-        meta = TrackMetadata(
-            title=title, artists=["Ada Lovelace"], release_title="Engines", release_date=date(2024, 5, 1),
-            genre="Ambient", track_number=n,
-        )  # fmt: skip
-        source = make_audio(tmp / f"{n}.flac", duration=6, seed=80 + n)
-        made.append(accept_upload(c, InlineRunner(c), path=source, filename=f"{n}.flac", overrides=meta).id)
-    _grant(c, made[0], "stream", "download")
-    _grant(c, made[1], "stream", territory="FR")  # the listeners are in DE (127.0.0.1)
-    with c.sessions() as s:
-        release_id = s.get(Track, made[0]).release_id
-    artwork.upload_release_artwork(c.sessions, store=c.store, release_id=release_id, data=picture(700, 700))
-    fan = create_user(c.sessions, email="fan@example.org")
-    other = create_user(c.sessions, email="other@example.org")
-    state = App(c=c, runner=InlineRunner(c))
-    from cadenza.web.app import create_app
-
-    app = create_app(settings, wired=state)
-    with serve(app) as url:
-        keys = httpx.post(
-            f"{url}/api/me/subsonic-keys", headers={"Authorization": f"Bearer {fan}"}, json={"label": "phone"}
-        )
-        assert keys.status_code == 201, keys.text
-        yield {
-            "url": url,
-            "app": app,
-            "c": c,
-            "tracks": made,
-            "fan": fan,
-            "other": other,
-            "keys": keys.json(),
-        }
-
-
-def _client(world: dict, **auth: str) -> Connection:
-    host, port = world["url"].rsplit(":", 1)
-    return Connection(host, port=int(port), app_name="tests", **auth)
-
-
-@pytest.fixture
-def by_key(world: dict) -> Iterator[Connection]:
-    conn = _client(world, api_key=world["keys"]["api_key"])
-    yield conn
-    conn.cleanup()
-
-
-def _raw(world: dict, method: str, *, post: bool = False, **params: str) -> httpx.Response:
-    params = {"apiKey": world["keys"]["api_key"], **params}
-    url = f"{world['url']}/rest/{method}"
-    resp = httpx.post(url, data=params) if post else httpx.get(url, params=params)
-    assert resp.status_code == 200, resp.text
-    return resp
-
-
-def _json(world: dict, method: str, **params: str) -> dict:
-    return _raw(world, method, f="json", **params).json()["subsonic-response"]
-
+from conftest import create_user
+from subsonic_world import (  # noqa: F401 (the fixtures)
+    NS,
+    as_json,
+    by_key_fixture,
+    client,
+    from_json,
+    from_xml,
+    raw,
+    world_fixture,
+)
 
 # --- authentication -------------------------------------------------------------------------------------
 
@@ -125,13 +41,13 @@ def test_api_key_signs_in(by_key: Connection) -> None:
 
 
 def test_token_and_salt_sign_in_with_the_app_password(world: dict) -> None:
-    conn = _client(world, username=world["keys"]["username"], password=world["keys"]["app_password"])
+    conn = client(world, username=world["keys"]["username"], password=world["keys"]["app_password"])
     try:
         assert conn.ping() is True
         assert conn.get_user("fan@example.org").username == "fan@example.org"
     finally:
         conn.cleanup()
-    legacy = _client(
+    legacy = client(
         world, username="fan@example.org", password=world["keys"]["app_password"], legacy_auth=True
     )
     try:
@@ -141,7 +57,7 @@ def test_token_and_salt_sign_in_with_the_app_password(world: dict) -> None:
 
 
 def test_the_account_password_is_not_a_subsonic_password(world: dict) -> None:
-    conn = _client(world, username="fan@example.org", password="correct horse battery")
+    conn = client(world, username="fan@example.org", password="correct horse battery")
     try:
         with pytest.raises(errors.SonicError) as caught:
             conn.ping()
@@ -149,7 +65,8 @@ def test_the_account_password_is_not_a_subsonic_password(world: dict) -> None:
     finally:
         conn.cleanup()
     assert (
-        _json(world, "ping", apiKey="", u="fan@example.org", p="correct horse battery")["error"]["code"] == 43
+        as_json(world, "ping", apiKey="", u="fan@example.org", p="correct horse battery")["error"]["code"]
+        == 43
     )
 
 
@@ -170,13 +87,13 @@ def test_wrong_credentials_are_code_40_and_a_wrong_key_44(world: dict) -> None:
 def test_a_revoked_key_stops_working(world: dict) -> None:
     headers = {"Authorization": f"Bearer {world['other']}"}
     made = httpx.post(f"{world['url']}/api/me/subsonic-keys", headers=headers, json={}).json()
-    assert _json(world, "ping", apiKey=made["api_key"])["status"] == "ok"
+    assert as_json(world, "ping", apiKey=made["api_key"])["status"] == "ok"
     listed = httpx.get(f"{world['url']}/api/me/subsonic-keys", headers=headers).json()
     assert [k["id"] for k in listed] == [made["id"]] and "api_key" not in listed[0]
     assert (
         httpx.delete(f"{world['url']}/api/me/subsonic-keys/{made['id']}", headers=headers).status_code == 204
     )
-    assert _json(world, "ping", apiKey=made["api_key"])["error"]["code"] == 44
+    assert as_json(world, "ping", apiKey=made["api_key"])["error"]["code"] == 44
     # another listener cannot revoke the fan's key
     theirs = httpx.delete(f"{world['url']}/api/me/subsonic-keys/{world['keys']['id']}", headers=headers)
     assert theirs.status_code == 404
@@ -210,21 +127,23 @@ def test_every_method_but_the_extension_list_refuses_an_anonymous_caller(world: 
                     continue
                 assert body["status"] == "failed" and body["error"]["code"] in (10, 40), (verb, name, body)
     unknown = httpx.get(f"{world['url']}/rest/noSuchMethod", params={"f": "json"})
-    assert unknown.status_code == 404 and unknown.text.startswith("<?xml")
+    assert unknown.status_code == 404 and unknown.json()["subsonic-response"]["error"]["code"] == 70
+    as_xml = httpx.get(f"{world['url']}/rest/noSuchMethod")
+    assert as_xml.status_code == 404 and as_xml.text.startswith("<?xml")
 
 
 # --- envelope -------------------------------------------------------------------------------------------
 
 
 def test_xml_and_json_carry_the_same_envelope(world: dict) -> None:
-    root = ET.fromstring(_raw(world, "getAlbumList2.view", type="alphabeticalByName").content)
+    root = ET.fromstring(raw(world, "getAlbumList2.view", type="alphabeticalByName").content)
     assert root.tag == f"{NS}subsonic-response"
     assert root.attrib == {
         "status": "ok", "version": "1.16.1", "type": "cadenza", "serverVersion": root.attrib["serverVersion"],
         "openSubsonic": "true",
     }  # fmt: skip
     xml_albums = [a.attrib for a in root.iter(f"{NS}album")]
-    body = _json(world, "getAlbumList2", type="alphabeticalByName")
+    body = as_json(world, "getAlbumList2", type="alphabeticalByName")
     assert body["openSubsonic"] is True and body["type"] == "cadenza"
     json_albums = body["albumList2"]["album"]
     assert [a["id"] for a in json_albums] == [a["id"] for a in xml_albums] and len(json_albums) == 1
@@ -234,13 +153,13 @@ def test_xml_and_json_carry_the_same_envelope(world: dict) -> None:
 
 
 def test_jsonp_wraps_the_json_in_the_callback(world: dict) -> None:
-    text = _raw(world, "ping", f="jsonp", callback="cb_1").text
+    text = raw(world, "ping", f="jsonp", callback="cb_1").text
     assert text.startswith("cb_1(") and text.endswith(");")
     assert json.loads(text[5:-2])["subsonic-response"]["status"] == "ok"
 
 
 def test_post_form_and_view_suffix_work_like_get(world: dict) -> None:
-    got = _raw(world, "getArtists.view", post=True, f="json").json()["subsonic-response"]
+    got = raw(world, "getArtists.view", post=True, f="json").json()["subsonic-response"]
     assert got["status"] == "ok" and got["artists"]["index"][0]["artist"][0]["name"] == "Ada Lovelace"
 
 
@@ -256,13 +175,13 @@ def test_post_form_and_view_suffix_work_like_get(world: dict) -> None:
     ],
 )
 def test_bad_input_is_a_failed_response_never_a_5xx(world: dict, params: dict, code: int) -> None:
-    body = _json(world, "getSong", **params)
+    body = as_json(world, "getSong", **params)
     assert body["status"] == "failed" and body["error"]["code"] == code and body["error"]["message"]
 
 
 def test_bad_numbers_are_error_10(world: dict) -> None:
     for value in ("-1", "1e3", "99999999999999999999", "²", "NaN"):
-        body = _json(world, "getAlbumList2", type="newest", size=value)
+        body = as_json(world, "getAlbumList2", type="newest", size=value)
         assert body["error"]["code"] == 10, value
 
 
@@ -309,7 +228,7 @@ def test_a_listener_outside_the_tracks_territory_is_refused_with_a_clear_message
     with pytest.raises(errors.SonicError) as caught:
         by_key.stream(f"tr-{world['tracks'][1]}")
     assert "not available in your territory" in str(caught.value)
-    body = _json(world, "stream", id=f"tr-{world['tracks'][1]}")
+    body = as_json(world, "stream", id=f"tr-{world['tracks'][1]}")
     assert body["error"]["code"] == 50
 
 
@@ -337,21 +256,21 @@ def test_playlists_round_trip(by_key: Connection, world: dict) -> None:
     again = by_key.get_playlist(made.id)
     assert again.name == "Road trip 2" and [e.id for e in again.entry] == [b]
     assert by_key.delete_playlist(made.id) is True
-    assert _json(world, "getPlaylist", id=made.id)["error"]["code"] == 70
+    assert as_json(world, "getPlaylist", id=made.id)["error"]["code"] == 70
 
 
 def test_another_listeners_playlist_is_not_found(world: dict) -> None:
-    made = _json(world, "createPlaylist", name="Mine")["playlist"]
+    made = as_json(world, "createPlaylist", name="Mine")["playlist"]
     other = httpx.post(
         f"{world['url']}/api/me/subsonic-keys", headers={"Authorization": f"Bearer {world['other']}"}, json={}
     ).json()
-    theirs = _json(world, "deletePlaylist", id=made["id"], apiKey=other["api_key"])
+    theirs = as_json(world, "deletePlaylist", id=made["id"], apiKey=other["api_key"])
     assert theirs["status"] == "failed" and theirs["error"]["code"] == 70
-    assert _json(world, "getPlaylist", id=made["id"])["status"] == "ok"
+    assert as_json(world, "getPlaylist", id=made["id"])["status"] == "ok"
 
 
 def test_cover_art_redirects_to_the_nearest_rendered_size(by_key: Connection, world: dict) -> None:
-    album = _json(world, "getAlbumList2", type="newest")["albumList2"]["album"][0]
+    album = as_json(world, "getAlbumList2", type="newest")["albumList2"]["album"][0]
     key = world["keys"]["api_key"]
     for size, box in (("100", "300"), ("300", "300"), ("5000", "600"), (None, "600")):
         params = {"apiKey": key, "id": album["coverArt"], **({"size": size} if size else {})}
@@ -363,37 +282,37 @@ def test_cover_art_redirects_to_the_nearest_rendered_size(by_key: Connection, wo
         by_key.get_cover_art(album["coverArt"], size=64).read(), by_key._loop
     ).result()
     assert data[:3] == b"\xff\xd8\xff"  # JPEG, through the client (which follows the redirect)
-    assert _json(world, "getCoverArt", id="tr-99999")["error"]["code"] == 70
+    assert as_json(world, "getCoverArt", id="tr-99999")["error"]["code"] == 70
 
 
 def test_album_lists_of_every_type_answer(world: dict) -> None:
     for kind in ("newest", "alphabeticalByName", "alphabeticalByArtist", "random", "frequent", "recent",
                  "starred", "highest"):  # fmt: skip
-        body = _json(world, "getAlbumList2", type=kind, size="5")
+        body = as_json(world, "getAlbumList2", type=kind, size="5")
         assert body["status"] == "ok", (kind, body)
     assert (
         len(
-            _json(world, "getAlbumList2", type="byYear", fromYear="2020", toYear="2025")["albumList2"][
+            as_json(world, "getAlbumList2", type="byYear", fromYear="2020", toYear="2025")["albumList2"][
                 "album"
             ]
         )
         == 1
     )
-    assert not _json(world, "getAlbumList2", type="byYear", fromYear="1990", toYear="1999")["albumList2"][
+    assert not as_json(world, "getAlbumList2", type="byYear", fromYear="1990", toYear="1999")["albumList2"][
         "album"
     ]
-    assert len(_json(world, "getAlbumList2", type="byGenre", genre="Ambient")["albumList2"]["album"]) == 1
-    assert _json(world, "getAlbumList2", type="sideways")["error"]["code"] == 10
+    assert len(as_json(world, "getAlbumList2", type="byGenre", genre="Ambient")["albumList2"]["album"]) == 1
+    assert as_json(world, "getAlbumList2", type="sideways")["error"]["code"] == 10
 
 
 def test_indexes_and_directories_walk_artist_album_song(world: dict) -> None:
-    index = _json(world, "getIndexes")["indexes"]["index"]
+    index = as_json(world, "getIndexes")["indexes"]["index"]
     artist = index[0]["artist"][0]
     assert index[0]["name"] == "A" and artist["name"] == "Ada Lovelace"
-    folder = _json(world, "getMusicDirectory", id=artist["id"])["directory"]
+    folder = as_json(world, "getMusicDirectory", id=artist["id"])["directory"]
     album = folder["child"][0]
     assert album["isDir"] is True and album["title"] == "Engines"
-    songs = _json(world, "getMusicDirectory", id=album["id"])["directory"]["child"]
+    songs = as_json(world, "getMusicDirectory", id=album["id"])["directory"]["child"]
     assert [s["title"] for s in songs] == ["Morning Song", "Evening Waltz"]
 
 
@@ -405,7 +324,7 @@ def test_play_queue_round_trip(world: dict) -> None:
         params=[("apiKey", key), ("f", "json"), ("id", a), ("id", b), ("current", b), ("position", "1500")],
     ).json()["subsonic-response"]
     assert saved["status"] == "ok", saved
-    queue = _json(world, "getPlayQueue")["playQueue"]
+    queue = as_json(world, "getPlayQueue")["playQueue"]
     assert [e["id"] for e in queue["entry"]] == [a, b] and queue["current"] == b and queue["position"] == 1500
 
 
@@ -421,7 +340,7 @@ def test_a_scrobble_credits_the_streamed_session_by_wall_time_only(world: dict) 
     resp = httpx.get(f"{world['url']}/rest/stream", params={"apiKey": key, "id": f"tr-{track}"})
     assert resp.status_code == 302
     for _ in range(2):
-        assert _json(world, "scrobble", id=f"tr-{track}", submission="true")["status"] == "ok"
+        assert as_json(world, "scrobble", id=f"tr-{track}", submission="true")["status"] == "ok"
     c = world["c"]
     with c.sessions() as s:
         session_id = s.scalar(
@@ -442,10 +361,10 @@ def test_a_scrobble_credits_the_streamed_session_by_wall_time_only(world: dict) 
     )
     assert credited <= stops[0].elapsed_ms + rules.tolerance_ms < 6000  # wall time since the stream began
     assert not counting.is_stream(credited, rules)
-    playing = _json(world, "getNowPlaying")["nowPlaying"]["entry"]
+    playing = as_json(world, "getNowPlaying")["nowPlaying"]["entry"]
     assert [e["id"] for e in playing] == [f"tr-{track}"] and playing[0]["username"] == "fan@example.org"
-    assert _json(world, "scrobble", id="tr-99999")["error"]["code"] == 70
-    assert _json(world, "scrobble")["error"]["code"] == 10
+    assert as_json(world, "scrobble", id="tr-99999")["error"]["code"] == 70
+    assert as_json(world, "scrobble")["error"]["code"] == 10
 
 
 def test_failed_attempts_are_rate_limited(world: dict) -> None:
@@ -465,7 +384,8 @@ HOSTILE = [
 PARAMS = [
     "id", "query", "type", "size", "offset", "name", "songId", "playlistId", "format", "maxBitRate",
     "username", "rating", "submission", "albumId", "artistId", "songIndexToRemove", "public", "position",
-    "current", "genre", "fromYear", "songCount", "callback",
+    "current", "genre", "fromYear", "songCount", "callback", "mediaId", "mediaType", "positionMs", "state",
+    "playbackRate", "ignoreScrobble", "artist", "title", "count", "comment",
 ]  # fmt: skip
 
 
@@ -490,52 +410,26 @@ def test_no_input_makes_a_5xx_or_an_unexpected_error(world: dict) -> None:
 
 
 def test_genres_random_songs_songs_by_genre_and_token_info(world: dict) -> None:
-    genres = _json(world, "getGenres")["genres"]["genre"]
+    genres = as_json(world, "getGenres")["genres"]["genre"]
     assert genres == [{"songCount": 2, "albumCount": 1, "value": "Ambient"}]
-    root = ET.fromstring(_raw(world, "getGenres").content)
+    root = ET.fromstring(raw(world, "getGenres").content)
     genre = root.find(f"{NS}genres/{NS}genre")
     assert genre is not None and genre.text == "Ambient" and genre.attrib["songCount"] == "2"
-    assert len(_json(world, "getRandomSongs", size="5")["randomSongs"]["song"]) == 2
-    assert not _json(world, "getRandomSongs", fromYear="1990", toYear="1991")["randomSongs"].get("song")
-    by_genre = _json(world, "getSongsByGenre", genre="Ambient", count="1", offset="1")["songsByGenre"]["song"]
+    assert len(as_json(world, "getRandomSongs", size="5")["randomSongs"]["song"]) == 2
+    assert not as_json(world, "getRandomSongs", fromYear="1990", toYear="1991")["randomSongs"].get("song")
+    by_genre = as_json(world, "getSongsByGenre", genre="Ambient", count="1", offset="1")["songsByGenre"][
+        "song"
+    ]
     assert [s["title"] for s in by_genre] == ["Morning Song"]
-    assert _json(world, "tokenInfo")["tokenInfo"] == {"username": "fan@example.org"}
-
-
-def _from_xml(element: ET.Element) -> dict:
-    """An XML element in the canonical form below: attributes as text, each child name → list."""
-    out: dict = dict(element.attrib)
-    if element.text and element.text.strip():
-        out["value"] = element.text
-    for child in element:
-        out.setdefault(child.tag.removeprefix(NS), []).append(_from_xml(child))
-    return out
-
-
-def _from_json(value: object) -> object:
-    """A JSON value in the same form: scalars as XML writes them, an object or a list of them → list."""
-    if isinstance(value, dict):
-        return {  # an empty list has no XML form: it is left out of both
-            k: _from_json(v) if not isinstance(v, dict | list) else _children(v)
-            for k, v in value.items()
-            if v != []
-        }
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _children(value: dict | list) -> list:
-    items = value if isinstance(value, list) else [value]
-    return [_from_json(i) if isinstance(i, dict) else {"value": str(i)} for i in items]
+    assert as_json(world, "tokenInfo")["tokenInfo"] == {"username": "fan@example.org"}
 
 
 def test_xml_and_json_carry_the_same_data_for_every_reading_method(world: dict) -> None:
     a, _b = (f"tr-{t}" for t in world["tracks"])
-    album = _json(world, "getSong", id=a)["song"]["albumId"]
-    artist = _json(world, "getSong", id=a)["song"]["artistId"]
-    _json(world, "star", id=a)
-    _json(world, "createPlaylist", name="Same", songId=a)
+    album = as_json(world, "getSong", id=a)["song"]["albumId"]
+    artist = as_json(world, "getSong", id=a)["song"]["artistId"]
+    as_json(world, "star", id=a)
+    as_json(world, "createPlaylist", name="Same", songId=a)
     calls = [
         ("getLicense", {}), ("getOpenSubsonicExtensions", {}), ("tokenInfo", {}), ("getMusicFolders", {}),
         ("getUser", {"username": "fan@example.org"}), ("getArtists", {}), ("getIndexes", {}),
@@ -546,9 +440,9 @@ def test_xml_and_json_carry_the_same_data_for_every_reading_method(world: dict) 
         ("getPlaylists", {}), ("getPlayQueue", {}), ("getSong", {"id": "tr-0"}),
     ]  # fmt: skip
     for name, params in calls:
-        xml = _from_xml(ET.fromstring(_raw(world, name, **params).content))
-        data = _raw(world, name, f="json", **params).json()["subsonic-response"]
-        assert xml == _from_json(data), name
+        xml = from_xml(ET.fromstring(raw(world, name, **params).content))
+        data = raw(world, name, f="json", **params).json()["subsonic-response"]
+        assert xml == from_json(data), name
 
 
 def test_a_hifi_listener_asking_for_raw_gets_the_flac_and_others_the_mp3(world: dict) -> None:
@@ -585,25 +479,25 @@ def test_lyrics_by_song_id_and_replay_gain(world: dict) -> None:
 
     track = world["tracks"][0]
     sid = f"tr-{track}"
-    assert _json(world, "getLyricsBySongId", id=sid)["lyricsList"] == {"structuredLyrics": []}
+    assert as_json(world, "getLyricsBySongId", id=sid)["lyricsList"] == {"structuredLyrics": []}
     text = "[la:en]\n[00:01.50]Engines hum\n[00:03.25]Morning comes\n"
     with transaction(world["c"].sessions) as s:
         catalog_lyrics.attach(s, track_id=track, lyrics=lrc.parse(text))
-    [found] = _json(world, "getLyricsBySongId", id=sid)["lyricsList"]["structuredLyrics"]
+    [found] = as_json(world, "getLyricsBySongId", id=sid)["lyricsList"]["structuredLyrics"]
     assert found["synced"] is True and found["lang"] == "en" and found["displayTitle"] == "Morning Song"
     assert found["line"] == [
         {"start": 1500, "value": "Engines hum"},
         {"start": 3250, "value": "Morning comes"},
     ]
-    xml = ET.fromstring(_raw(world, "getLyricsBySongId", id=sid).content)
+    xml = ET.fromstring(raw(world, "getLyricsBySongId", id=sid).content)
     ns = "{http://subsonic.org/restapi}"
     lines = xml.findall(f"{ns}lyricsList/{ns}structuredLyrics/{ns}line")
     assert [(e.get("start"), e.text) for e in lines] == [("1500", "Engines hum"), ("3250", "Morning comes")]
-    assert _json(world, "getLyricsBySongId", id="tr-999999")["error"]["code"] == 70
-    names = {e["name"] for e in _json(world, "getOpenSubsonicExtensions")["openSubsonicExtensions"]}
+    assert as_json(world, "getLyricsBySongId", id="tr-999999")["error"]["code"] == 70
+    names = {e["name"] for e in as_json(world, "getOpenSubsonicExtensions")["openSubsonicExtensions"]}
     assert "songLyrics" in names
 
-    song = _json(world, "getSong", id=sid)["song"]
+    song = as_json(world, "getSong", id=sid)["song"]
     with world["c"].sessions() as s:
         t = s.get(Track, track)
         assert t is not None and t.loudness_lufs is not None

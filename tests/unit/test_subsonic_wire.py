@@ -81,3 +81,45 @@ def test_production_needs_the_subsonic_secret() -> None:
     with pytest.raises(ValidationError, match="CADENZA_SUBSONIC__SECRET"):
         Settings(env="prod")
     assert Settings(env="prod", subsonic={"secret": "s"}).subsonic_secret() == "s"  # type: ignore[arg-type]
+
+
+# --- keyset continuation of offset paging, and playback reports ----------------------------------------
+
+
+def test_page_cursors_continue_a_clients_own_walk_only() -> None:
+    from cadenza.catalog.page_cursors import PageCursors
+
+    now = [0.0]
+    cursors = PageCursors(ttl=60, clock=lambda: now[0])
+    cursors.gave("phone", "song", 0, [3, 5, 9])
+    assert cursors.after("phone", "song", 3) == 9  # the next page starts after id 9
+    assert cursors.after("laptop", "song", 3) is None  # another client's walk is its own
+    assert cursors.after("phone", "album", 3) is None and cursors.after("phone", "song", 0) is None
+    cursors.gave("phone", "song", 3, [])  # an empty page remembers nothing
+    assert cursors.after("phone", "song", 3) == 9
+    now[0] = 61.0
+    assert cursors.after("phone", "song", 3) is None  # expired: an OFFSET again
+
+
+def test_a_playback_report_claims_playing_wall_time_only() -> None:
+    from cadenza.royalties.scrobbles import LastReport, report_event
+
+    start = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    at = start + timedelta(seconds=20)
+    first = report_event("s1", started_at=start, previous=None, state="playing", position_ms=0,
+                         playback_rate=1.0, at=at)  # fmt: skip
+    assert first["kind"] == "progress" and first["seconds_played"] == 0.0  # nothing known to be playing
+    playing = LastReport("progress", start + timedelta(seconds=5), 1.0)
+    later = report_event("s1", started_at=start, previous=playing, state="paused", position_ms=15_000,
+                         playback_rate=1.0, at=at)  # fmt: skip
+    assert later["kind"] == "pause" and later["seconds_played"] == 15.0
+    paused = LastReport("pause", start + timedelta(seconds=5), 1.0)
+    resumed = report_event("s1", started_at=start, previous=paused, state="playing", position_ms=15_000,
+                           playback_rate=1.0, at=at)  # fmt: skip
+    assert resumed["seconds_played"] == 0.0  # time spent paused is not playing time
+    restart = report_event("s1", started_at=start, previous=playing, state="starting", position_ms=0,
+                           playback_rate=1.0, at=at)  # fmt: skip
+    assert restart["seconds_played"] == 0.0  # buffering before `starting` is not playing time
+    again = report_event("s1", started_at=start, previous=playing, state="paused", position_ms=15_000,
+                         playback_rate=1.0, at=at)  # fmt: skip
+    assert again["id"] == later["id"]  # a retried report is the same event

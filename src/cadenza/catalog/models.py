@@ -79,7 +79,10 @@ class Release(Base):
     artist: Mapped[Artist | None] = relationship()
     artwork: Mapped[Artwork | None] = relationship()
 
-    __table_args__ = (CheckConstraint("upc IS NULL OR length(upc) BETWEEN 12 AND 14", name="upc_length"),)
+    __table_args__ = (
+        CheckConstraint("upc IS NULL OR length(upc) BETWEEN 12 AND 14", name="upc_length"),
+        Index("ix_releases_artist_id", "artist_id"),  # an artist's albums; visibility of artists
+    )
 
 
 class Track(Base):
@@ -141,6 +144,7 @@ class Track(Base):
         CheckConstraint("length(title) > 0", name="title_not_empty"),
         Index("ix_tracks_status", "status"),
         Index("ix_tracks_source_checksum", "source_checksum"),
+        Index("ix_tracks_release_id", "release_id"),  # an album's tracks; visibility and counts of albums
     )
 
 
@@ -151,6 +155,8 @@ class TrackArtist(Base):
     artist_id: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     role: Mapped[str] = mapped_column(String(32), default="main")
+
+    __table_args__ = (Index("ix_track_artists_artist_id", "artist_id"),)  # an artist's tracks
 
 
 class TrackVariant(Base):

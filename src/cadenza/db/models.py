@@ -13,6 +13,7 @@ from cadenza.catalog.models import (
     TrackVariant,
 )
 from cadenza.db.base import Base
+from cadenza.library.bookmarks import Bookmark
 from cadenza.library.models import ArtistMark, Playlist, PlaylistEntry, PlayQueue, ReleaseMark, TrackMark
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
 from cadenza.royalties.models import PlaybackEvent, PlaybackSession
@@ -22,6 +23,7 @@ __all__ = [
     "ArtistMark",
     "Artwork",
     "Base",
+    "Bookmark",
     "FingerprintKey",
     "PlayQueue",
     "PlaybackEvent",

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cadenza.royalties.models import PlaybackSession
+from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 
 _NAMESPACE = uuid.UUID("4b7d4f0e-1d1f-4c55-9a57-6b0c2f7d9e11")
 
@@ -62,3 +63,66 @@ def scrobble_event(
 
 def window(max_session_hours: float, at: datetime) -> datetime:
     return at - timedelta(hours=max_session_hours)
+
+
+# --- OpenSubsonic `reportPlayback` (extension `playbackReport`) -------------------------------------------
+#
+# A client reports the playback state of a song (`starting`, `playing`, `paused`, `stopped`), its position
+# and its playback rate, at each change and every few seconds while playing. Each report becomes one event
+# on the listener's latest session of that song (the one `stream` opened), with the seconds played since
+# the previous report: the wall time between the two when the previous state was playing (times its rate),
+# else nothing. The server's clock measures it, not the client's position, so seeking adds nothing; the
+# counting rules then cap the claims at the wall time since the stream began and at the track's length,
+# exactly as for the web player's heartbeats. `ignoreScrobble=true` reports are not recorded.
+
+REPORT_KINDS = {"starting": "progress", "playing": "progress", "paused": "pause", "stopped": "stop"}
+_PLAYING_KINDS = ("start", "progress", "seek")
+
+
+@dataclass(frozen=True)
+class LastReport:
+    kind: str
+    occurred_at: datetime
+    playback_rate: float | None
+
+
+def last_report(session: Session, *, session_id: str) -> LastReport | None:
+    """The latest event of a playback session (None when there is none)."""
+    row = session.execute(
+        select(PlaybackEvent.kind, PlaybackEvent.occurred_at, PlaybackEvent.playback_rate)
+        .where(PlaybackEvent.session_id == session_id)
+        .order_by(PlaybackEvent.occurred_at.desc(), PlaybackEvent.id.desc())
+        .limit(1)
+    ).first()
+    return LastReport(row[0], row[1], row[2]) if row else None
+
+
+def report_event(
+    session_id: str,
+    *,
+    started_at: datetime,
+    previous: LastReport | None,
+    state: str,
+    position_ms: int,
+    playback_rate: float,
+    at: datetime,
+) -> dict[str, object]:
+    """The event a `reportPlayback` call becomes (for `royalties.ingest.Ingestor.ingest`). The id is
+    derived from the session, the state and the server time, so a retried report is stored once."""
+    if state not in REPORT_KINDS:
+        raise ValueError(f"state must be one of {', '.join(REPORT_KINDS)}")
+    since = started_at if previous is None else previous.occurred_at
+    since = since if since.tzinfo else since.replace(tzinfo=at.tzinfo)
+    was_playing = previous is not None and previous.kind in _PLAYING_KINDS
+    rate = (previous.playback_rate or 1.0) if previous is not None else 1.0
+    # `starting` opens the listening: time before it (buffering) is not playing time
+    played = max((at - since).total_seconds(), 0.0) * rate if was_playing and state != "starting" else 0.0
+    return {
+        "id": str(uuid.uuid5(_NAMESPACE, f"{session_id}/{state}/{at.isoformat()}")),
+        "session_id": session_id,
+        "kind": REPORT_KINDS[state],
+        "occurred_at": at.isoformat(),
+        "seconds_played": math.floor(played * 1000) / 1000,
+        "position_ms": position_ms,
+        "playback_rate": playback_rate,
+    }

@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from cadenza.accounts import subsonic_credentials as credentials
 from cadenza.db.engine import reading, transaction
 from cadenza.web.deps import AppState, CurrentUser, Id, user_router
-from cadenza.web.subsonic.auth import forget_user, vault_of
 from cadenza.web.validation import text_type
 
 router = user_router(prefix="/api/me/subsonic-keys", tags=["subsonic"])
@@ -35,7 +34,9 @@ class IssuedOut(KeyOut):
 def create(state: AppState, user: CurrentUser, body: KeyIn | None = None) -> IssuedOut:
     """A new API key and app password for Subsonic apps; both are shown only in this answer."""
     with transaction(state.c.sessions) as s:
-        made = credentials.create(s, user_id=user.id, label=(body or KeyIn()).label, vault=vault_of(state))
+        made = credentials.create(
+            s, user_id=user.id, label=(body or KeyIn()).label, vault=state.subsonic.vault
+        )
     return IssuedOut(
         id=made.id,
         label=made.label,
@@ -60,4 +61,4 @@ def revoke(state: AppState, user: CurrentUser, key_id: Id) -> None:
     """Revoke a credential: its API key and app password stop working at once."""
     with transaction(state.c.sessions) as s:
         credentials.revoke(s, user_id=user.id, credential_id=key_id)
-    forget_user(user.id)
+    state.subsonic.forget_user(user.id)

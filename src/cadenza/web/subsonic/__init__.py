@@ -19,7 +19,16 @@ from cadenza.accounts.service import AuthError
 from cadenza.delivery import clientip
 from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
-from cadenza.web.subsonic import browsing, lists, media, system  # noqa: F401 (they register methods)
+from cadenza.web.subsonic import (  # noqa: F401 (they register methods)
+    absent,
+    bookmarks,
+    browsing,
+    discovery,
+    lists,
+    media,
+    playback,
+    system,
+)
 from cadenza.web.subsonic.auth import authenticate
 from cadenza.web.subsonic.envelope import (
     FORMATS,
@@ -67,7 +76,12 @@ async def endpoint(request: Request, name: str) -> Response:
     fmt, callback = "xml", None
     m = METHODS.get(name.removesuffix(".view"))
     if m is None:  # not a Subsonic method: a failed answer a client can show, with HTTP 404
-        unknown = render(failed(NOT_FOUND, f"unknown method {name[:60]!r}"), fmt="xml", callback=None)
+        asked = request.query_params.get("f", "xml")
+        unknown = render(
+            failed(NOT_FOUND, f"unknown method {name[:60]!r}"),
+            fmt=asked if asked in ("xml", "json") else "xml",
+            callback=None,
+        )
         unknown.status_code = 404
         return unknown
     try:

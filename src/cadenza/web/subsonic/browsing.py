@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from cadenza.catalog import browse, lyrics
 from cadenza.catalog.visibility import Viewer
 from cadenza.db.engine import reading
+from cadenza.db.lists import one_of
 from cadenza.library.marks import MARKS, Kind
 from cadenza.web.subsonic import ids, shapes
 from cadenza.web.subsonic.envelope import NOT_FOUND, SubsonicError
@@ -29,14 +30,18 @@ def marks_of(
     m = MARKS[kind]
     rows = s.execute(
         select(m.item_id, m.model.starred_at, m.model.rating).where(
-            m.model.user_id == viewer.user_id, m.item_id.in_(list(item_ids))
+            m.model.user_id == viewer.user_id, one_of(s, m.item_id, item_ids)
         )
     )
     return {i: (st, r) for i, st, r in rows}
 
 
 def songs_out(s: Session, viewer: Viewer, track_ids: Sequence[int]) -> list[dict[str, Any]]:
-    facts = browse.songs(s, viewer=viewer, track_ids=track_ids)
+    return songs_of(s, viewer, browse.songs(s, viewer=viewer, track_ids=track_ids))
+
+
+def songs_of(s: Session, viewer: Viewer, facts: Sequence[browse.SongFacts]) -> list[dict[str, Any]]:
+    """`Child`s of the songs, with the viewer's stars and ratings."""
     marks = marks_of(s, viewer, Kind.track, [f.id for f in facts])
     return [
         shapes.song(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
@@ -44,12 +49,17 @@ def songs_out(s: Session, viewer: Viewer, track_ids: Sequence[int]) -> list[dict
     ]
 
 
-def albums_out(s: Session, viewer: Viewer, release_ids: Sequence[int]) -> list[dict[str, Any]]:
+def albums_out(
+    s: Session, viewer: Viewer, release_ids: Sequence[int], *, folders: bool = False
+) -> list[dict[str, Any]]:
+    """`AlbumID3`s of the releases, in the order given (or folder `Child`s with `folders`)."""
     facts = browse.releases(s, viewer=viewer, release_ids=release_ids)
     marks = marks_of(s, viewer, Kind.release, [f.id for f in facts])
+    shape = shapes.album_folder if folders else shapes.album
+    order = {r: i for i, r in enumerate(release_ids)}
     return [
-        shapes.album(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
-        for f in facts
+        shape(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
+        for f in sorted(facts, key=lambda f: order.get(f.id, len(order)))
     ]
 
 
@@ -59,10 +69,14 @@ def artists_out(
     artist_ids: Sequence[int] | None = None,
     *,
     page: tuple[int, int] | None = None,
+    after: int | None = None,
+    folders: bool = False,
 ) -> list[dict[str, Any]]:
-    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids, by_id_page=page)
+    """`ArtistID3`s by name (or folder-era `Artist`s with `folders`)."""
+    facts = browse.artists(s, viewer=viewer, artist_ids=artist_ids, by_id_page=page, after=after)
     marks = marks_of(s, viewer, Kind.artist, [f.id for f in facts])
-    return [shapes.artist(f, starred=marks.get(f.id, (None, None))[0]) for f in facts]
+    shape = shapes.artist_folder if folders else shapes.artist
+    return [shape(f, starred=marks.get(f.id, (None, None))[0]) for f in facts]
 
 
 def _index_letter(name: str) -> str:
@@ -90,17 +104,18 @@ def get_artists(call: Call) -> dict[str, Any]:
 @method("getIndexes")
 def get_indexes(call: Call) -> dict[str, Any]:
     with reading(call.state.c.sessions) as s:
-        artists = artists_out(s, call.viewer)
+        artists = artists_out(s, call.viewer, folders=True)
     return {"indexes": {"ignoredArticles": IGNORED_ARTICLES, "lastModified": 0, "index": _indexed(artists)}}
 
 
-def _artist(call: Call, artist_id: int) -> dict[str, Any]:
+def _artist(call: Call, artist_id: int, *, folders: bool = False) -> dict[str, Any]:
     viewer = call.viewer
     with reading(call.state.c.sessions) as s:
         found = artists_out(s, viewer, [artist_id])
         if not found:
             raise SubsonicError(NOT_FOUND, "artist not found")
-        albums = albums_out(s, viewer, browse.release_ids_of_artist(s, viewer=viewer, artist_id=artist_id))
+        release_ids = browse.release_ids_of_artist(s, viewer=viewer, artist_id=artist_id)
+        albums = albums_out(s, viewer, release_ids, folders=folders)
     return {**found[0], "album": albums}
 
 
@@ -167,9 +182,8 @@ def get_music_directory(call: Call) -> dict[str, Any]:
     its songs."""
     kind, number = ids.split(call.params.required("id"))
     if kind == ids.ARTIST:
-        a = _artist(call, number)
-        children = [{**al, "isDir": True, "title": al["name"], "parent": a["id"]} for al in a["album"]]
-        return {"directory": {"id": a["id"], "name": a["name"], "child": children}}
+        a = _artist(call, number, folders=True)
+        return {"directory": {"id": a["id"], "name": a["name"], "child": a["album"]}}
     if kind == ids.ALBUM:
         al = _album(call, number)
         return {

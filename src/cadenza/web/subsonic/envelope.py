@@ -7,11 +7,11 @@ by `xml.etree` (escaping is the library's), in the namespace `http://subsonic.or
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import orjson
 from fastapi.responses import Response
 
 from cadenza import __version__
@@ -95,15 +95,19 @@ def to_xml(data: dict[str, Any]) -> bytes:
 
 
 def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
+    """The tree without its None values (absent in JSON, as in XML). Recurses only into containers: a
+    sync page holds some 15,000 scalars, and a call per scalar was a fifth of the page's CPU."""
+    if type(value) is dict:
+        return {k: _drop_none(v) if type(v) in (dict, list) else v for k, v in value.items() if v is not None}
+    if type(value) is list:
+        return [_drop_none(v) if type(v) in (dict, list) else v for v in value]
     return value
 
 
 def to_json(data: dict[str, Any]) -> bytes:
-    return json.dumps({"subsonic-response": _drop_none(data)}, ensure_ascii=False).encode()
+    """UTF-8 JSON by orjson (a page of a full sync is ~15,000 values: the stdlib encoder took a fifth of
+    the page's CPU)."""
+    return orjson.dumps({"subsonic-response": _drop_none(data)})
 
 
 def render(data: dict[str, Any], *, fmt: str, callback: str | None) -> Response:

@@ -16,7 +16,7 @@ from cadenza.library import entries, favourites, history, playlists, queue, rati
 from cadenza.library.marks import MARKS, Kind
 from cadenza.search import service as search
 from cadenza.web.subsonic import ids, shapes
-from cadenza.web.subsonic.browsing import albums_out, artists_out, songs_out
+from cadenza.web.subsonic.browsing import albums_out, artists_out, songs_of, songs_out
 from cadenza.web.subsonic.envelope import MISSING_PARAMETER, SubsonicError
 from cadenza.web.subsonic.registry import Call, method
 
@@ -41,6 +41,16 @@ def _search_ids(s: Any, q: str, kind: str, count: int, offset: int) -> list[int]
 def search3(call: Call) -> dict[str, Any]:
     """On Cadenza's search (folding, transliteration, phonetics, typos); an empty query (or `""`, as some
     clients send) lists everything, paged, for clients that sync the whole library."""
+    return {"searchResult3": _search(call, folders=False)}
+
+
+@method("search2")
+def search2(call: Call) -> dict[str, Any]:
+    """search3 with the folder-era shapes (`Artist`, album `Child`s)."""
+    return {"searchResult2": _search(call, folders=True)}
+
+
+def _search(call: Call, *, folders: bool) -> dict[str, Any]:
     p = call.params
     q = (p.text("query", max_length=1000) or "").strip()
     if q in ('""', "''"):
@@ -58,36 +68,59 @@ def search3(call: Call) -> dict[str, Any]:
             artist_ids = _search_ids(s, q, "artist", counts["artist"], offsets["artist"])
             release_ids = _search_ids(s, q, "release", counts["album"], offsets["album"])
             track_ids = _search_ids(s, q, "track", counts["song"], offsets["song"])
-            artists = artists_out(s, viewer, artist_ids)
+            artists = artists_out(s, viewer, artist_ids, folders=folders)
             by_id = {a["id"]: a for a in artists}
             artists = [by_id[i] for i in (ids.make(ids.ARTIST, n) for n in artist_ids) if i in by_id]
-        else:
-            artists = (
-                artists_out(s, viewer, page=(offsets["artist"], counts["artist"])) if counts["artist"] else []
+        else:  # a full sync: id order, each page continuing after the client's previous one (keyset)
+            cursors, owner = (
+                call.state.page_cursors,
+                (viewer.user_id, viewer.is_admin, p.text("c", max_length=100)),
             )
-            release_ids = (
-                browse.release_page(
-                    s,
-                    viewer=viewer,
-                    order="byId",
-                    size=counts["album"],
-                    offset=offsets["album"],
+            if counts["artist"]:
+                after = cursors.after(owner, "artist", offsets["artist"])
+                artists = artists_out(
+                    s, viewer, page=(offsets["artist"], counts["artist"]), after=after, folders=folders
                 )
-                if counts["album"]
-                else []
+                walked = sorted(ids.parse(a["id"], ids.ARTIST) for a in artists)
+                cursors.gave(owner, "artist", offsets["artist"], walked)
+            else:
+                artists = []
+            release_ids = []
+            if counts["album"]:
+                after = cursors.after(owner, "album", offsets["album"])
+                release_ids = browse.release_page(
+                    s, viewer=viewer, order="byId", size=counts["album"], offset=offsets["album"], after=after
+                )
+                cursors.gave(owner, "album", offsets["album"], release_ids)
+            after = cursors.after(owner, "song", offsets["song"])
+            page = browse.song_page(
+                s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after
             )
-            track_ids = browse.track_page(s, viewer=viewer, size=counts["song"], offset=offsets["song"])
-        return {
-            "searchResult3": {
+            cursors.gave(owner, "song", offsets["song"], [f.id for f in page])
+            return {
                 "artist": artists,
-                "album": albums_out(s, viewer, release_ids),
-                "song": songs_out(s, viewer, track_ids),
+                "album": albums_out(s, viewer, release_ids, folders=folders),
+                "song": songs_of(s, viewer, page),
             }
+        return {
+            "artist": artists,
+            "album": albums_out(s, viewer, release_ids, folders=folders),
+            "song": songs_out(s, viewer, track_ids),
         }
 
 
 @method("getAlbumList2")
 def get_album_list2(call: Call) -> dict[str, Any]:
+    return {"albumList2": {"album": _album_list(call, folders=False)}}
+
+
+@method("getAlbumList")
+def get_album_list(call: Call) -> dict[str, Any]:
+    """getAlbumList2 with albums as folder `Child`s."""
+    return {"albumList": {"album": _album_list(call, folders=True)}}
+
+
+def _album_list(call: Call, *, folders: bool) -> list[dict[str, Any]]:
     p = call.params
     kind = p.required("type", max_length=30)
     size = p.integer("size", default=10, lo=1, hi=browse.MAX_PAGE) or 10
@@ -129,7 +162,7 @@ def get_album_list2(call: Call) -> dict[str, Any]:
             release_ids = browse.release_page(s, viewer=viewer, order=kind, size=size, offset=offset)
         else:
             raise SubsonicError(MISSING_PARAMETER, f"unknown list type {kind!r}")
-        return {"albumList2": {"album": albums_out(s, viewer, release_ids)}}
+        return albums_out(s, viewer, release_ids, folders=folders)
 
 
 def _targets(call: Call) -> list[tuple[Kind, int]]:
@@ -162,6 +195,15 @@ def unstar(call: Call) -> dict[str, Any]:
 
 @method("getStarred2")
 def get_starred2(call: Call) -> dict[str, Any]:
+    return {"starred2": _starred(call, folders=False)}
+
+
+@method("getStarred")
+def get_starred(call: Call) -> dict[str, Any]:
+    return {"starred": _starred(call, folders=True)}
+
+
+def _starred(call: Call, *, folders: bool) -> dict[str, Any]:
     viewer, at = call.viewer, utcnow()
     with reading(call.state.c.sessions) as s:
 
@@ -171,11 +213,9 @@ def get_starred2(call: Call) -> dict[str, Any]:
             ]
 
         return {
-            "starred2": {
-                "artist": artists_out(s, viewer, starred(Kind.artist)),
-                "album": albums_out(s, viewer, starred(Kind.release)),
-                "song": songs_out(s, viewer, starred(Kind.track)),
-            }
+            "artist": artists_out(s, viewer, starred(Kind.artist), folders=folders),
+            "album": albums_out(s, viewer, starred(Kind.release), folders=folders),
+            "song": songs_out(s, viewer, starred(Kind.track)),
         }
 
 
@@ -294,8 +334,16 @@ def get_play_queue(call: Call) -> dict[str, Any]:
     viewer = call.viewer
     with reading(call.state.c.sessions) as s:
         q = queue.get_queue(s, viewer=viewer, at=utcnow())
-        if q is None:
-            return {}
+        if q is None:  # nothing saved yet: an empty queue (apps read `playQueue` unconditionally)
+            return {
+                "playQueue": {
+                    "position": 0,
+                    "username": call.principal.email,
+                    "changed": shapes.stamp(utcnow()),
+                    "changedBy": "",
+                    "entry": [],
+                }
+            }
         track_ids = [e.track.id for e in q.entries]
         current = track_ids[q.current_index] if 0 <= q.current_index < len(track_ids) else None
         return {
@@ -334,19 +382,26 @@ def save_play_queue(call: Call) -> dict[str, Any]:
 
 @method("getNowPlaying")
 def get_now_playing(call: Call) -> dict[str, Any]:
-    """The caller's own streams still within their track's length (other listeners' plays are theirs:
-    Cadenza does not show them)."""
-    viewer, at = call.viewer, utcnow()
+    """What every listener is playing now, as the spec says (`library.history.now_playing`: each
+    listener's latest stream still within its track's length), limited to the tracks the caller may see.
+    The caller's own entry names them by their username (their email); other listeners appear under
+    their display name only, never their email address. `CADENZA_SUBSONIC__SHARE_NOW_PLAYING=false`
+    shows each listener only their own."""
+    viewer, at, me = call.viewer, utcnow(), call.principal
+    share = call.state.c.settings.subsonic.share_now_playing
     with reading(call.state.c.sessions) as s:
-        played = history.recently_played(s, viewer=viewer, at=at, limit=10)
-        playing = [
-            p for p in played if (at - p.last_played_at).total_seconds() <= (p.track.duration_sec or 0) + 30
-        ]
-        songs = {x["id"]: x for x in songs_out(s, viewer, [p.track.id for p in playing])}
+        playing = [p for p in history.now_playing(s, viewer=viewer, at=at) if share or p.user_id == me.id]
+        songs = {x["id"]: x for x in songs_out(s, viewer, [p.track_id for p in playing])}
     entries = []
     for p in playing:
-        song = songs.get(ids.make(ids.SONG, p.track.id))
+        song = songs.get(ids.make(ids.SONG, p.track_id))
         if song is not None:
-            minutes = int((at - p.last_played_at).total_seconds() // 60)
-            entries.append({**song, "username": call.principal.email, "minutesAgo": minutes, "playerId": 0})
+            entries.append(
+                {
+                    **song,
+                    "username": me.email if p.user_id == me.id else p.display_name,
+                    "minutesAgo": max(int((at - p.started_at).total_seconds() // 60), 0),
+                    "playerId": 0,
+                }
+            )
     return {"nowPlaying": {"entry": entries}}

@@ -1,5 +1,6 @@
 """Subsonic 1.16.1 / OpenSubsonic elements built from catalog facts: `Child` (a song), `AlbumID3`,
-`ArtistID3`, `Playlist`. One function per element; XML and JSON are both rendered from what they return."""
+`ArtistID3`, `Playlist`, and the folder-era `Child` of an album and `Artist`. One function per element;
+XML and JSON are both rendered from what they return."""
 
 from __future__ import annotations
 
@@ -67,7 +68,6 @@ def album(r: ReleaseFacts, *, starred: datetime | None = None, rating: int | Non
     return {
         "id": ids.make(ids.ALBUM, r.id),
         "name": r.title,
-        "title": r.title,
         "artist": r.artist_name,
         "artistId": ids.make(ids.ARTIST, r.artist_id),
         "coverArt": ids.make(ids.ALBUM, r.id),
@@ -80,6 +80,37 @@ def album(r: ReleaseFacts, *, starred: datetime | None = None, rating: int | Non
         "starred": stamp(starred),
         "userRating": rating,
     }
+
+
+def album_folder(
+    r: ReleaseFacts, *, starred: datetime | None = None, rating: int | None = None
+) -> dict[str, Any]:
+    """An album as a folder `Child` (`isDir`), for the folder-based answers: getMusicDirectory of an
+    artist, getAlbumList, search2, getStarred."""
+    return {
+        "id": ids.make(ids.ALBUM, r.id),
+        "parent": ids.make(ids.ARTIST, r.artist_id),
+        "isDir": True,
+        "title": r.title,
+        "album": r.title,
+        "artist": r.artist_name,
+        "year": r.release_date.year if r.release_date else None,
+        "genre": r.genre,
+        "coverArt": ids.make(ids.ALBUM, r.id),
+        "duration": round(r.duration_sec),
+        "playCount": r.play_count,
+        "created": stamp(r.created_at),
+        "starred": stamp(starred),
+        "userRating": rating,
+        "albumId": ids.make(ids.ALBUM, r.id),
+        "artistId": ids.make(ids.ARTIST, r.artist_id),
+        "mediaType": "album",
+    }
+
+
+def artist_folder(a: ArtistFacts, *, starred: datetime | None = None) -> dict[str, Any]:
+    """An artist as Subsonic's folder-era `Artist` (getIndexes, search2, getStarred)."""
+    return {"id": ids.make(ids.ARTIST, a.id), "name": a.name, "starred": stamp(starred)}
 
 
 def artist(a: ArtistFacts, *, starred: datetime | None = None) -> dict[str, Any]:

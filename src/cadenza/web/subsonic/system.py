@@ -9,7 +9,12 @@ from cadenza.web.subsonic.envelope import NOT_AUTHORIZED, SubsonicError
 from cadenza.web.subsonic.registry import Call, method
 
 # The OpenSubsonic extensions this server implements, with their versions.
-EXTENSIONS = {"apiKeyAuthentication": [1], "formPost": [1], "songLyrics": [1]}
+EXTENSIONS = {
+    "apiKeyAuthentication": [1],
+    "formPost": [1],
+    "songLyrics": [1],
+    "playbackReport": [1],
+}
 MUSIC_FOLDER = {"id": 1, "name": "Cadenza"}
 
 
