@@ -5,7 +5,7 @@ queued and a background thread writes them every `interval` seconds in one trans
 holds `max_pending` (the database slow or down), new sessions are refused with 503. `flush()` writes
 at once (the events endpoint calls it before it decides a session id is unknown; shutdown calls it).
 Each session records its UTC day and the listener's tier at the time (looked up in the same transaction
-when the caller did not pass it), and marks its day's rollup out of date."""
+when the caller did not pass it), and marks the session for the rollups' next refresh."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from cadenza import ids
 from cadenza.accounts.models import User
 from cadenza.db.engine import engine_of
 from cadenza.errors import Unavailable
-from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
+from cadenza.royalties.models import PlaybackDirtySession, PlaybackEvent, PlaybackSession
 
 log = logging.getLogger(__name__)
 
@@ -162,19 +162,19 @@ _EVENT_COLS = (
 
 
 def _write(db: Session, batch: list[NewSession], *, fast: bool = True) -> None:
-    """Insert the sessions and their start events, and mark their days. This runs on a background thread
-    of the web server and holds the GIL while it builds rows, so it is kept lean: COPY on PostgreSQL (one
-    buffer per table), the driver's executemany elsewhere; the ORM's per-row work showed as the stream
-    endpoint's p99. `fast=False` skips rows already stored (a retry)."""
+    """Insert the sessions and their start events, and mark them for the rollups. This runs on a background
+    thread of the web server and holds the GIL while it builds rows, so it is kept lean: COPY on PostgreSQL
+    (one buffer per table), the driver's executemany elsewhere; the ORM's per-row work showed as the
+    stream endpoint's p99. `fast=False` skips rows already stored (a retry)."""
     tiers = _tiers(db, {s.user_id for s in batch if s.user_tier is None and s.user_id is not None})
     sessions = [_session_row(s, tiers) for s in batch]
     events = [_start_row(s) for s in batch]
+    marks = [{"session_id": row["id"], "day": row["day"]} for row in sessions]
     conn = db.connection()
-    days = sorted({row["day"] for row in sessions})
-    conn.execute(insert(PlaybackDirtyDay), [{"day": d} for d in days])
     if not fast:
         conn.execute(_insert_new(db, PlaybackSession), sessions)
         conn.execute(_insert_new(db, PlaybackEvent), events)
+        conn.execute(insert(PlaybackDirtySession), marks)
         return
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
@@ -182,6 +182,7 @@ def _write(db: Session, batch: list[NewSession], *, fast: bool = True) -> None:
             for table, cols, rows in (
                 ("playback_sessions", _SESSION_COLS, sessions),
                 ("playback_events", _EVENT_COLS, events),
+                ("playback_dirty_sessions", ("session_id", "day"), marks),
             ):
                 payload = "".join("\t".join(_copy_text(row[c]) for c in cols) + "\n" for row in rows)
                 with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
@@ -189,6 +190,7 @@ def _write(db: Session, batch: list[NewSession], *, fast: bool = True) -> None:
         return
     db.execute(insert(PlaybackSession), sessions)
     db.execute(insert(PlaybackEvent), events)
+    db.execute(insert(PlaybackDirtySession), marks)
 
 
 def _insert_new(db: Session, model: type[PlaybackSession] | type[PlaybackEvent]) -> Insert:
