@@ -83,18 +83,32 @@ def scored_sql(dialect: str, rules: Royalties, *, only: str | None = None) -> st
         factor = f"CAST({factor} AS DOUBLE PRECISION)"
     capped = d.floor_int(f"t.duration_sec * {factor} * 1000")
     duration_cap = f"CASE WHEN t.duration_sec > 0 THEN {capped} ELSE {NO_CAP} END"
-    if only is None:
-        events = "FROM playback_events e\n  WHERE e.session_day >= :d0 AND e.session_day < :d1"
-        sessions = "WHERE s.day >= :d0 AND s.day < :d1"
+    rate, tolerance = int(rules.rate_permille), int(rules.tolerance_ms)
+    headroom = f"CAST(e.elapsed_ms AS BIGINT) * {rate} {d.intdiv} 1000 + {tolerance}"
+    if only is not None and d.postgres:
+        # Session by session off the counting index (LATERAL; OFFSET 0 keeps the planner from turning it
+        # into a join over the whole table), each one's window already in index order: no sort, and the
+        # work follows the number of marked sessions, not the size of their days.
+        ctes = "WITH "
+        credit = f"""CROSS JOIN LATERAL (
+    SELECT SUM(played_ms) + LEAST(0, MIN(headroom)) AS raw_ms,
+{qsums}
+    FROM (
+      SELECT e.played_ms, e.quality,
+             {headroom} - SUM(e.played_ms) OVER (ORDER BY e.elapsed_ms ROWS UNBOUNDED PRECEDING) AS headroom
+      FROM playback_events e WHERE e.session_day = s.day AND e.session_id = s.id OFFSET 0
+    ) w
+  ) c"""
     else:
-        events = (
-            f"FROM {only} o JOIN playback_events e ON e.session_day = o.day AND e.session_id = o.session_id"
-        )
-        sessions = f"WHERE s.id IN (SELECT session_id FROM {only})"
-    return f"""
+        if only is None:
+            events = "FROM playback_events e\n  WHERE e.session_day >= :d0 AND e.session_day < :d1"
+        else:
+            on = "e.session_day = o.day AND e.session_id = o.session_id"
+            events = f"FROM {only} o JOIN playback_events e ON {on}"
+        ctes = f"""
 WITH walked AS (
   SELECT e.session_day, e.session_id, e.played_ms, e.quality,
-         CAST(e.elapsed_ms AS BIGINT) * {int(rules.rate_permille)} {d.intdiv} 1000 + {int(rules.tolerance_ms)}
+         {headroom}
            - SUM(e.played_ms) OVER (PARTITION BY e.session_day, e.session_id ORDER BY e.elapsed_ms
                                     ROWS UNBOUNDED PRECEDING) AS headroom
   {events}
@@ -102,16 +116,22 @@ WITH walked AS (
   SELECT session_id, SUM(played_ms) + {d.least}(0, MIN(headroom)) AS raw_ms,
 {qsums}
   FROM walked GROUP BY session_day, session_id
-), scored AS (
+), """
+        credit = "LEFT JOIN credit c ON c.session_id = s.id"
+    if only is None:
+        sessions, where = "FROM playback_sessions s", "WHERE s.day >= :d0 AND s.day < :d1"
+    else:
+        sessions, where = f"FROM {only} o JOIN playback_sessions s ON s.id = o.session_id", ""
+    return f"""{ctes}scored AS (
   SELECT s.id, s.day, s.track_id, s.user_id, s.started_at,
          COALESCE(s.territory, '{UNKNOWN_TERRITORY}') AS territory,
          COALESCE(s.user_tier, '{UNKNOWN_TIER}') AS user_tier,
          {d.least}(COALESCE(c.raw_ms, 0), {duration_cap}) AS credited_ms,
          {_quality_expr()} AS quality
-  FROM playback_sessions s
-  JOIN tracks t ON t.id = s.track_id
-  LEFT JOIN credit c ON c.session_id = s.id
   {sessions}
+  JOIN tracks t ON t.id = s.track_id
+  {credit}
+  {where}
 )"""
 
 
@@ -321,11 +341,11 @@ _IN_GROUP = "c.day = g.day AND c.user_id = g.user_id AND c.track_id = g.track_id
 # The groups whose cap ranking may change: each marked session's listener, track and day, before and after.
 _GROUPS = """
 INSERT INTO refresh_groups (day, user_id, track_id)
-SELECT c.day, c.user_id, c.track_id FROM playback_session_counts c
-  WHERE c.session_id IN (SELECT session_id FROM refresh_sessions) AND c.user_id IS NOT NULL
+SELECT c.day, c.user_id, c.track_id FROM refresh_sessions o
+  JOIN playback_session_counts c ON c.session_id = o.session_id WHERE c.user_id IS NOT NULL
 UNION
-SELECT s.day, s.user_id, s.track_id FROM playback_sessions s
-  WHERE s.id IN (SELECT session_id FROM refresh_sessions) AND s.user_id IS NOT NULL"""
+SELECT s.day, s.user_id, s.track_id FROM refresh_sessions o
+  JOIN playback_sessions s ON s.id = o.session_id WHERE s.user_id IS NOT NULL"""
 
 # What the rollups hold now for every session whose contribution may change.
 _BEFORE_COLS = (
@@ -335,7 +355,7 @@ _BEFORE_COLS = (
 _BEFORE = f"""
 INSERT INTO refresh_before
 SELECT {_BEFORE_COLS}
-FROM playback_session_counts c WHERE c.session_id IN (SELECT session_id FROM refresh_sessions)
+FROM refresh_sessions o JOIN playback_session_counts c ON c.session_id = o.session_id
 UNION
 SELECT {_BEFORE_COLS}
 FROM playback_session_counts c JOIN refresh_groups g ON {_IN_GROUP}"""
@@ -351,7 +371,9 @@ FROM (
                             ORDER BY c.started_at, c.session_id) AS nth
   FROM playback_session_counts c JOIN refresh_groups g ON {in_group}
 ) r
-WHERE playback_session_counts.session_id = r.session_id"""
+WHERE playback_session_counts.session_id = r.session_id AND (
+  playback_session_counts.counted <> CASE WHEN r.qualified = 1 AND r.nth <= {cap} THEN 1 ELSE 0 END
+  OR playback_session_counts.over_cap <> CASE WHEN r.qualified = 1 AND r.nth > {cap} THEN 1 ELSE 0 END)"""
 
 # New contributions minus old ones, per rollup row.
 _DELTA = f"""
@@ -408,6 +430,10 @@ def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
         _prepare(conn)
         if d.postgres:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k, -1)"), {"k": _LOCK_KEY})
+            # Every statement below starts from the small work tables and reaches into the big ones by
+            # key; a hash or merge join would scan a whole table (a day of events) instead.
+            conn.execute(text("SET LOCAL enable_hashjoin = off"))
+            conn.execute(text("SET LOCAL enable_mergejoin = off"))
         for name, columns in _WORK_TABLES.items():
             if d.postgres:
                 conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP"))
