@@ -1,4 +1,5 @@
-"""The `cadenza` command: serve, import, reprocess, migrate, worker, user, playlist, search, royalties."""
+"""The `cadenza` command: serve, import, reprocess, migrate, worker, user, playlist, search, royalties,
+storage."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cadenza.cli.playlists import playlist_app
 from cadenza.cli.reprocess import reprocess
 from cadenza.cli.royalties import app as royalties_app
 from cadenza.cli.search import search_app
+from cadenza.cli.storage import app as storage_app
 from cadenza.config import get_settings
 
 app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
@@ -23,6 +25,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(playlist_app, name="playlist")
 app.add_typer(search_app, name="search")
 app.add_typer(royalties_app, name="royalties")
+app.add_typer(storage_app, name="storage")
 app.command("reprocess")(reprocess)
 console = Console()
 
