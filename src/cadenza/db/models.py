@@ -13,6 +13,7 @@ from cadenza.catalog.models import (
     TrackVariant,
 )
 from cadenza.db.base import Base
+from cadenza.ingest.models import ImportBatch, ImportItem
 from cadenza.library.models import ArtistMark, Playlist, PlaylistEntry, PlayQueue, ReleaseMark, TrackMark
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
 from cadenza.royalties.models import PlaybackEvent, PlaybackSession
@@ -23,6 +24,8 @@ __all__ = [
     "Artwork",
     "Base",
     "FingerprintKey",
+    "ImportBatch",
+    "ImportItem",
     "PlayQueue",
     "PlaybackEvent",
     "PlaybackSession",
