@@ -104,7 +104,7 @@ class InlineRunner:
     def __init__(self, c) -> None:  # type: ignore[no-untyped-def]
         self.c = c
 
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
+    def submit(self, track_id: int, *, start: str = "validate", lane: str = "interactive") -> None:
         from cadenza.ingest import pipeline
 
         pipeline.run_all(self.c, track_id, start=start)
@@ -122,5 +122,5 @@ class IdleRunner(InlineRunner):
     def __init__(self) -> None:
         super().__init__(None)
 
-    def submit(self, track_id: int, *, start: str = "validate") -> None:
+    def submit(self, track_id: int, *, start: str = "validate", lane: str = "interactive") -> None:
         return None

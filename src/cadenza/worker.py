@@ -13,7 +13,7 @@ from cadenza.bootstrap import build_collaborators
 from cadenza.config import get_settings
 from cadenza.ingest import pipeline
 from cadenza.ingest import reprocess as rp
-from cadenza.ingest.queue import MAX_RETRIES, QUEUE, TASK_NAME, make_celery
+from cadenza.ingest.queue import BULK_QUEUE, MAX_RETRIES, QUEUE, TASK_NAME, make_celery
 
 log = logging.getLogger(__name__)
 
@@ -56,5 +56,5 @@ def reprocess_task(track_id: int, only: list[str]) -> dict[str, object]:
     }
 
 
-def main(concurrency: int, *, queues: str = QUEUE) -> None:
+def main(concurrency: int, *, queues: str = f"{QUEUE},{BULK_QUEUE}") -> None:
     celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues])

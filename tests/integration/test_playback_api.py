@@ -24,9 +24,11 @@ from cadenza.royalties.ingest import Ingestor, SessionDirectory
 from cadenza.royalties.models import (
     PlaybackDaily,
     PlaybackDirtyDay,
+    PlaybackDirtySession,
     PlaybackDiscard,
     PlaybackEvent,
     PlaybackSession,
+    PlaybackSessionCount,
 )
 from cadenza.royalties.recorder import SessionRecorder
 from cadenza.royalties.rules import Royalties
@@ -170,7 +172,15 @@ def api(world: Api) -> Iterator[Api]:
     yield world
     world.state.recorder.flush()
     with world.engine.begin() as conn:
-        for model in (PlaybackEvent, PlaybackSession, PlaybackDaily, PlaybackDiscard, PlaybackDirtyDay):
+        for model in (
+            PlaybackEvent,
+            PlaybackSession,
+            PlaybackDaily,
+            PlaybackDiscard,
+            PlaybackDirtyDay,
+            PlaybackDirtySession,
+            PlaybackSessionCount,
+        ):
             conn.execute(delete(model))
         conn.execute(update(Track).values(play_count=0))
     use_rules(world.state, Royalties(), world.clock)
@@ -313,7 +323,8 @@ def test_daily_cap_and_admin_endpoints(api: Api) -> None:
         == 403
     )
     done = api.client.post("/api/admin/playback/refresh", headers=admin)
-    assert done.status_code == 200 and done.json()["days"] == [datetime.now(UTC).date().isoformat()]
+    # the three new sessions are recounted one by one: no day is rebuilt whole
+    assert done.status_code == 200 and (done.json()["days"], done.json()["sessions"]) == ([], 3)
     month = datetime.now(UTC).strftime("%Y-%m")
     stats = api.client.get("/api/admin/playback/stats", params={"period": month}, headers=admin).json()
     assert [(r["sessions"], r["streams"], r["discarded"], r["seconds"]) for r in stats] == [(3, 2, 1, 120.0)]
@@ -336,6 +347,7 @@ def test_daily_cap_and_admin_endpoints(api: Api) -> None:
     assert bad.status_code == 422 and "decimal places" in bad.json()["reason"]
     with api.state.c.sessions() as s:
         assert s.scalar(select(PlaybackDirtyDay.id).limit(1)) is None
+        assert s.scalar(select(PlaybackDirtySession.id).limit(1)) is None
 
 
 def test_a_session_deleted_with_its_track_is_unknown_even_when_cached(api: Api) -> None:

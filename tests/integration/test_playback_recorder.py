@@ -12,7 +12,7 @@ from cadenza.accounts.models import User
 from cadenza.catalog.models import Track, TrackStatus
 from cadenza.db.engine import make_session_factory
 from cadenza.errors import Unavailable
-from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
+from cadenza.royalties.models import PlaybackDirtySession, PlaybackEvent, PlaybackSession
 from cadenza.royalties.recorder import ANALYZE_AFTER, SessionRecorder, new_session
 from conftest import drop_schema, make_test_engine
 
@@ -44,7 +44,7 @@ def test_sessions_carry_their_day_and_tier_and_a_repeated_batch_is_harmless(engi
     with sessions() as s:
         rows = {r.id: r for r in s.scalars(select(PlaybackSession))}
         starts = s.scalars(select(PlaybackEvent).where(PlaybackEvent.kind == "start")).all()
-        marks = s.scalars(select(PlaybackDirtyDay.day)).all()
+        marks = s.execute(select(PlaybackDirtySession.session_id, PlaybackDirtySession.day)).all()
     assert set(rows) == {first.id, told.id, again.id}
     assert rows[first.id].day == date(2026, 11, 5)  # the UTC day it started, whenever it ends
     assert (rows[first.id].user_tier, rows[told.id].user_tier, rows[again.id].user_tier) == (
@@ -53,7 +53,8 @@ def test_sessions_carry_their_day_and_tier_and_a_repeated_batch_is_harmless(engi
         None,
     )
     assert len(starts) == 3 and all(e.user_id is None and e.session_day == date(2026, 11, 5) for e in starts)
-    assert set(marks) == {date(2026, 11, 5)}
+    # every session is marked for the rollups' next refresh, with its day
+    assert {sid for sid, _ in marks} == set(rows) and {day for _, day in marks} == {date(2026, 11, 5)}
 
 
 def test_statistics_are_refreshed_once_the_first_sessions_are_written(tmp_path: Path) -> None:

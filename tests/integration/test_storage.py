@@ -71,6 +71,15 @@ def test_store_contract(store: ObjectStore, tmp_path: Path) -> None:
     with store.fetch("tracks/1/v/hls/master.m3u8") as path:
         assert path.read_bytes() == b"#EXTM3U\n"
     assert store.list("tracks/1") == ["tracks/1/v/a.m4s", "tracks/1/v/hls/master.m3u8"]
+    scanned = dict(store.scan())  # the whole store, sizes and times from the listing itself
+    assert {k: v.size for k, v in scanned.items()} == {
+        "tracks/1/v/a.m4s": 10240,
+        "tracks/1/v/hls/master.m3u8": 8,
+        "tracks/2/v/other.json": 2,
+    }
+    assert scanned["tracks/1/v/a.m4s"].mtime == pytest.approx(st.mtime, abs=1)
+    assert sorted(k for k, _ in store.scan("tracks/2")) == ["tracks/2/v/other.json"]
+    assert list(store.scan("nothing-here")) == []
     assert store.delete_prefix("tracks/1") == 2
     assert store.list("tracks/1") == [] and store.exists("tracks/2/v/other.json")
     with pytest.raises(FileNotFoundError):

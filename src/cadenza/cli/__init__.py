@@ -1,4 +1,5 @@
-"""The `cadenza` command: serve, import, reprocess, migrate, worker, user, playlist, search, royalties."""
+"""The `cadenza` command: serve, import, reprocess, migrate, worker, user, playlist, search, royalties,
+storage."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from cadenza.cli.playlists import playlist_app
 from cadenza.cli.reprocess import reprocess
 from cadenza.cli.royalties import app as royalties_app
 from cadenza.cli.search import search_app
+from cadenza.cli.storage import app as storage_app
 from cadenza.config import get_settings
+from cadenza.db.engine import transaction
 
 app = typer.Typer(help="Cadenza: an open-source music streaming platform.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -23,6 +26,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(playlist_app, name="playlist")
 app.add_typer(search_app, name="search")
 app.add_typer(royalties_app, name="royalties")
+app.add_typer(storage_app, name="storage")
 app.command("reprocess")(reprocess)
 console = Console()
 
@@ -31,122 +35,163 @@ DEMO_USERS = [
     ("listener@cadenza.local", "cadenza-listener", "listener", "premium"),
 ]
 
-AUDIO_SUFFIXES = {
-    ".flac",
-    ".wav",
-    ".wave",
-    ".aif",
-    ".aiff",
-    ".mp3",
-    ".m4a",
-    ".aac",
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".alac",
-}
-
-
-def _collect(paths: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files named directly are taken as they are; folders are walked for audio files."""
-    files: list[Path] = []
-    problems: list[str] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(
-                sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES)
-            )
-        elif p.is_file():
-            files.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
-    return files, problems
-
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Audio files or folders (searched recursively).")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Audio files or folders (searched recursively).")
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="A CSV or JSON manifest: a `path` per track, optional title, artists, release, isrc…"
+        ),
+    ] = None,
+    batch: Annotated[
+        str | None,
+        typer.Option(help="Name of the import (default: derived from the paths): the same name resumes it."),
+    ] = None,
     wait: Annotated[bool, typer.Option(help="Wait for processing to finish and print a summary.")] = True,
+    max_in_flight: Annotated[
+        int, typer.Option(min=1, help="At most this many of the import's tracks processing at once.")
+    ] = 4,
     grant: Annotated[
         str | None, typer.Option(help="Rights to grant worldwide to each import, e.g. 'stream,download'.")
     ] = None,
     holder: Annotated[str, typer.Option(help="Rights holder named in --grant rights.")] = "Self-published",
 ) -> None:
-    """Import audio files into the catalog through the ingest pipeline."""
-    from cadenza.bootstrap import bootstrap
-    from cadenza.catalog.models import Track, TrackStatus
-    from cadenza.errors import CadenzaError
-    from cadenza.ingest.service import accept_upload
+    """Import audio files into the catalog through the ingest pipeline, in the bulk lane (single uploads
+    go first). Resumable: after a kill, run the same command again; no file is imported twice."""
+    from rich.progress import TimeRemainingColumn
 
-    files, problems = _collect(paths)
-    for p in problems:
-        console.print(f"[red]{p}[/red]")
-    if not files:
-        console.print("nothing to import")
-        raise typer.Exit(1 if problems else 0)
+    from cadenza.bootstrap import bootstrap
+    from cadenza.errors import CadenzaError
+    from cadenza.ingest import bulk
+    from cadenza.ingest.runner import InProcessRunner
+
+    sources = [*(paths or []), *([manifest] if manifest else [])]
+    if not sources:
+        console.print("name files, folders or a --manifest to import")
+        raise typer.Exit(1)
+    missing = [p for p in sources if not p.exists()]
+    for p in missing:
+        console.print(f"[red]{p}: no such file or folder[/red]")
+    if missing:
+        raise typer.Exit(1)
     wired = bootstrap(get_settings(), resume=False)
-    queued: dict[int, Path] = {}
-    rejected: list[tuple[Path, str]] = []
+    c = wired.c
+    with transaction(c.sessions) as s:
+        batch_id = bulk.open_batch(s, name=batch or bulk.batch_name(sources)).id
+    try:
+        entries = bulk.from_manifest(manifest) if manifest else bulk.from_paths(paths or [])
+        total = bulk.plan(c.sessions, batch_id=batch_id, entries=entries)
+    except (CadenzaError, OSError, ValueError) as exc:
+        console.print(f"[red]{getattr(exc, 'reason', exc)}[/red]")
+        raise typer.Exit(1) from None
+    if total == 0:
+        console.print("nothing to import")
+        raise typer.Exit(0)
+    if isinstance(wired.runner, InProcessRunner):
+        resumed = bulk.resume(c, wired.runner, batch_id=batch_id)
+        if resumed:
+            console.print(f"resuming: {resumed} track(s) of this import were left processing")
     lyric_problems: list[str] = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("importing", total=len(files))
-        for f in files:
-            try:
-                track = accept_upload(wired.c, wired.runner, path=f, filename=f.name)
-                queued[track.id] = f
-                lrc_problem = _attach_sidecar_lrc(wired.c, track.id, f)
-                if lrc_problem:
-                    lyric_problems.append(lrc_problem)
-                if grant:
-                    _grant(wired.c, track.id, grant, holder)
-            except CadenzaError as exc:
-                rejected.append((f, exc.reason))
-                progress.advance(bar)
-        if not wait:
-            progress.update(bar, completed=len(files))
-        pending = set(queued)
-        while wait and pending:
-            with wired.c.sessions() as s:
-                for tid in list(pending):
-                    t = s.get(Track, tid)
-                    if t is None or t.status != TrackStatus.processing:
-                        pending.discard(tid)
-                        progress.advance(bar)
-            time.sleep(0.3)
-    table = Table(title="Import summary")
-    for col in ("file", "track", "status", "detail"):
-        table.add_column(col)
-    counts = {"ready": 0, "failed": 0, "duplicate": 0, "processing": 0}
-    with wired.c.sessions() as s:
-        for tid, f in queued.items():
-            t = s.get(Track, tid)
-            assert t is not None
-            status = t.status.value
-            detail = ""
-            if t.status == TrackStatus.failed:
-                detail = f"{t.stage}: {t.failure_reason}"
-            elif t.duplicate_of:
-                counts["duplicate"] += 1
-                detail = f"duplicate of track {t.duplicate_of} (similarity {t.duplicate_score:.2f})"
-            elif t.hifi_unavailable_reason:
-                detail = t.hifi_unavailable_reason
-            counts[status] = counts.get(status, 0) + 1
-            style = {"ready": "green", "failed": "red"}.get(status, "yellow")
-            table.add_row(str(f), str(tid), f"[{style}]{status}[/{style}]", detail)
-    for f, reason in rejected:
-        counts["failed"] += 1
-        table.add_row(str(f), "-", "[red]rejected[/red]", reason)
-    console.print(table)
-    console.print(
-        f"ready: {counts['ready']}  failed: {counts['failed']}  duplicates: {counts['duplicate']}"
-        + (f"  still processing: {counts['processing']}" if counts["processing"] else "")
+
+    def after_accept(track_id: int, f: Path) -> None:
+        problem = _attach_sidecar_lrc(c, track_id, f)
+        if problem:
+            lyric_problems.append(problem)
+        if grant:
+            _grant(c, track_id, grant, holder)
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     )
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("importing", total=total)
+
+        def tick() -> None:
+            with c.sessions() as s:
+                t = bulk.tally(s, batch_id=batch_id)
+            progress.update(
+                bar,
+                completed=t.finished if wait else t.total - t.pending,
+                description=f"importing ({t.processing} processing)",
+            )
+
+        bulk.run(c, wired.runner, batch_id=batch_id, max_in_flight=max_in_flight, on_tick=tick,
+                 after_accept=after_accept)  # fmt: skip
+        while wait:
+            tick()
+            with c.sessions() as s:
+                if bulk.tally(s, batch_id=batch_id).processing == 0:
+                    break
+            time.sleep(0.3)
+        tick()
+    counts = _import_summary(c, batch_id)
     for problem in lyric_problems:
         console.print(f"[red]{problem}[/red]")
     wired.runner.shutdown(wait=True)
-    if counts["failed"] or problems or lyric_problems:
+    if counts.failed or counts.rejected or lyric_problems:
         raise typer.Exit(2)
+
+
+def _import_summary(c: object, batch_id: int):  # type: ignore[no-untyped-def]
+    """The table (every file that did not simply become ready; all of them for small imports) and the
+    totals line."""
+    from sqlalchemy import select
+
+    from cadenza.catalog.models import Track, TrackStatus
+    from cadenza.ingest import bulk
+    from cadenza.ingest.models import ImportItem
+
+    table = Table(title="Import summary")
+    for col in ("file", "track", "status", "detail"):
+        table.add_column(col)
+    with c.sessions() as s:  # type: ignore[attr-defined]
+        counts = bulk.tally(s, batch_id=batch_id)
+        small = counts.total <= 100
+        rows = s.execute(
+            select(ImportItem, Track)
+            .outerjoin(Track, Track.id == ImportItem.track_id)
+            .where(ImportItem.batch_id == batch_id)
+            .order_by(ImportItem.position)
+        )
+        by_id = {}
+        for item, t in rows:
+            by_id[item.id] = item
+            if item.state == "duplicate":
+                first = by_id.get(item.duplicate_of_item)
+                of = f"track {first.track_id}" if first is not None and first.track_id else "an earlier file"
+                table.add_row(
+                    item.path, "-", "[yellow]duplicate[/yellow]", f"the same file as {of} (skipped)"
+                )
+            elif t is None:
+                if item.state != "pending":
+                    table.add_row(item.path, "-", "[red]rejected[/red]", item.reason or "")
+            elif t.status == TrackStatus.failed:
+                table.add_row(item.path, str(t.id), "[red]failed[/red]", f"{t.stage}: {t.failure_reason}")
+            elif t.duplicate_of:
+                detail = f"duplicate of track {t.duplicate_of} (similarity {t.duplicate_score:.2f})"
+                table.add_row(item.path, str(t.id), f"[yellow]{t.status.value}[/yellow]", detail)
+            elif small:
+                style = "green" if t.status == TrackStatus.ready else "yellow"
+                table.add_row(item.path, str(t.id), f"[{style}]{t.status.value}[/{style}]",
+                              t.hifi_unavailable_reason or "")  # fmt: skip
+    if table.row_count:
+        console.print(table)
+    console.print(
+        f"ready: {counts.ready}  failed: {counts.failed + counts.rejected}  "
+        f"duplicates: {counts.similar + counts.duplicates}"
+        + (f"  still processing: {counts.processing}" if counts.processing else "")
+        + (f"  not started: {counts.pending}" if counts.pending else "")
+    )
+    return counts
 
 
 def _attach_sidecar_lrc(c: object, track_id: int, audio: Path) -> str | None:
@@ -308,8 +353,12 @@ def migrate() -> None:
 def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     queues: Annotated[
-        str, typer.Option(help="Queues to take tasks from: cadenza-ingest, cadenza-analysis (reprocessing).")
-    ] = "cadenza-ingest",
+        str,
+        typer.Option(
+            help="Queues to take tasks from: cadenza-ingest (single uploads), cadenza-ingest-bulk "
+            "(`cadenza import`), cadenza-analysis (reprocessing)."
+        ),
+    ] = "cadenza-ingest,cadenza-ingest-bulk",
 ) -> None:
     """Run a Celery worker for the ingest pipeline (needs CADENZA_BROKER_URL)."""
     settings = get_settings()

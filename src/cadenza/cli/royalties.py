@@ -74,7 +74,9 @@ def refresh() -> None:
     from cadenza.royalties import rollups
 
     done = rollups.refresh(engine_of(_sessions()), rules=_rules())
-    console.print(f"rebuilt {len(done.days)} day(s) in {done.seconds:.2f} s")
+    console.print(
+        f"rebuilt {len(done.days)} day(s), recounted {done.sessions} session(s) in {done.seconds:.2f} s"
+    )
 
 
 @app.command()

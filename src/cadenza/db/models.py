@@ -13,6 +13,7 @@ from cadenza.catalog.models import (
     TrackVariant,
 )
 from cadenza.db.base import Base
+from cadenza.ingest.models import ImportBatch, ImportItem
 from cadenza.library.bookmarks import Bookmark
 from cadenza.library.models import ArtistMark, Playlist, PlaylistEntry, PlayQueue, ReleaseMark, TrackMark
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
@@ -25,6 +26,8 @@ __all__ = [
     "Base",
     "Bookmark",
     "FingerprintKey",
+    "ImportBatch",
+    "ImportItem",
     "PlayQueue",
     "PlaybackEvent",
     "PlaybackSession",

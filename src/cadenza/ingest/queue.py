@@ -17,6 +17,11 @@ from cadenza.ingest import pipeline
 MAX_RETRIES = 5
 TASK_NAME = "cadenza.ingest.run_stage"
 QUEUE = "cadenza-ingest"
+# Bulk imports (`cadenza import`) go to their own queue, so single uploads never wait behind a label's
+# 10,000 tracks: give the interactive queue workers of its own (`cadenza worker --queues cadenza-ingest`),
+# or let workers take both (the default: Celery takes from each queue in turn, so a single upload waits
+# for at most one bulk task per worker, not for the backlog).
+BULK_QUEUE = "cadenza-ingest-bulk"
 
 
 def make_celery(broker_url: str | None = None) -> Celery:
@@ -40,12 +45,17 @@ def make_celery(broker_url: str | None = None) -> Celery:
 class CeleryRunner:
     """Queues a track's stages as one Celery chain; a stage that failed the track makes the rest no-ops."""
 
-    def __init__(self, app: Celery | None = None) -> None:
+    def __init__(self, app: Celery | None = None, *, bulk_queue: str = BULK_QUEUE) -> None:
         self.app = app or make_celery()
+        self.bulk_queue = bulk_queue
 
-    def submit(self, track_id: int, *, start: str = "validate") -> Any:
+    def submit(self, track_id: int, *, start: str = "validate", lane: str = "interactive") -> Any:
         stages = pipeline.STAGES[pipeline.STAGES.index(start) :]
-        sigs = [self.app.signature(TASK_NAME, args=(track_id, stage), immutable=True) for stage in stages]
+        queue = self.bulk_queue if lane == "bulk" else QUEUE
+        sigs = [
+            self.app.signature(TASK_NAME, args=(track_id, stage), immutable=True, queue=queue)
+            for stage in stages
+        ]
         return chain(*sigs).apply_async()
 
     def resume_interrupted(self) -> int:

@@ -26,7 +26,7 @@ from cadenza.catalog.models import Track
 from cadenza.errors import InvalidInput
 from cadenza.royalties import counting
 from cadenza.royalties.counting import CheckedEvent, ParsedEvent, Rejected, SessionFacts
-from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
+from cadenza.royalties.models import PlaybackDirtySession, PlaybackEvent, PlaybackSession
 from cadenza.royalties.rules import Royalties
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,13 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} (
 ) ON COMMIT DELETE ROWS
 """
 _COLS = ", ".join(COLUMNS)
+# The new events, and a mark for each of their sessions (see mark_dirty), in one statement.
 _STAGE_INSERT = (
-    f"INSERT INTO playback_events ({_COLS}) SELECT {_COLS} FROM {_STAGE} "
-    "ON CONFLICT (session_id, event_id) DO NOTHING RETURNING session_id, event_id"
+    f"WITH stored AS (INSERT INTO playback_events ({_COLS}) SELECT {_COLS} FROM {_STAGE} "
+    "ON CONFLICT (session_id, event_id) DO NOTHING RETURNING session_id, event_id, session_day), "
+    "marked AS (INSERT INTO playback_dirty_sessions (session_id, day) "
+    "SELECT DISTINCT session_id, session_day FROM stored) "
+    "SELECT session_id, event_id FROM stored"
 )
 
 
@@ -206,7 +210,6 @@ class Ingestor:
                     info = s.connection().connection.info
                     try:
                         stored = insert_events(s, rows)
-                        mark_dirty(s, {row[11] for row in rows if (row[1], row[0]) in stored})
                         s.commit()  # durable before the player hears "accepted"
                     except BaseException:
                         info.pop(_STAGE, None)  # a rolled-back transaction takes the staging table with it
@@ -256,8 +259,8 @@ def _row(c: CheckedEvent, received: datetime) -> tuple[object, ...]:
 
 
 def insert_events(session: Session, rows: Sequence[tuple[object, ...]]) -> set[tuple[str, str]]:
-    """Insert event rows (in COLUMNS order), skipping events already stored; (session, event) ids of the
-    rows stored now."""
+    """Insert event rows (in COLUMNS order), skipping events already stored, and mark the sessions of the
+    rows stored now for the rollups' refresh; (session, event) ids of the rows stored now."""
     if not rows:
         return set()
     conn = session.connection()
@@ -267,9 +270,11 @@ def insert_events(session: Session, rows: Sequence[tuple[object, ...]]) -> set[t
         sqlite_insert(PlaybackEvent)
         .values([dict(zip(COLUMNS, r, strict=True)) for r in rows])
         .on_conflict_do_nothing(index_elements=["session_id", "event_id"])
-        .returning(PlaybackEvent.session_id, PlaybackEvent.event_id)
+        .returning(PlaybackEvent.session_id, PlaybackEvent.event_id, PlaybackEvent.session_day)
     )
-    return {(sid, eid) for sid, eid in session.execute(stmt)}
+    stored = session.execute(stmt).all()
+    mark_dirty(session, {(sid, day) for sid, _, day in stored})
+    return {(sid, eid) for sid, eid, _ in stored}
 
 
 def _copy_events(conn: Connection, rows: Sequence[tuple[object, ...]]) -> set[tuple[str, str]]:
@@ -292,8 +297,9 @@ def _copy_events(conn: Connection, rows: Sequence[tuple[object, ...]]) -> set[tu
     return {(sid, eid) for sid, eid in conn.exec_driver_sql(_STAGE_INSERT)}
 
 
-def mark_dirty(session: Session, days: Iterable[date]) -> None:
-    """Note that these days' rollups are out of date (append-only; see PlaybackDirtyDay)."""
-    values = [{"day": d} for d in sorted(set(days))]
+def mark_dirty(session: Session, sessions: Iterable[tuple[str, date]]) -> None:
+    """Note that these (session id, day) sessions have events the rollups have not counted yet
+    (append-only; see PlaybackDirtySession): the next refresh recounts them."""
+    values = [{"session_id": sid, "day": day} for sid, day in sorted(set(sessions))]
     if values:
-        session.execute(insert(PlaybackDirtyDay), values)
+        session.execute(insert(PlaybackDirtySession), values)

@@ -137,3 +137,45 @@ class PlaybackDirtyDay(Base):
     day: Mapped[date] = mapped_column(Date)
 
     __table_args__ = (Index("ix_playback_dirty_days_day", "day"),)
+
+
+class PlaybackDirtySession(Base):
+    """A session with events the rollups have not seen: one row per write that touched it (append-only,
+    like PlaybackDirtyDay), taken and deleted by the incremental refresh, which recounts only these
+    sessions. `day` is the session's day, so its events are read off the counting index."""
+
+    __tablename__ = "playback_dirty_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(36))
+    day: Mapped[date] = mapped_column(Date)
+
+
+class PlaybackSessionCount(Base):
+    """Each counted session's outcome, as the rollups last saw it: its dimensions, credited time, whether
+    it reached the threshold (`qualified`) and whether it counts or was discarded by the daily cap.
+
+    What makes a refresh incremental: a recounted session's old row is subtracted from the rollups and
+    its new one added, and only its listener's sessions of that track and day are ranked again for the
+    cap. Derived data like `playback_daily` (no foreign keys, rebuilt with its day); `started_at` is
+    copied so the cap's order needs no join."""
+
+    __tablename__ = "playback_session_counts"
+
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    track_id: Mapped[int] = mapped_column(BigId)
+    user_id: Mapped[int | None] = mapped_column(BigId)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    territory: Mapped[str] = mapped_column(CHAR(2))
+    user_tier: Mapped[str] = mapped_column(String(16))
+    quality: Mapped[str] = mapped_column(String(32))
+    credited_ms: Mapped[int] = mapped_column(BigInteger)
+    qualified: Mapped[int] = mapped_column(Integer)
+    counted: Mapped[int] = mapped_column(Integer)
+    over_cap: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # the cap's groups (a listener's sessions of one track on one day), and a day's rows for a recount
+        Index("ix_playback_session_counts_group", "day", "user_id", "track_id"),
+    )

@@ -6,7 +6,7 @@ statement, `_write_postgresql`; elsewhere one transaction); if the queue
 holds `max_pending` (the database slow or down), new sessions are refused with 503. `flush()` writes
 at once (the events endpoint calls it before it decides a session id is unknown; shutdown calls it).
 Each session records its UTC day and the listener's tier at the time (looked up in the same write
-when the caller did not pass it), and marks its day's rollup out of date."""
+when the caller did not pass it), and marks the session for the rollups' next refresh."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from cadenza import ids
 from cadenza.accounts.models import User
 from cadenza.db.engine import engine_of
 from cadenza.errors import Unavailable
-from cadenza.royalties.models import PlaybackDirtyDay, PlaybackEvent, PlaybackSession
+from cadenza.royalties.models import PlaybackDirtySession, PlaybackEvent, PlaybackSession
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def new_session(
 
 # PostgreSQL's batch in one statement: the sessions from one array per column, each one's start event
 # made from its session row in SQL (its id computed in Python: `_start_event_id`), the listener's tier
-# looked up where the caller did not pass it, and one day mark per distinct day. The events are inserted
+# looked up where the caller did not pass it, and one rollup mark per session. The events are inserted
 # from the sessions' RETURNING, so their foreign key finds the sessions of the same statement.
 _BATCH_SQL = """
 WITH given AS (
@@ -185,7 +185,7 @@ WITH given AS (
            g.started_at, g.day, 0, 0
     FROM opened o JOIN given g ON g.id = o.id
 )
-INSERT INTO playback_dirty_days (day) SELECT DISTINCT day FROM given ORDER BY day
+INSERT INTO playback_dirty_sessions (session_id, day) SELECT id, day FROM given
 """
 
 
@@ -221,21 +221,22 @@ def _start_event_id(session_id: str) -> str:
 
 
 def _write(db: Session, batch: list[NewSession], *, fast: bool = True) -> None:
-    """Insert the sessions and their start events, and mark their days (SQLite; on PostgreSQL a retry,
-    the first attempt being `_write_postgresql`). The driver's executemany; the ORM's per-row work showed
-    as the stream endpoint's p99. `fast=False` skips rows already stored (a retry)."""
+    """Insert the sessions and their start events, and mark them for the rollups (SQLite; on PostgreSQL a
+    retry, the first attempt being `_write_postgresql`). The driver's executemany; the ORM's per-row work
+    showed as the stream endpoint's p99. `fast=False` skips rows already stored (a retry)."""
     tiers = _tiers(db, {s.user_id for s in batch if s.user_tier is None and s.user_id is not None})
     sessions = [_session_row(s, tiers) for s in batch]
     events = [_start_row(s) for s in batch]
+    marks = [{"session_id": row["id"], "day": row["day"]} for row in sessions]
     conn = db.connection()
-    days = sorted({row["day"] for row in sessions})
-    conn.execute(insert(PlaybackDirtyDay), [{"day": d} for d in days])
     if not fast:
         conn.execute(_insert_new(db, PlaybackSession), sessions)
         conn.execute(_insert_new(db, PlaybackEvent), events)
+        conn.execute(insert(PlaybackDirtySession), marks)
         return
     db.execute(insert(PlaybackSession), sessions)
     db.execute(insert(PlaybackEvent), events)
+    db.execute(insert(PlaybackDirtySession), marks)
 
 
 def _insert_new(db: Session, model: type[PlaybackSession] | type[PlaybackEvent]) -> Insert:

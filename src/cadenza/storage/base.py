@@ -50,6 +50,12 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str) -> list[str]: ...
 
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, ObjectStat]]:
+        """Every object under `prefix` ("" for the whole store) with its size and modification time, as
+        the listing gives them (one request per 1,000 objects on S3, not one per object); in no
+        particular order. Objects still being written are not listed."""
+        ...
+
     def open(self, key: str) -> BinaryIO: ...
 
     def stat(self, key: str) -> ObjectStat:

@@ -106,6 +106,23 @@ class LocalStore:
             if p.is_file() and not p.name.startswith(".tmp-")
         )
 
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, ObjectStat]]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not base.is_dir():
+            return
+        for folder, _, names in os.walk(base):
+            for name in names:
+                if name.startswith(".tmp-"):  # a write in progress (or a crashed one's leftover)
+                    continue
+                path = Path(folder) / name
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:  # deleted meanwhile
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+                    yield path.relative_to(self.root).as_posix(), ObjectStat(st.st_size, st.st_mtime, etag)
+
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
 

@@ -76,6 +76,21 @@ class S3Store:
             keys.extend(obj["Key"][len(self.prefix) :] for obj in page.get("Contents", []))
         return sorted(keys)
 
+    def scan(self, prefix: str = "") -> Iterator[tuple[str, ObjectStat]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        start = self._k(prefix.rstrip("/")) + "/" if prefix.strip("/") else self.prefix
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=start):
+            for obj in page.get("Contents", []):
+                etag = str(obj.get("ETag") or "")
+                yield (
+                    obj["Key"][len(self.prefix) :],
+                    ObjectStat(
+                        size=int(obj["Size"]),
+                        mtime=obj["LastModified"].timestamp(),
+                        etag=etag if etag.startswith('"') else f'"{etag}"',
+                    ),
+                )
+
     def delete_prefix(self, prefix: str) -> int:
         keys = self.list(prefix)
         for i in range(0, len(keys), 1000):

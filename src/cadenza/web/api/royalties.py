@@ -28,7 +28,8 @@ class StatOut(BaseModel):
 
 
 class RefreshOut(BaseModel):
-    days: list[str]
+    days: list[str]  # rebuilt whole
+    sessions: int  # recounted one by one (sessions with new events)
     seconds: float
 
 
@@ -86,4 +87,6 @@ async def refresh_rollups(state: AppState) -> RefreshOut:
     """Fold new events into the daily rollups and the catalog's play counts now."""
     engine = engine_of(state.c.sessions)
     done = await run_in_threadpool(rollups.refresh, engine, rules=state.royalty_rules)
-    return RefreshOut(days=[d.isoformat() for d in done.days], seconds=round(done.seconds, 3))
+    return RefreshOut(
+        days=[d.isoformat() for d in done.days], sessions=done.sessions, seconds=round(done.seconds, 3)
+    )
