@@ -114,9 +114,12 @@ def _configure_logs() -> None:
         celery_app.conf.worker_hijack_root_logger = False
 
 
-def main(concurrency: int, *, queues: str = QUEUE) -> None:
+def main(concurrency: int, *, queues: str = QUEUE, name: str | None = None) -> None:
     _configure_logs()
-    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues])
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "-Q", queues]
+    if name:
+        argv.append(f"--hostname={name}@%h")
+    celery_app.worker_main(argv)
 
 
 def beat_main(schedule_file: str) -> None:

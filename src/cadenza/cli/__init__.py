@@ -310,6 +310,9 @@ def worker(
     queues: Annotated[
         str, typer.Option(help="Queues to take tasks from: cadenza-ingest, cadenza-analysis (reprocessing).")
     ] = "cadenza-ingest",
+    name: Annotated[
+        str | None, typer.Option(help="Worker node name (several workers on one host need their own).")
+    ] = None,
 ) -> None:
     """Run a Celery worker for the ingest pipeline (needs CADENZA_BROKER_URL)."""
     settings = get_settings()
@@ -320,7 +323,7 @@ def worker(
         raise typer.Exit(2)
     from cadenza import worker as celery_worker
 
-    celery_worker.main(concurrency, queues=queues)
+    celery_worker.main(concurrency, queues=queues, name=name)
 
 
 @app.command()

@@ -25,7 +25,10 @@ def depths(broker_url: str, queues: Sequence[str], *, timeout: float = 2.0) -> d
             for q in queues:
                 try:
                     out[q] = int(channel.queue_declare(queue=q, passive=True).message_count)
-                except Exception:  # not declared yet (no worker ever started): unknown, not zero
+                except Exception:
+                    # Redis keeps a queue as a list, and an empty list does not exist: that is zero.
+                    # RabbitMQ: not declared yet (no worker ever started): unknown, not zero.
+                    out[q] = 0 if conn.transport.driver_type == "redis" else None
                     channel = conn.channel()
     except Exception as exc:
         log.warning("broker did not answer for queue depths: %s", type(exc).__name__)
