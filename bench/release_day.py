@@ -93,7 +93,7 @@ async def _crowd(edge: str, tokens: list[str], track: int, n: int, spread: float
             *(
                 _listener(client, sem, tokens[i % len(tokens)], track, rng.uniform(0, spread), timings)
                 for i in range(n)
-            ),  # fmt: skip
+            ),
             return_exceptions=True,
         )
         wall = time.perf_counter() - t0
@@ -129,12 +129,10 @@ def _report(name: str, run: dict) -> dict[str, float]:
     print(f"\n{name}: {len(run['ok'])} listeners served, {len(run['failures'])} failed, {run['wall']:.1f} s")
     for kind in ("grant", "master", "variant", "segment"):
         vals = t[kind]
-        print(
-            f"  {kind:8s} n={len(vals):6d}  p50 {_pct(vals, 0.5) * 1000:7.1f} ms  p99 {_pct(vals, 0.99) * 1000:7.1f} ms"
-        )
-    print(
-        f"  time to first segment: p50 {_pct(starts, 0.5) * 1000:.0f} ms, p99 {_pct(starts, 0.99) * 1000:.0f} ms"
-    )
+        p50, p99 = _pct(vals, 0.5) * 1000, _pct(vals, 0.99) * 1000
+        print(f"  {kind:8s} n={len(vals):6d}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
+    p50, p99 = _pct(starts, 0.5) * 1000, _pct(starts, 0.99) * 1000
+    print(f"  time to first segment: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     return {"p99_start": _pct(starts, 0.99), "p50_start": _pct(starts, 0.5)}
 
 
