@@ -50,6 +50,8 @@ class Observability:
         self.app = app
         self._state = state
         self._token = metrics_token.encode() if metrics_token else None
+        self._children: dict[tuple[str, str, int], Any] = {}
+        self._grants: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,9 +78,14 @@ class Observability:
         finally:
             elapsed = time.perf_counter() - started
             route = route_of(scope)
-            metrics.http_request_seconds.labels(scope["method"], route, metrics.status_class(status)).observe(
-                elapsed
-            )
+            key = (scope["method"], route, status)
+            child = self._children.get(key)
+            if child is None:  # a handful of (method, route, status) combinations: resolved once each
+                child = metrics.http_request_seconds.labels(
+                    scope["method"], route, metrics.status_class(status)
+                )
+                self._children[key] = child
+            child.observe(elapsed)
             if route == STREAM_ROUTE and status in (200, 451):
                 self._count_grant(scope, status)
             logs.request_id.reset(token)
@@ -89,8 +96,11 @@ class Observability:
             return
         peer = (scope.get("client") or ("", 0))[0]
         ip = clientip.client_ip(peer, _header(scope, b"x-forwarded-for"), state.trusted_proxies)
-        territory = state.geo.territory(ip) or "unknown"
-        metrics.stream_grants.labels(territory, "issued" if status == 200 else "unavailable").inc()
+        key = (state.geo.territory(ip) or "unknown", "issued" if status == 200 else "unavailable")
+        child = self._grants.get(key)
+        if child is None:  # bounded: territories x 2 outcomes
+            child = self._grants[key] = metrics.stream_grants.labels(*key)
+        child.inc()
 
     async def _metrics(self, scope: Scope, send: Send) -> None:
         if self._token is None:
