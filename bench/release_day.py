@@ -18,7 +18,7 @@ Reported:
   shield (warm), so the ratio p99(release)/p99(warm) says what the cold burst costs.
 
 Usage: PYTHONPATH=src .venv/bin/python bench/release_day.py [--listeners 1000] [--spread 3]
-                                                            [--connections 100]
+                                                            [--connections 100] [--duration 30]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import hashlib
 import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,8 +114,8 @@ def _origin_requests(cluster: object) -> float:
     )
 
 
-def _ready_track(cluster: object, admin: str, tmp: Path, seed: int, title: str) -> int:
-    source = make_audio(tmp / f"{title}.flac", duration=30, seed=seed)
+def _ready_track(cluster: object, admin: str, tmp: Path, seed: int, title: str, duration: float) -> int:
+    source = make_audio(tmp / f"{title}.flac", duration=duration, seed=seed)
     r = cf.upload(cluster.edge_url, admin, source, title=title)  # type: ignore[attr-defined]
     r.raise_for_status()
     tid = int(r.json()["id"])
@@ -141,15 +142,21 @@ def main() -> None:
     parser.add_argument("--listeners", type=int, default=1000)
     parser.add_argument("--spread", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=100)
+    parser.add_argument("--duration", type=float, default=30.0, help="track length (s): 6 s per segment")
     args = parser.parse_args()
+    # SIGTERM (a timeout, Ctrl-C's cousin) must still stop the cluster and drop its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-release-"))
-    cluster = cf.Cluster(cf.Options(root=tmp / "cluster"))
+    # The start token (signed for the master playlist) lives 60 s by default; a listener of this one
+    # Python client may wait longer than that for a connection, which would be the client's doing.
+    env = {"CADENZA_SIGNING__START_TTL_SEC": "900"}
+    cluster = cf.Cluster(cf.Options(root=tmp / "cluster", env=env))
     cluster.up()
     try:
         admin = cf.admin_token(cluster)
         tokens = [cf.admin_token(cluster, email=f"listener{i}@example.org") for i in range(20)]
-        warm_track = _ready_track(cluster, admin, tmp, 501, "warm")
-        new_track = _ready_track(cluster, admin, tmp, 502, "release")
+        warm_track = _ready_track(cluster, admin, tmp, 501, "warm", args.duration)
+        new_track = _ready_track(cluster, admin, tmp, 502, "release", args.duration)
         # Baseline: a track the shield already holds (one listener warms it).
         asyncio.run(_crowd(cluster.edge_url, tokens, warm_track, 1, 0, 1))
         warm = asyncio.run(
@@ -170,7 +177,7 @@ def main() -> None:
         # The stream itself is valid: decode it once, whole.
         out = tmp / "check.wav"
         seconds = cf.play(cluster.edge_url, admin, new_track, out)
-        print(f"the released stream decodes: {seconds:.2f} s of audio (source 30 s)")
+        print(f"the released stream decodes: {seconds:.2f} s of audio (source {args.duration:g} s)")
         print(f"\np99 time to first segment: release {r['p99_start'] * 1000:.0f} ms vs warm "
               f"{w['p99_start'] * 1000:.0f} ms: ratio {r['p99_start'] / w['p99_start']:.2f}")  # fmt: skip
         for f in release["failures"][:5]:
