@@ -3,8 +3,8 @@ stream grants by territory) costs on the hot stream route: CPU time per request 
 
 Two apps over the same SQLite catalog and the same process, differing only in that one ASGI layer; the
 stream route is driven in-process (raw ASGI calls, no sockets, so the figure is the app's own CPU, not
-the kernel's or a load generator's), in interleaved rounds (with, without, with, ...) so the machine's
-noise falls on both; medians of per-round CPU microseconds per request (process time: every thread,
+the kernel's or a load generator's), in interleaved rounds (with, without; without, with; ...) so the
+machine's noise falls on both; medians of per-round CPU microseconds per request (process time: every thread,
 the playback-session writer's included, which both variants pay alike).
 
     PYTHONPATH=src .venv/bin/python bench/metrics_overhead.py [--requests 3000] [--rounds 5] [--multiprocess]
@@ -104,8 +104,9 @@ def main() -> None:
         out: dict[str, list[float]] = {"with": [], "without": []}
         for app in (with_layer, without):  # warm: caches filled, code paths compiled
             await _drive(app, ids, token, 500)
-        for _ in range(args.rounds):
-            for name, app in (("with", with_layer), ("without", without)):
+        pair = [("with", with_layer), ("without", without)]
+        for r in range(args.rounds):  # the order flips each round: neither variant always goes first
+            for name, app in pair if r % 2 == 0 else pair[::-1]:
                 out[name].append(await _drive(app, ids, token, args.requests) / args.requests * 1e6)
         return out
 

@@ -78,11 +78,3 @@ class _Forward(Collector):
 
     def collect(self) -> Iterable[Metric]:
         return self._source.collect()
-
-
-def mark_process_dead(pid: int) -> None:
-    """Drop a dead process's live gauges (multiprocess mode); counters and histograms are kept."""
-    if MULTIPROCESS:
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)
