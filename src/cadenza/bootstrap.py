@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from cadenza.accounts import service as accounts
 from cadenza.accounts.service import Principal
@@ -142,6 +144,44 @@ class App:
     def _load_track_media(self, track_ids: list[int]) -> dict[int, TrackMedia]:
         with self.c.sessions() as s:
             return load_track_media(s, track_ids=track_ids)
+
+    def readiness(self) -> dict[str, str | None]:
+        """Whether this process can do its work now: the database, the object store and (in a cluster)
+        the broker each answer within `ops.ready_timeout_sec`. Part → None if it answered, else why not.
+
+        The checks run side by side in threads, so a part that hangs (an S3 server that stopped
+        answering) costs the timeout once, not once per part; a check still hanging is left to finish."""
+        settings = self.c.settings
+        checks: dict[str, Callable[[], object]] = {
+            "database": self._check_database,
+            "storage": lambda: self.c.store.exists("readyz/probe"),
+        }
+        if settings.broker_url:
+            checks["broker"] = self._check_broker
+        pool = cf.ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="cadenza-readyz")
+        futures = {name: pool.submit(check) for name, check in checks.items()}
+        cf.wait(futures.values(), timeout=settings.ops.ready_timeout_sec)
+        pool.shutdown(wait=False)
+        out: dict[str, str | None] = {}
+        for name, future in futures.items():
+            if not future.done():
+                out[name] = f"no answer within {settings.ops.ready_timeout_sec:g} s"
+            elif (exc := future.exception()) is not None:
+                out[name] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            else:
+                out[name] = None
+        return out
+
+    def _check_database(self) -> None:
+        with engine_of(self.c.sessions).connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _check_broker(self) -> None:
+        from kombu import Connection
+
+        timeout = self.c.settings.ops.ready_timeout_sec
+        with Connection(self.c.settings.broker_url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
 
     def close(self) -> None:
         self.principals.close()

@@ -148,6 +148,26 @@ class Subsonic(BaseModel):
     share_now_playing: bool = True
 
 
+class Ops(BaseModel):
+    """Running Cadenza as a cluster: logs, metrics, and what Celery beat schedules (docs/deployment.md)."""
+
+    # One JSON object per log line, with the request id (production); plain text otherwise.
+    json_logs: bool = False
+    # Bearer token Prometheus sends to scrape /metrics; unset, /metrics answers 404 (and nginx never
+    # passes /metrics from outside: deploy/nginx/cadenza.conf).
+    metrics_token: str | None = None
+    # Celery beat: rollup refresh, leftovers clean-up, stale-track reaper (seconds between runs).
+    rollups_every_sec: float = Field(default=60, gt=0)
+    cleanup_every_sec: float = Field(default=600, gt=0)
+    reaper_every_sec: float = Field(default=60, gt=0)
+    # A track still `processing`, untouched this long while nothing waits in the ingest queue, lost its
+    # task (a worker killed, a broker restarted without persistence): the reaper queues it again.
+    # Default: twice the stage timeout (a stage never runs longer than that).
+    stale_after_sec: float | None = Field(default=None, gt=0)
+    # How long /readyz waits for each of the database, the store and the broker.
+    ready_timeout_sec: float = Field(default=2.0, gt=0, le=30)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CADENZA_", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -170,6 +190,7 @@ class Settings(BaseSettings):
     delivery: Delivery = Field(default_factory=Delivery)
     royalties: Royalties = Field(default_factory=Royalties)
     subsonic: Subsonic = Field(default_factory=Subsonic)
+    ops: Ops = Field(default_factory=Ops)
 
     @field_validator("database_url")
     @classmethod
@@ -201,6 +222,10 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         assert self.database_url is not None
         return self.database_url
+
+    @property
+    def stale_after_sec(self) -> float:
+        return self.ops.stale_after_sec or 2 * self.ingest.stage_timeout_sec
 
     @property
     def work_path(self) -> Path:

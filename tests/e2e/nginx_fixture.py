@@ -22,7 +22,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +118,16 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def _upstream_servers(upstream: str | Sequence[str]) -> str:
+    """One app or several (a cluster's API processes) as the value of `server ${CADENZA_UPSTREAM};`:
+    'a:1' or 'a:1; server b:2' (nginx balances between them and skips one that refuses connections)."""
+    if isinstance(upstream, str):
+        return _upstream_host(upstream)
+    if not upstream:
+        raise ValueError("at least one upstream is needed")
+    return "; server ".join(f"{_upstream_host(u)} max_fails=1 fail_timeout=5s" for u in upstream)
+
+
 def _upstream_host(upstream: str) -> str:
     """'http://127.0.0.1:8000' or '127.0.0.1:8000' → '127.0.0.1:8000' for the upstream block."""
     parts = urlsplit(upstream if "//" in upstream else f"//{upstream}")
@@ -129,7 +139,7 @@ def _upstream_host(upstream: str) -> str:
 def write_prefix(
     prefix: Path,
     *,
-    upstream: str,
+    upstream: str | Sequence[str],
     keys: Mapping[str, str],
     origin_secret: str,
     port: int,
@@ -150,7 +160,7 @@ def write_prefix(
     shutil.copyfile(DEPLOY / "cadenza.js", prefix / "cadenza.js")
     values = {
         "LISTEN": f"127.0.0.1:{port}",
-        "CADENZA_UPSTREAM": _upstream_host(upstream),
+        "CADENZA_UPSTREAM": _upstream_servers(upstream),
         "CADENZA_SIGNING_KEYS": signing_keys_text(keys),
         "CADENZA_BIND_IP": "1" if bind_ip else "0",
         "CADENZA_ORIGIN_SECRET": origin_secret,
@@ -172,7 +182,7 @@ def write_prefix(
 def start_nginx(
     tmp: Path,
     *,
-    upstream: str,
+    upstream: str | Sequence[str],
     keys: Mapping[str, str],
     origin_secret: str,
     port: int | None = None,

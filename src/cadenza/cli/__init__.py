@@ -359,6 +359,9 @@ def worker(
             "(`cadenza import`), cadenza-analysis (reprocessing)."
         ),
     ] = "cadenza-ingest,cadenza-ingest-bulk",
+    name: Annotated[
+        str | None, typer.Option(help="Worker node name (several workers on one host need their own).")
+    ] = None,
 ) -> None:
     """Run a Celery worker for the ingest pipeline (needs CADENZA_BROKER_URL)."""
     settings = get_settings()
@@ -369,7 +372,25 @@ def worker(
         raise typer.Exit(2)
     from cadenza import worker as celery_worker
 
-    celery_worker.main(concurrency, queues=queues)
+    celery_worker.main(concurrency, queues=queues, name=name)
+
+
+@app.command()
+def beat(
+    schedule: Annotated[
+        Path | None, typer.Option(help="Where beat keeps its last-run times (default: data dir).")
+    ] = None,
+) -> None:
+    """Run Celery beat: rollup refresh, clean-up and the stale-track reaper on a schedule (one per
+    cluster; needs CADENZA_BROKER_URL)."""
+    settings = get_settings()
+    if not settings.broker_url:
+        console.print("[red]CADENZA_BROKER_URL is not set: beat schedules work for Celery workers[/red]")
+        raise typer.Exit(2)
+    from cadenza import worker as celery_worker
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    celery_worker.beat_main(str(schedule or settings.data_dir / "celerybeat-schedule"))
 
 
 if __name__ == "__main__":

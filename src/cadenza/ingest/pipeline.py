@@ -32,6 +32,7 @@ from cadenza.ingest import waveform as wf
 from cadenza.search import service as search
 from cadenza.storage import keys, mediatypes
 from cadenza.storage.base import ObjectStore
+from cadenza.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +320,7 @@ def _set_stage(c: Collaborators, track_id: int, stage: str) -> None:
 def mark_failed(c: Collaborators, track_id: int, *, stage: str, reason: str) -> None:
     """Record the failure and remove everything the track had put anywhere but its source."""
     log.info("track %s failed at %s: %s", track_id, stage, reason)
+    metrics.tracks_failed.labels(stage).inc()
     c.store.delete_prefix(keys.track_root(track_id))
     shutil.rmtree(c.settings.work_path / str(track_id), ignore_errors=True)
     dropped_source: str | None = None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -33,6 +34,8 @@ from cadenza.delivery import service as delivery_service
 from cadenza.delivery.service import NotAvailable
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
 from cadenza.storage.keys import track_id_of
+from cadenza.telemetry import logs as telemetry_logs
+from cadenza.telemetry import tasks as task_telemetry
 from cadenza.web import deps, static
 from cadenza.web.api import (
     accounts,
@@ -49,6 +52,7 @@ from cadenza.web.api import (
     uploads,
 )
 from cadenza.web.media import MediaConfig, MediaMiddleware
+from cadenza.web.observability import Observability
 from cadenza.web.subsonic import router as subsonic_router
 from cadenza.web.upload import UploadRejected
 
@@ -100,6 +104,8 @@ def _tune_runtime() -> None:
 PUBLIC_ROUTES = frozenset(
     {
         ("GET", "/api/health"),
+        ("GET", "/healthz"),  # liveness and readiness, for load balancers and orchestrators
+        ("GET", "/readyz"),
         ("POST", "/api/auth/register"),
         ("POST", "/api/auth/login"),
         ("POST", "/api/playback/beacon"),  # each event's unguessable session id is its credential
@@ -179,6 +185,9 @@ def create_app(
     """A ready-to-serve app; `wired` lets tests pass collaborators they built themselves, `static_dir`
     another build of the web player (default: the package's `web/static/`)."""
     settings = settings or get_settings()
+    if wired is None and settings.ops.json_logs:
+        telemetry_logs.configure(json_logs=True)
+    task_telemetry.connect()  # tasks queued while serving a request carry its id
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -203,6 +212,30 @@ def create_app(
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/healthz", tags=["meta"])
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers (a load balancer's liveness check; touches nothing else)."""
+        return {"status": "alive"}
+
+    @app.get(
+        "/readyz",
+        tags=["meta"],
+        responses={503: {"description": "a part this process needs does not answer; it is named"}},
+    )
+    async def readyz() -> JSONResponse:
+        """Ready: the database, the object store and the broker (in a cluster) answer now. A 503 names
+        the part that does not, so a load balancer drains this process and an operator knows why."""
+        state: App = app.state.cadenza
+        parts = await run_in_threadpool(state.readiness)
+        failing = {name: reason for name, reason in parts.items() if reason is not None}
+        body = {
+            "status": "ready" if not failing else "unavailable",
+            "checks": {name: reason or "ok" for name, reason in parts.items()},
+        }
+        if failing:
+            body["reason"] = "; ".join(f"{name}: {reason}" for name, reason in failing.items())
+        return JSONResponse(status_code=503 if failing else 200, content=body)
 
     for router in (
         stream.router,
@@ -260,6 +293,12 @@ def create_app(
             max_age=600,
         )
 
+    # Outermost: every request is timed and carries a request id, the media path's too.
+    app.add_middleware(
+        Observability,
+        state=lambda: getattr(app.state, "cadenza", None),
+        metrics_token=settings.ops.metrics_token,
+    )
     _check_authentication(app)
 
     @app.exception_handler(UploadRejected)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio
+from cachetools import TTLCache
 
 from cadenza.delivery import clientip, manifests, ranges, signing
 from cadenza.errors import InvalidInput
@@ -55,6 +56,10 @@ class MediaConfig:
         self.accel = accel
 
 
+def _read_text(store: ObjectStore, key: str) -> str:
+    return b"".join(store.read_range(key, 0, store.stat(key).size - 1)).decode()
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
@@ -91,6 +96,11 @@ class MediaMiddleware:
         self.app = app
         self._cfg_factory = cfg
         self._cfg: MediaConfig | None = None
+        # Master playlists by key. A key names one media version (content hash of source and settings),
+        # so its text never changes; kept a few minutes, a listener starting a track already played
+        # here needs no store round trip, and playback goes on while the store is unreachable (the
+        # shield serves the rest from its cache: tests/e2e/test_cluster_faults.py).
+        self._masters: TTLCache[str, str] = TTLCache(maxsize=4096, ttl=300)
 
     @property
     def cfg(self) -> MediaConfig:
@@ -155,11 +165,16 @@ class MediaMiddleware:
 
     async def _master(self, scope: Scope, send: Send, key: str, ip: str) -> None:
         cfg = self.cfg
-        try:
-            text = b"".join(cfg.store.read_range(key, 0, cfg.store.stat(key).size - 1)).decode()
-        except (FileNotFoundError, ValueError):
-            await _json(send, 404, "not_found", "no such object")
-            return
+        text = self._masters.get(key)
+        if text is None:
+            try:
+                # In a thread: an object store that hangs (S3 unreachable) must not stop this process's
+                # event loop, and with it every other request.
+                text = await anyio.to_thread.run_sync(_read_text, cfg.store, key)
+            except (FileNotFoundError, ValueError):
+                await _json(send, 404, "not_found", "no such object")
+                return
+            self._masters[key] = text
         depth = manifests.track_prefix_depth(key)
         exp = int(time.time()) + await cfg.playback_ttl(key)
         token = signing.sign(
