@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cadenza.accounts.models import Tier
-from cadenza.catalog.models import Track, TrackStatus, TrackVariant
+from cadenza.catalog.models import DASH, FLAC_STREAM, Track, TrackStatus, TrackVariant
 from cadenza.config import Delivery
 from cadenza.delivery import signing
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
@@ -59,6 +59,11 @@ class StreamGrant:
     waveform_url: str | None
     expires_at: int
     hifi_unavailable_reason: str | None
+    # The same CMAF segments as `hls_url`, as a DASH MPD (None for tracks packaged before v2: see
+    # `cadenza repackage`). The hi-fi pair adds the FLAC rendition to the AAC ladder; hi-fi tier only.
+    dash_url: str | None = None
+    hifi_hls_url: str | None = None
+    hifi_dash_url: str | None = None
 
 
 def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, TrackMedia]:
@@ -135,6 +140,8 @@ def authorize_stream(
         return signing.signed_path(keyring, key=key, depth=0, ttl=ttl, ip=client, now=t0)
 
     mp3 = media.variant_keys.get("mp3_320")
+    dash = media.variant_keys.get(DASH)
+    hifi = listener.tier == Tier.hifi and FLAC_STREAM in media.variant_keys
     flac = media.variant_keys.get("flac")
     may_download = policy.has_right(media.rights, right_type="download", territory=territory, at=at)
     playback = new_session(
@@ -156,6 +163,9 @@ def authorize_stream(
         waveform_url=url(media.waveform_key, long_ttl) if media.waveform_key else None,
         expires_at=int(t0 + start_ttl),
         hifi_unavailable_reason=media.hifi_unavailable_reason,
+        dash_url=url(dash, start_ttl) if dash else None,
+        hifi_hls_url=url(f"{media.media_prefix}/master.m3u8", start_ttl) if hifi else None,
+        hifi_dash_url=url(f"{media.media_prefix}/manifest.mpd", start_ttl) if hifi and dash else None,
     )
     return grant, playback
 

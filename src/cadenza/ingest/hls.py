@@ -7,6 +7,7 @@ content and can be cached forever; the playlists are the only mutable files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 import m3u8
 
 AAC_LC_CODECS = "mp4a.40.2"
+FLAC_CODECS = "fLaC"  # RFC 6381 name of FLAC in ISOBMFF (the FLAC-in-MP4 spec), as HLS and DASH list it
 HASH_HEX_CHARS = 16
 INIT_EXT = ".mp4"
 SEGMENT_EXT = ".m4s"
@@ -65,6 +67,42 @@ def package(hls_dir: Path, specs: Sequence[RenditionSpec], *, prefix: str = "hls
     renditions.sort(key=lambda r: (r.peak_bandwidth, r.bitrate_kbps))
     write_master(hls_dir / "master.m3u8", renditions, prefix=prefix)
     return renditions
+
+
+def package_one(variant_dir: Path, spec: RenditionSpec) -> Rendition:
+    """Package a rendition that lives outside `hls/` (the hi-fi FLAC): its playlist path is relative to
+    the track version's root. A rendition without a nominal bitrate gets its average, in kbit/s."""
+    r = _package_variant(variant_dir, spec, "")
+    if r.bitrate_kbps == 0:
+        r = dataclasses.replace(r, bitrate_kbps=math.ceil(r.average_bandwidth / 1000))
+    return r
+
+
+def segment_durations(playlist: Path) -> list[float]:
+    """The EXTINF durations of a media playlist, in order."""
+    return [float(seg.duration) for seg in m3u8.load(str(playlist)).segments]
+
+
+def segment_uris(playlist: Path) -> tuple[str, list[str]]:
+    """A packaged media playlist's init segment and media segments (names relative to the playlist)."""
+    loaded = m3u8.load(str(playlist))
+    init = loaded.segment_map[0].uri if loaded.segment_map else loaded.segments[0].init_section.uri
+    return init, [seg.uri for seg in loaded.segments]
+
+
+def check_aligned(root: Path, renditions: Sequence[Rendition], *, tolerance: float = 1e-5) -> None:
+    """Every rendition cuts its segments at the same times (CMAF's aligned switching sets), which a DASH
+    client switching with `segmentAlignment` and an HLS client switching levels both rely on. The AAC
+    renditions share the encoder's frame grid, so ffmpeg's segmenter cuts them identically."""
+    reference: list[float] | None = None
+    for r in renditions:
+        durations = segment_durations(root / r.playlist)
+        if reference is None:
+            reference = durations
+        elif len(durations) != len(reference) or any(
+            abs(a - b) > tolerance for a, b in zip(durations, reference, strict=True)
+        ):
+            raise ValueError(f"{r.name}: segments are not aligned with {renditions[0].name}")
 
 
 def write_master(path: Path, renditions: Sequence[Rendition], *, prefix: str = "hls") -> None:
@@ -151,7 +189,7 @@ def _package_variant(variant_dir: Path, spec: RenditionSpec, prefix: str) -> Ren
         name=spec.name,
         bitrate_kbps=spec.bitrate_kbps,
         codecs=spec.codecs,
-        playlist=f"{prefix}/{spec.name}/index.m3u8",
+        playlist=f"{prefix}/{spec.name}/index.m3u8" if prefix else f"{spec.name}/index.m3u8",
         segment_count=len(durations),
         average_bandwidth=average_bandwidth(durations, sizes),
         peak_bandwidth=peak_bandwidth(durations, sizes, init_size, float(playlist.target_duration or 0)),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog import artwork, lyrics
 from cadenza.catalog import service as catalog
-from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
+from cadenza.catalog.models import DASH, FLAC_STREAM, FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
 from cadenza.config import Settings
 from cadenza.db.engine import transaction
@@ -35,6 +35,7 @@ from cadenza.storage.base import ObjectStore
 
 log = logging.getLogger(__name__)
 
+PACKAGING_VERSION = 2
 STAGES: tuple[str, ...] = ("validate", "transcode", "waveform", "fingerprint", "publish")
 DONE = "done"
 
@@ -60,7 +61,8 @@ def media_version(settings: Settings, checksum: str) -> str:
     profile = settings.ingest.model_dump(
         include={"hls_segment_sec", "aac_bitrates_kbps", "mp3_bitrate_kbps", "waveform_pixels_per_second"}
     )
-    blob = json.dumps({"src": checksum, "profile": profile, "v": 1}, sort_keys=True)
+    # v2: CMAF segments (cmfc, styp + sidx) shared by the HLS masters and the DASH MPDs, FLAC in fMP4.
+    blob = json.dumps({"src": checksum, "profile": profile, "v": PACKAGING_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -153,6 +155,8 @@ def _transcoded(c: Collaborators, track: Track) -> tc.TranscodeResult:
     data: dict[str, Any] = json.loads(summary_path.read_text())
     data["out_dir"] = Path(data["out_dir"])
     data["renditions"] = [tc.Rendition(**r) for r in data["renditions"]]
+    if data.get("flac_stream"):
+        data["flac_stream"] = tc.Rendition(**data["flac_stream"])
     return tc.TranscodeResult(**data)
 
 
@@ -183,12 +187,7 @@ def _publish(c: Collaborators, track: Track) -> None:
     assert track.source_checksum
     prefix = keys.track_prefix(track.id, media_version(c.settings, track.source_checksum))
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] != "analysis")
-    playlists = [p for p in files if p.suffix == ".m3u8"]
-    # Media first, then variant playlists, then the master: a reader never sees a manifest whose parts
-    # are missing. Keys of segments are content hashes, so re-publishing rewrites identical objects.
-    ordered = [p for p in files if p.suffix != ".m3u8"]
-    ordered += sorted((p for p in playlists if p.name != "master.m3u8"), key=str)
-    ordered += [p for p in playlists if p.name == "master.m3u8"]
+    ordered = publish_order(files)
     try:
         for path in ordered:
             key = f"{prefix}/{path.relative_to(out).as_posix()}"
@@ -218,6 +217,18 @@ def _publish(c: Collaborators, track: Track) -> None:
     shutil.rmtree(c.settings.work_path / str(track.id), ignore_errors=True)
 
 
+MANIFESTS = (".m3u8", ".mpd")
+
+
+def publish_order(files: list[Path]) -> list[Path]:
+    """Media first, then variant playlists, then the masters and MPDs: a reader never sees a manifest
+    whose parts are missing. Keys of segments are content hashes, so re-publishing rewrites identical
+    objects."""
+    top = [p for p in files if p.name == "master.m3u8" or p.suffix == ".mpd"]
+    variants = sorted((p for p in files if p.suffix == ".m3u8" and p not in top), key=str)
+    return [p for p in files if p.suffix not in MANIFESTS] + variants + top
+
+
 def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> list[TrackVariant]:
     out = result.out_dir
     rows: list[TrackVariant] = []
@@ -229,11 +240,41 @@ def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> lis
                 track_id=track_id,
                 quality=r.name,
                 codec="aac",
-                container="hls-fmp4",
+                container="cmaf",
                 bitrate_kbps=r.bitrate_kbps,
                 storage_key=f"{prefix}/{r.playlist}",
                 size_bytes=size,
                 checksum=sha256_file(playlist),
+            )
+        )
+    if result.flac_stream is not None:
+        r = result.flac_stream
+        playlist = out / r.playlist
+        rows.append(
+            TrackVariant(
+                track_id=track_id,
+                quality=FLAC_STREAM,
+                codec="flac",
+                container="cmaf",
+                bitrate_kbps=r.bitrate_kbps,
+                storage_key=f"{prefix}/{r.playlist}",
+                size_bytes=sum(p.stat().st_size for p in playlist.parent.iterdir() if p.is_file()),
+                checksum=sha256_file(playlist),
+            )
+        )
+    if result.mpd is not None:
+        # The DASH MPD over the same segments: a row of its own so delivery knows the track has one.
+        mpd = out / result.mpd
+        rows.append(
+            TrackVariant(
+                track_id=track_id,
+                quality=DASH,
+                codec="aac",
+                container="mpd",
+                bitrate_kbps=None,
+                storage_key=f"{prefix}/{result.mpd}",
+                size_bytes=mpd.stat().st_size,
+                checksum=sha256_file(mpd),
             )
         )
     files = [("mp3_320", "mp3", "mp3", 320, result.mp3)]

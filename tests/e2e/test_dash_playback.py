@@ -1,0 +1,103 @@
+"""dash.js in Debian's chromium plays Cadenza's signed MPDs: the AAC ladder for everyone, lossless (FLAC in
+fMP4, `fLaC`) with the AAC ladder for a hi-fi listener, switching between them while it plays."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from audio import make_audio
+from cadenza.bootstrap import App, build_collaborators
+from cadenza.db.engine import make_engine, transaction
+from cadenza.ingest.service import accept_upload
+from cadenza.rights import service as rights
+from cadenza.web.app import create_app
+from conftest import InlineRunner, create_user, make_settings
+from e2e import dashpage
+from livesrv import serve
+
+dashpage.skip_unless_ready()
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("dashplay")
+    url = f"sqlite:///{tmp / 'data' / 'cadenza.db'}"
+    settings = make_settings(tmp / "data", url)
+    c = build_collaborators(settings, engine=make_engine(url))
+    track = accept_upload(
+        c, InlineRunner(c), path=make_audio(tmp / "s.flac", duration=30, seed=91), filename="s.flac"
+    )
+    with transaction(c.sessions) as s:
+        rights.grant(s, track_id=track.id, right_type="stream")
+    fan = create_user(c.sessions, email="fan@example.org")
+    hifi = create_user(c.sessions, email="hifi@example.org", tier="hifi")
+    with serve(create_app(settings, wired=App(c=c, runner=InlineRunner(c)))) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=dashpage.CHROMIUM, headless=True, args=dashpage.ARGS)
+        try:
+            yield {"base": base, "track": track.id, "fan": fan, "hifi": hifi, "browser": browser}
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(site: dict) -> Iterator[Page]:
+    context = site["browser"].new_context()
+    page = dashpage.open_page(context, site["base"])
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def _grant(site: dict, token: str) -> dict:
+    r = httpx.get(
+        f"{site['base']}/api/tracks/{site['track']}/stream", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _time(page: Page) -> float:
+    return float(page.evaluate("document.getElementById('a').currentTime"))
+
+
+def _plays_past(page: Page, seconds: float, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _time(page) > seconds:
+            return
+        time.sleep(0.1)
+    failures = page.evaluate("window.failures")
+    raise AssertionError(f"currentTime stuck at {_time(page)} (dash.js errors: {failures})")
+
+
+def test_dashjs_plays_the_aac_ladder_from_the_signed_mpd(site: dict, page: Page) -> None:
+    play_url = site["base"] + _grant(site, site["fan"])["dash_url"]
+    dashpage.play(page, play_url)
+    _plays_past(page, 2.0)
+    bitrates = page.evaluate("window.player.getBitrateInfoListFor('audio').map(b => b.bitrate)")
+    assert len(bitrates) == 3 and all(b < 400_000 for b in bitrates)
+    assert page.evaluate("window.failures") == []
+
+
+def test_dashjs_plays_lossless_for_a_hifi_listener_and_switches_to_aac(site: dict, page: Page) -> None:
+    """The hi-fi MPD offers FLAC and AAC as two switchable adaptation sets; dash.js starts on the
+    lossless one (the highest bit rate) and changes codec in the middle of playback when asked."""
+    dashpage.play(page, site["base"] + _grant(site, site["hifi"])["hifi_dash_url"])
+    _plays_past(page, 1.0)
+    codecs = page.evaluate("window.player.getTracksFor('audio').map(t => t.codec)")
+    assert len(codecs) == 2 and any("fLaC" in c for c in codecs) and any("mp4a.40.2" in c for c in codecs)
+    assert "fLaC" in page.evaluate("window.player.getCurrentTrackFor('audio').codec")
+    page.evaluate("""() => {
+        const aac = window.player.getTracksFor('audio').find(t => t.codec.includes('mp4a'));
+        window.player.setCurrentTrack(aac);
+    }""")
+    switched_at = _time(page)
+    _plays_past(page, switched_at + 6.0, timeout=30)
+    assert "mp4a.40.2" in page.evaluate("window.player.getCurrentTrackFor('audio').codec")
+    assert page.evaluate("window.failures") == []
