@@ -14,6 +14,7 @@ from cadenza.catalog.models import (
 )
 from cadenza.db.base import Base
 from cadenza.library.models import ArtistMark, Playlist, PlaylistEntry, PlayQueue, ReleaseMark, TrackMark
+from cadenza.protection.models import ContentKey, ProtectionPolicy
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
 from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 
@@ -22,12 +23,14 @@ __all__ = [
     "ArtistMark",
     "Artwork",
     "Base",
+    "ContentKey",
     "FingerprintKey",
     "PlayQueue",
     "PlaybackEvent",
     "PlaybackSession",
     "Playlist",
     "PlaylistEntry",
+    "ProtectionPolicy",
     "Release",
     "ReleaseMark",
     "RightType",

@@ -39,6 +39,7 @@ class TrackMedia:
     variant_keys: dict[str, str]
     hifi_unavailable_reason: str | None
     rights: tuple[policy.Right, ...]
+    protected: bool = False  # its CMAF segments are published encrypted (cenc); licences via Clear Key
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class StreamGrant:
     dash_url: str | None = None
     hifi_hls_url: str | None = None
     hifi_dash_url: str | None = None
+    # Protected tracks: where the player's Clear Key CDM posts its licence request (EME), with a
+    # short-lived token bound to this listener, this track and this client address.
+    licence_url: str | None = None
 
 
 def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, TrackMedia]:
@@ -81,12 +85,15 @@ def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, Tra
         return {}
     ready = [r.id for r in rows]
     variants: dict[int, dict[str, str]] = {i: {} for i in ready}
-    for tid, quality, key in session.execute(
-        select(TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key).where(
-            TrackVariant.track_id.in_(ready)
-        )
+    protected: set[int] = set()
+    for tid, quality, key, container in session.execute(
+        select(
+            TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key, TrackVariant.container
+        ).where(TrackVariant.track_id.in_(ready))
     ):
         variants[tid][quality] = key
+        if container == PROTECTED_CONTAINER:
+            protected.add(tid)
     rights: dict[int, list[policy.Right]] = {i: [] for i in ready}
     for tid, rtype, territory, expires in session.execute(
         select(TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at).where(
@@ -103,6 +110,7 @@ def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, Tra
             variant_keys=variants[r.id],
             hifi_unavailable_reason=r.hifi_unavailable_reason,
             rights=tuple(rights[r.id]),
+            protected=r.id in protected,
         )
         for r in rows
     }
@@ -166,8 +174,60 @@ def authorize_stream(
         dash_url=url(dash, start_ttl) if dash else None,
         hifi_hls_url=url(f"{media.media_prefix}/master.m3u8", start_ttl) if hifi else None,
         hifi_dash_url=url(f"{media.media_prefix}/manifest.mpd", start_ttl) if hifi and dash else None,
+        licence_url=licence_path(
+            keyring, track_id=media.id, user_id=listener.id, ttl=start_ttl, ip=client, now=t0
+        )
+        if media.protected
+        else None,
     )
     return grant, playback
+
+
+PROTECTED_CONTAINER = "cmaf-cenc"
+
+
+def _licence_scope(track_id: int, user_id: int) -> str:
+    """What a licence token is signed for: one track, one listener (not an object key)."""
+    return f"licence/{track_id}/{user_id}"
+
+
+def licence_path(
+    keyring: signing.Keyring, *, track_id: int, user_id: int, ttl: int, ip: str | None, now: float
+) -> str:
+    token = signing.sign(
+        keyring, key=_licence_scope(track_id, user_id), depth=0, expires_at=int(now + ttl), ip=ip
+    )
+    return f"/api/tracks/{track_id}/licence?token={token}"
+
+
+def authorize_licence(
+    media: TrackMedia | None,
+    *,
+    track_id: int,
+    listener: Listener,
+    token: str | None,
+    keyring: signing.Keyring,
+    ip: str | None,
+    territory: str | None,
+    at: datetime,
+    now: float | None = None,
+) -> TrackMedia:
+    """The checks before a content key leaves the server: a licence token from a stream grant for this
+    track and this listener (and address), unexpired; the track protected; a live stream right in the
+    listener's territory now (the same rule as `authorize_stream`, so a revoked right stops licences)."""
+    if not token:
+        raise Forbidden("a licence request needs the token of a stream grant")
+    try:
+        signing.verify(keyring, token=token, key=_licence_scope(track_id, listener.id), ip=ip, now=now)
+    except signing.SignatureError as exc:
+        raise Forbidden(f"licence token refused: {exc.reason}") from exc
+    if media is None:
+        raise NotFound(f"track {track_id} not found")
+    if not media.protected:
+        raise NotFound(f"track {track_id} is not protected: it needs no licence")
+    if not policy.can_stream(media.rights, territory, at):
+        raise NotAvailable("this track is not available in your territory")
+    return media
 
 
 DOWNLOADS = {"mp3_320": ".mp3", "flac": ".flac"}

@@ -158,6 +158,7 @@ def _package_variant(variant_dir: Path, spec: RenditionSpec, prefix: str) -> Ren
     if playlist.is_variant or not playlist.segments or not playlist.is_endlist:
         raise ValueError(f"{playlist_path}: expected a finished VOD media playlist")
 
+    _drop_empty_segments(variant_dir, playlist)
     renamed: dict[str, str] = {}
     init_size = 0
     init_uris = {seg.init_section.uri for seg in playlist.segments if seg.init_section is not None}
@@ -194,6 +195,17 @@ def _package_variant(variant_dir: Path, spec: RenditionSpec, prefix: str) -> Ren
         average_bandwidth=average_bandwidth(durations, sizes),
         peak_bandwidth=peak_bandwidth(durations, sizes, init_size, float(playlist.target_duration or 0)),
     )
+
+
+def _drop_empty_segments(variant_dir: Path, playlist: m3u8.M3U8) -> None:
+    """ffmpeg's segmenter closes a last fMP4 segment with no fragment in it (only `styp`) when the audio
+    ends right after a cut (FLAC's last frame falls in the segment before): a segment with no samples
+    is dropped from the playlist and the disk, or DASH clients would fetch and choke on it."""
+    for seg in list(playlist.segments):
+        path = variant_dir / seg.uri
+        if path.is_file() and path.stat().st_size < 4096 and b"moof" not in path.read_bytes():
+            playlist.segments.remove(seg)
+            path.unlink()
 
 
 def _rename_to_content(directory: Path, uri: str, ext: str) -> str:

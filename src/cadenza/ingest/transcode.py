@@ -41,6 +41,8 @@ from cadenza.errors import StageError
 from cadenza.ingest import dash, ffmpeg, hls, waveform
 from cadenza.ingest import loudness as ld
 from cadenza.ingest.hls import Rendition
+from cadenza.protection import cenc, clearkey
+from cadenza.protection.keys import TrackKey
 
 __all__ = ["Rendition", "TranscodeResult", "flac_bits", "lossy_sample_rate", "read_fingerprint", "transcode"]
 
@@ -88,6 +90,7 @@ class TranscodeResult:
     hifi_master_playlist: str | None = None  # AAC + FLAC (lossless sources only), HLS
     hifi_mpd: str | None = None  # AAC + FLAC, DASH
     flac_stream: Rendition | None = None  # FLAC in fMP4, listed only in the hi-fi manifests
+    kid: str | None = None  # hex KID when the CMAF segments are encrypted (cenc)
 
 
 @dataclass
@@ -170,11 +173,14 @@ def transcode(
     out_dir: Path,
     cfg: Ingest,
     codec: str | None = None,
+    protection: TrackKey | None = None,
 ) -> TranscodeResult:
     """Encode `source` into HLS AAC renditions, an MP3, a FLAC (lossless only) and the analysis taps.
 
     `duration_sec` is the validator's estimate; the result carries the duration measured on the PCM tap.
     `codec` (e.g. "mp3") only words the reason a lossy source gets no FLAC; it is probed when omitted.
+    With `protection`, every CMAF init and media segment is encrypted (cenc) before it is named, and the
+    MPDs carry the Clear Key ContentProtection.
     """
     if sample_rate <= 0 or channels <= 0:
         raise StageError(STAGE, f"invalid source parameters: {sample_rate} Hz, {channels} channels")
@@ -204,21 +210,11 @@ def transcode(
         if measured <= 0:
             raise StageError(STAGE, "the source decoded to no audio")
         _check_outputs(work, plan)
-        specs = [hls.RenditionSpec(_aac_name(k), k) for k in plan.aac_kbps]
-        renditions = hls.package(work / "hls", specs)
-        hls.check_aligned(work, renditions)
         lossy = (plan.lossy_rate, plan.out_channels)
-        dash.write_mpd(work / MPD, work, renditions, audio=dict.fromkeys((r.name for r in renditions), lossy))
-        flac_stream = None
-        if plan.flac_bits:
-            flac_stream = hls.package_one(
-                work / FLAC_STREAM_DIR, hls.RenditionSpec("flac", 0, hls.FLAC_CODECS)
-            )
-            ladder = [*renditions, flac_stream]
-            hls.write_master(work / HIFI_MASTER_PLAYLIST, ladder, prefix="")
-            audio = dict.fromkeys((r.name for r in renditions), lossy)
-            audio[flac_stream.name] = (plan.sample_rate, plan.channels)
-            dash.write_mpd(work / HIFI_MPD, work, ladder, audio=audio)
+        lossless = (plan.sample_rate, plan.channels) if plan.flac_bits else None
+        renditions, flac_stream = package_cmaf(
+            work, plan.aac_kbps, lossy=lossy, lossless=lossless, protection=protection
+        )
         _replace_dir(work, target)
     except BaseException as exc:
         # Whatever happened (including Ctrl-C), no half-written output survives.
@@ -242,7 +238,53 @@ def transcode(
         hifi_master_playlist=HIFI_MASTER_PLAYLIST if flac_stream else None,
         hifi_mpd=HIFI_MPD if flac_stream else None,
         flac_stream=flac_stream,
+        kid=protection.kid.hex() if protection else None,
     )
+
+
+def package_cmaf(
+    work: Path,
+    aac_kbps: list[int],
+    *,
+    lossy: tuple[int, int],
+    lossless: tuple[int, int] | None,
+    protection: TrackKey | None,
+) -> tuple[list[Rendition], Rendition | None]:
+    """From CMAF renditions on disk (`hls/aac_<kbps>/` and, with `lossless`, `flac/`, each an HLS media
+    playlist with its init and segments), the published form: segments encrypted when `protection` is
+    given, every file named by content hash, the HLS masters and the DASH MPDs. Used by transcode and by
+    `cadenza repackage` (which starts from published segments and re-encodes nothing)."""
+    cmaf_dirs = [work / "hls" / _aac_name(k) for k in aac_kbps]
+    if lossless:
+        cmaf_dirs.append(work / FLAC_STREAM_DIR)
+    signalling = []
+    if protection is not None:
+        for variant in cmaf_dirs:
+            encrypt_rendition(variant, protection)
+        signalling = clearkey.content_protection(protection.kid)
+    specs = [hls.RenditionSpec(_aac_name(k), k) for k in aac_kbps]
+    renditions = hls.package(work / "hls", specs)
+    hls.check_aligned(work, renditions)
+    aac_audio = dict.fromkeys((r.name for r in renditions), lossy)
+    dash.write_mpd(work / MPD, work, renditions, audio=aac_audio, protection=signalling)
+    flac_stream = None
+    if lossless:
+        flac_stream = hls.package_one(work / FLAC_STREAM_DIR, hls.RenditionSpec("flac", 0, hls.FLAC_CODECS))
+        ladder = [*renditions, flac_stream]
+        hls.write_master(work / HIFI_MASTER_PLAYLIST, ladder, prefix="")
+        dash.write_mpd(
+            work / HIFI_MPD, work, ladder, audio={**aac_audio, "flac": lossless}, protection=signalling
+        )
+    return renditions, flac_stream
+
+
+def encrypt_rendition(variant: Path, key: TrackKey) -> None:
+    """Encrypt a rendition's CMAF files in place (before they are named by content hash)."""
+    for path in sorted(variant.iterdir()):
+        if path.suffix == ".mp4":
+            path.write_bytes(cenc.encrypt_init(path.read_bytes(), kid=key.kid))
+        elif path.suffix == ".m4s":
+            path.write_bytes(cenc.encrypt_segment(path.read_bytes(), key=key.key))
 
 
 def save_loudness(measured: Loudness, path: Path) -> None:
@@ -398,12 +440,16 @@ def _lossy_output(plan: _Plan, job: _Job, label: str, work: Path) -> list[str]:
 
 
 def _cmaf_hls(plan: _Plan, variant: Path) -> list[str]:
+    return cmaf_hls_args(plan.segment_sec, variant)
+
+
+def cmaf_hls_args(segment_sec: float, variant: Path) -> list[str]:
     """A CMAF track as an HLS rendition: one track per file, `cmfc` in the init's ftyp, and each segment
     a `styp` + `sidx` + one `moof`/`mdat` fragment (the mp4 muxer's `cmaf` flag), so the same files are
     the DASH representation in the MPD beside the master (`ingest/dash.py`)."""
     return [
         "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-        "-f", "hls", "-hls_time", _num(plan.segment_sec), "-hls_playlist_type", "vod",
+        "-f", "hls", "-hls_time", _num(segment_sec), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
         "-hls_segment_options", "movflags=+cmaf",
         "-hls_segment_filename", str(variant / "seg_%05d.m4s"), str(variant / "index.m3u8"),

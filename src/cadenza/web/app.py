@@ -41,6 +41,7 @@ from cadenza.web.api import (
     library,
     lyrics,
     playback,
+    protection,
     rights,
     royalties,
     search,
@@ -76,7 +77,11 @@ def _printable(value: object) -> str:
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": error, "reason": reason})
+    # An answer about this caller (refused, not available here) is no one else's: never cached, which
+    # the licence endpoint needs for its refusals as much as for its keys.
+    return JSONResponse(
+        status_code=status, content={"error": error, "reason": reason}, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _tune_runtime() -> None:
@@ -220,6 +225,8 @@ def create_app(
         library.router,
         lyrics.router,
         subsonic_keys.router,
+        protection.router,
+        protection.admin,
         subsonic_router,
         static.router,  # last: the player's shell and assets
     ):
