@@ -176,3 +176,20 @@ def test_a_revoked_right_gets_451_from_the_licence_and_playback_never_starts(sit
         with transaction(site["c"].sessions) as s:
             rights.grant(s, track_id=site["locked"], right_type="stream")
         site["state"].track_media.clear()
+
+
+@pytest.mark.skipif(not dashpage.HLSJS.is_file(), reason="hls.js is not installed (player/node_modules)")
+def test_hlsjs_plays_the_same_encrypted_segments_through_eme_clear_key(site: dict, page: Page) -> None:
+    """The protected HLS playlists list the very files of the MPD, declared SAMPLE-AES-CTR (cenc) with
+    the Clear Key key format: hls.js gets the key from the same licence endpoint."""
+    licences: list[int] = []
+    page.on("response", lambda r: licences.append(r.status) if "/licence" in r.url else None)
+    grant = _grant(site, site["fan"], site["locked"])
+    bearer = site["fan"]
+    page.evaluate(
+        "([u, l, b]) => window.playHls(u, l, b)",
+        [site["base"] + grant["hls_url"], site["base"] + grant["licence_url"], bearer],
+    )
+    _plays_past(page, 3.0)
+    assert licences and set(licences) == {200}
+    assert page.evaluate("window.failures") == []

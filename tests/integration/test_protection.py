@@ -320,5 +320,8 @@ def test_the_hls_playlists_of_a_protected_track_name_only_encrypted_segments(pro
     with world["c"].sessions() as s:
         prefix = s.get_one(Track, world["song"]).media_prefix
     playlist = m3u8.load(str(world["root"] / prefix / "hls" / "aac_256" / "index.m3u8"))
+    (key,) = playlist.keys
+    assert key.method == "SAMPLE-AES-CTR" and key.keyformat == "org.w3.clearkey"
+    assert base64.b64decode(key.uri.removeprefix("data:text/plain;base64,")) == _kid(world, world["song"])
     for seg in playlist.segments:
         assert b"senc" in (world["root"] / prefix / "hls" / "aac_256" / seg.uri).read_bytes()

@@ -7,6 +7,7 @@ content and can be cached forever; the playlists are the only mutable files.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import math
@@ -76,6 +77,18 @@ def package_one(variant_dir: Path, spec: RenditionSpec) -> Rendition:
     if r.bitrate_kbps == 0:
         r = dataclasses.replace(r, bitrate_kbps=math.ceil(r.average_bandwidth / 1000))
     return r
+
+
+def add_sample_aes_key(playlist_path: Path, *, kid: bytes, keyformat: str = "org.w3.clearkey") -> None:
+    """Declare a media playlist's segments as Common Encryption (`cenc`, AES-CTR) for an EME client:
+    `METHOD=SAMPLE-AES-CTR` with the Clear Key key format, the KID in a data URI (hls.js reads the key
+    id from its first 16 bytes and asks the licence server configured in the player, Cadenza's
+    `licence_url`). Written before EXT-X-MAP, so it covers the init section too."""
+    uri = "data:text/plain;base64," + base64.b64encode(kid).decode()
+    tag = f'#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,KEYFORMAT="{keyformat}",KEYFORMATVERSIONS="1",URI="{uri}"'
+    lines = playlist_path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("#EXT-X-MAP"))
+    _atomic_write_text(playlist_path, "\n".join([*lines[:at], tag, *lines[at:]]) + "\n")
 
 
 def segment_durations(playlist: Path) -> list[float]:

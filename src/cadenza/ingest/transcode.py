@@ -275,6 +275,9 @@ def package_cmaf(
         dash.write_mpd(
             work / HIFI_MPD, work, ladder, audio={**aac_audio, "flac": lossless}, protection=signalling
         )
+    if protection is not None:
+        for r in [*renditions, *([flac_stream] if flac_stream else [])]:
+            hls.add_sample_aes_key(work / r.playlist, kid=protection.kid)
     return renditions, flac_stream
 
 
