@@ -486,6 +486,8 @@ class _Proc:
                 stream.close()
 
     def error(self) -> str:
+        # The process has exited: let the drain thread reach EOF first, or the message may be missed.
+        self._drain.join(timeout=5)
         tail = [line for line in self.stderr if line][-5:]
         return f"ffmpeg {self.name} exited with {self.popen.returncode}: {' | '.join(tail) or 'no message'}"
 
