@@ -151,6 +151,20 @@ def _seed(schema: str, n: int) -> tuple[int, str, int, dict[int, bytes]]:
     return first, token, user_id, kids
 
 
+def _cpu_sec(pgid: int) -> float:
+    """User + system CPU seconds of every process in the server's process group (the server runs its
+    workers as children), from /proc/<pid>/stat."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[float, float]:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), url],
@@ -159,6 +173,7 @@ def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[fl
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    _wrk.requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[attr-defined,union-attr]
     p99 = float(re.search(r"P99_US (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
     dist = re.search(r"DIST .*", out)
     if dist:
@@ -242,13 +257,19 @@ def main() -> None:
         # Rounds interleave the two endpoints, so a noisy stretch of this shared machine hits both; each
         # round's ratios are printed, and their medians are the result.
         rows = []
+        cpu: list[tuple[float, float]] = []  # server CPU ms per request: stream, licence
         for n in range(1, args.rounds + 1):
+            c0 = _cpu_sec(server.pid)
             issue = _wrk(f"{base}/", stream, duration=args.duration, connections=args.connections)
+            c1, n_issue = _cpu_sec(server.pid), _wrk.requests  # type: ignore[attr-defined]
             keys = _wrk(f"{base}/", licence, duration=args.duration, connections=args.connections)
+            c2, n_keys = _cpu_sec(server.pid), _wrk.requests  # type: ignore[attr-defined]
+            cpu.append(((c1 - c0) * 1000 / n_issue, (c2 - c1) * 1000 / n_keys))
             rows.append((issue, keys, keys[0] / issue[0], keys[1] / issue[1]))
             print(
                 f"round {n}: stream URLs {issue[0]:7.0f} req/s p99 {issue[1]:5.1f} ms | licences "
-                f"{keys[0]:7.0f} req/s p99 {keys[1]:5.1f} ms | ratios {rows[-1][2]:.2f} {rows[-1][3]:.2f}"
+                f"{keys[0]:7.0f} req/s p99 {keys[1]:5.1f} ms | ratios {rows[-1][2]:.2f} {rows[-1][3]:.2f} | "
+                f"server CPU/request {cpu[-1][0]:.2f} vs {cpu[-1][1]:.2f} ms"
             )
         issue_rps, issue_p99 = (statistics.median(r[0][i] for r in rows) for i in (0, 1))
         keys_rps, keys_p99 = (statistics.median(r[1][i] for r in rows) for i in (0, 1))
@@ -257,6 +278,11 @@ def main() -> None:
         print(
             f"throughput ratio {statistics.median(r[2] for r in rows):.2f} (target >= 0.5)   "
             f"p99 ratio {statistics.median(r[3] for r in rows):.2f} (target <= 2)   (medians of the rounds)"
+        )
+        stream_cpu, licence_cpu = (statistics.median(c[i] for c in cpu) for i in (0, 1))
+        print(
+            f"server CPU per request: stream {stream_cpu:.2f} ms, licence {licence_cpu:.2f} ms, "
+            f"ratio {licence_cpu / stream_cpu:.2f} (less noisy than wall time on a shared machine)"
         )
     finally:
         if server is not None:

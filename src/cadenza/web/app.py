@@ -204,13 +204,15 @@ def create_app(
     app.state.static_dir = static_dir
 
     # FastAPI matches routes one by one (~10 us each here), so the hot ones come first: health (load
-    # balancers, the stream benchmark's baseline), then the stream endpoint.
+    # balancers, the stream benchmark's baseline), then the stream endpoint and the licence endpoint
+    # (both on the click-to-first-audio path of a protected track).
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     for router in (
         stream.router,
+        protection.router,
         accounts.public,
         accounts.router,
         uploads.router,
@@ -225,7 +227,6 @@ def create_app(
         library.router,
         lyrics.router,
         subsonic_keys.router,
-        protection.router,
         protection.admin,
         subsonic_router,
         static.router,  # last: the player's shell and assets
