@@ -9,6 +9,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.accounts import service as accounts
 from cadenza.accounts.service import Principal
@@ -23,6 +24,8 @@ from cadenza.delivery.service import TrackMedia, load_track_media
 from cadenza.delivery.signing import Keyring
 from cadenza.ingest.leftovers import clean_leftovers
 from cadenza.ingest.pipeline import Collaborators
+from cadenza.protection.envelope import MasterKeys
+from cadenza.protection.keys import LocalKeyProvider
 from cadenza.rights.geo import GeoLookup
 from cadenza.royalties.ingest import Ingestor, SessionDirectory
 from cadenza.royalties.recorder import SessionRecorder
@@ -71,7 +74,20 @@ def build_collaborators(
     sessions = make_session_factory(engine)
     # Catalog edits made through the ORM (titles, credits, renames) reach the search index at commit.
     keep_in_step(sessions)
-    return Collaborators(settings=settings, sessions=sessions, store=make_store(settings))
+    return Collaborators(
+        settings=settings,
+        sessions=sessions,
+        store=make_store(settings),
+        keys=make_key_provider(settings, sessions),
+    )
+
+
+def make_key_provider(settings: Settings, sessions: sessionmaker[Session]) -> LocalKeyProvider:
+    """Content keys: the local envelope provider (a CPIX multi-DRM provider would be chosen here)."""
+    active, masters = settings.master_keys()
+    return LocalKeyProvider(
+        sessions, MasterKeys(active=active, keys=masters), cache_sec=settings.protection.key_cache_sec
+    )
 
 
 def make_runner(c: Collaborators) -> Runner:

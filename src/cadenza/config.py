@@ -168,6 +168,17 @@ class Ops(BaseModel):
     ready_timeout_sec: float = Field(default=2.0, gt=0, le=30)
 
 
+class Protection(BaseModel):
+    """Content protection (protection/README in docs/delivery.md). Content keys are stored encrypted
+    (AES-256-GCM) under a master key: `master_keys` maps key id to 32 bytes in base64, `active_master_key`
+    wraps new keys; every listed key still unwraps, so the master rotates with `cadenza keys rewrap`.
+    Required in production; in dev and tests one is made once and kept in the data directory."""
+
+    master_keys: dict[str, str] = Field(default_factory=dict)
+    active_master_key: str | None = None
+    key_cache_sec: float = Field(default=60, ge=0, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CADENZA_", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -191,6 +202,7 @@ class Settings(BaseSettings):
     royalties: Royalties = Field(default_factory=Royalties)
     subsonic: Subsonic = Field(default_factory=Subsonic)
     ops: Ops = Field(default_factory=Ops)
+    protection: Protection = Field(default_factory=Protection)
 
     @field_validator("database_url")
     @classmethod
@@ -274,6 +286,34 @@ class Settings(BaseSettings):
         active = self.signing.active_key or sorted(keys)[0]
         if active not in keys:
             raise ValueError(f"signing active_key {active!r} is not among the keys")
+        return active, keys
+
+    def master_keys(self) -> tuple[str, dict[str, bytes]]:
+        """The active master key id and every master key (32 bytes each) that may unwrap content keys."""
+        import base64
+        import binascii
+
+        raw = dict(self.protection.master_keys)
+        if not raw:
+            if self.env == "prod":
+                raise ValueError("CADENZA_PROTECTION__MASTER_KEYS must be set in production")
+            key_file = self.data_dir / "protection.master.key"
+            if not key_file.exists():
+                key_file.parent.mkdir(parents=True, exist_ok=True)
+                key_file.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+                key_file.chmod(0o600)
+            raw = {"dev": key_file.read_text().strip()}
+        keys: dict[str, bytes] = {}
+        for kid, text in raw.items():
+            try:
+                keys[kid] = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise ValueError(f"protection master key {kid!r} is not base64") from exc
+            if len(keys[kid]) != 32:
+                raise ValueError(f"protection master key {kid!r} must be 32 bytes (AES-256)")
+        active = self.protection.active_master_key or sorted(keys)[0]
+        if active not in keys:
+            raise ValueError(f"protection active_master_key {active!r} is not among the master keys")
         return active, keys
 
 

@@ -53,7 +53,9 @@ def test_lossless_upload_becomes_ready_with_every_output(c: pipeline.Collaborato
     assert track.isrc == "USRC17607839"
     assert [a.name for a in track.artists] == ["Ana", "Bo"]
     assert abs((track.duration_sec or 0) - 20) < 0.1
-    assert {v.quality for v in track.variants} == {"aac_128", "aac_256", "aac_320", "mp3_320", "flac"}
+    assert {v.quality for v in track.variants} == {
+        "aac_128", "aac_256", "aac_320", "mp3_320", "flac", "flac_stream", "dash",
+    }  # fmt: skip
     assert track.hifi_unavailable_reason is None
     root = c.settings.storage.local_root
     assert root is not None and track.media_prefix

@@ -159,8 +159,14 @@ class TrackArtist(Base):
     __table_args__ = (Index("ix_track_artists_artist_id", "artist_id"),)  # an artist's tracks
 
 
+# Quality names of the streamed forms that are not an AAC rendition (`aac_<kbps>`) or a download.
+FLAC_STREAM = "flac_stream"  # FLAC in CMAF fMP4 (flac/index.m3u8), in the hi-fi manifests only
+DASH = "dash"  # the MPD over the AAC renditions (hls/manifest.mpd); the hi-fi MPD sits at the version root
+
+
 class TrackVariant(Base):
-    """One published rendition of a track: an HLS rendition, the MP3 download or the hi-fi FLAC."""
+    """One published rendition of a track: an HLS/DASH (CMAF) rendition, the MPD, the MP3 download or the
+    hi-fi FLAC."""
 
     __tablename__ = "track_variants"
 
@@ -168,7 +174,7 @@ class TrackVariant(Base):
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"))
     quality: Mapped[str] = mapped_column(String(32))  # aac_128, aac_256, aac_320, mp3_320, flac
     codec: Mapped[str] = mapped_column(String(32))
-    container: Mapped[str] = mapped_column(String(16))  # hls-fmp4, mp3, flac
+    container: Mapped[str] = mapped_column(String(16))  # cmaf (hls-fmp4 before v2), mpd, mp3, flac
     bitrate_kbps: Mapped[int | None] = mapped_column(Integer)
     storage_key: Mapped[str] = mapped_column(String(1000))
     size_bytes: Mapped[int] = mapped_column(BigInteger)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cadenza.cli.playlists import playlist_app
+from cadenza.cli.repackage import repackage
 from cadenza.cli.reprocess import reprocess
 from cadenza.cli.royalties import app as royalties_app
 from cadenza.cli.search import search_app
@@ -28,6 +29,7 @@ app.add_typer(search_app, name="search")
 app.add_typer(royalties_app, name="royalties")
 app.add_typer(storage_app, name="storage")
 app.command("reprocess")(reprocess)
+app.command("repackage")(repackage)
 console = Console()
 
 DEMO_USERS = [

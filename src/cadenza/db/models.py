@@ -16,6 +16,7 @@ from cadenza.db.base import Base
 from cadenza.ingest.models import ImportBatch, ImportItem
 from cadenza.library.bookmarks import Bookmark
 from cadenza.library.models import ArtistMark, Playlist, PlaylistEntry, PlayQueue, ReleaseMark, TrackMark
+from cadenza.protection.models import ContentKey, ProtectionPolicy
 from cadenza.rights.models import RightsHolder, RightType, TrackRight
 from cadenza.royalties.models import PlaybackEvent, PlaybackSession
 
@@ -25,6 +26,7 @@ __all__ = [
     "Artwork",
     "Base",
     "Bookmark",
+    "ContentKey",
     "FingerprintKey",
     "ImportBatch",
     "ImportItem",
@@ -33,6 +35,7 @@ __all__ = [
     "PlaybackSession",
     "Playlist",
     "PlaylistEntry",
+    "ProtectionPolicy",
     "Release",
     "ReleaseMark",
     "RightType",

@@ -1,4 +1,9 @@
-"""Rewriting a master playlist so each variant URI carries a track-scoped playback token."""
+"""Rewriting the manifests a listener starts from (HLS master playlists, DASH MPDs) so that every URI in
+them carries a playback token scoped to the manifest's directory.
+
+Which directory decides what a listener can reach: `tracks/<id>/<v>/hls/master.m3u8` and
+`hls/manifest.mpd` (everyone) open `tracks/<id>/<v>/hls/`, the AAC renditions only; the hi-fi
+`master.m3u8` and `manifest.mpd` at the version root open `tracks/<id>/<v>/`, which adds `flac/`."""
 
 from __future__ import annotations
 
@@ -10,9 +15,35 @@ from cadenza.delivery import signing
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
 
 
-def track_prefix_depth(master_key: str) -> int:
-    """Segments of the track version prefix: `tracks/<id>/<version>/hls/master.m3u8` → 3."""
-    return len(master_key.split("/")) - 2
+_MPD_OPEN = re.compile(r"<MPD\b[^>]*>")
+
+
+def is_manifest(key: str) -> bool:
+    """The objects the media path rewrites per listener instead of serving as stored."""
+    return key.endswith(("/master.m3u8", ".mpd"))
+
+
+def track_prefix_depth(manifest_key: str) -> int:
+    """Segments of the manifest's directory: `tracks/<id>/<v>/hls/master.m3u8` → 4, the hi-fi
+    `tracks/<id>/<v>/master.m3u8` → 3."""
+    return len(manifest_key.split("/")) - 1
+
+
+def rewrite(text: str, *, key: str, token: str) -> str:
+    """The listener's copy of the manifest at `key`."""
+    if key.endswith(".mpd"):
+        return rewrite_mpd(text, mpd_key=key, token=token)
+    return rewrite_master(text, master_key=key, token=token)
+
+
+def rewrite_mpd(text: str, *, mpd_key: str, token: str) -> str:
+    """Put a signed `BaseURL` first in the MPD: every segment URL in it is relative, so each resolves to
+    `/media/{token}/{dir}/{url}`, within the token's scope (the MPD's directory), as HLS variants do."""
+    base = f"/media/{token}/{posixpath.dirname(mpd_key)}/"
+    match = _MPD_OPEN.search(text)
+    if match is None:
+        raise ValueError(f"{mpd_key}: not an MPD")
+    return f"{text[: match.end()]}\n  <BaseURL>{base}</BaseURL>{text[match.end() :]}"
 
 
 def _resolve(base_dir: str, uri: str, prefix: str) -> str | None:

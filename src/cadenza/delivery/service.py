@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.accounts.models import Tier
-from cadenza.catalog.models import Track, TrackStatus, TrackVariant
+from cadenza.catalog.models import DASH, FLAC_STREAM, Track, TrackStatus, TrackVariant
 from cadenza.config import Delivery
 from cadenza.delivery import replaygain, signing
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
@@ -40,6 +40,7 @@ class TrackMedia:
     variant_keys: dict[str, str]
     hifi_unavailable_reason: str | None
     rights: tuple[policy.Right, ...]
+    protected: bool = False  # its CMAF segments are published encrypted (cenc); licences via Clear Key
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,14 @@ class StreamGrant:
     waveform_url: str | None
     expires_at: int
     hifi_unavailable_reason: str | None
+    # The same CMAF segments as `hls_url`, as a DASH MPD (None for tracks packaged before v2: see
+    # `cadenza repackage`). The hi-fi pair adds the FLAC rendition to the AAC ladder; hi-fi tier only.
+    dash_url: str | None = None
+    hifi_hls_url: str | None = None
+    hifi_dash_url: str | None = None
+    # Protected tracks: where the player's Clear Key CDM posts its licence request (EME), with a
+    # short-lived token bound to this listener, this track and this client address.
+    licence_url: str | None = None
 
 
 # The three reads of `load_track_media`, built once: building and keying a statement costs about as much
@@ -68,9 +77,9 @@ _IDS = bindparam("ids", expanding=True)
 _READY_TRACKS = select(
     Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key, Track.hifi_unavailable_reason
 ).where(Track.id.in_(_IDS), Track.status == TrackStatus.ready)
-_VARIANTS = select(TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key).where(
-    TrackVariant.track_id.in_(_IDS)
-)
+_VARIANTS = select(
+    TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key, TrackVariant.container
+).where(TrackVariant.track_id.in_(_IDS))
 _RIGHTS = select(
     TrackRight.track_id, TrackRight.right_type, TrackRight.territory, TrackRight.expires_at
 ).where(TrackRight.track_id.in_(_IDS))
@@ -87,8 +96,11 @@ def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, Tra
         return {}
     ready = [r.id for r in rows]
     variants: dict[int, dict[str, str]] = {i: {} for i in ready}
-    for tid, quality, key in session.execute(_VARIANTS, {"ids": ready}):
+    protected: set[int] = set()
+    for tid, quality, key, container in session.execute(_VARIANTS, {"ids": ready}):
         variants[tid][quality] = key
+        if container == PROTECTED_CONTAINER:
+            protected.add(tid)
     rights: dict[int, list[policy.Right]] = {i: [] for i in ready}
     for tid, rtype, territory, expires in session.execute(_RIGHTS, {"ids": ready}):
         rights[tid].append(policy.Right(rtype.value, territory, expires))
@@ -101,6 +113,7 @@ def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, Tra
             variant_keys=variants[r.id],
             hifi_unavailable_reason=r.hifi_unavailable_reason,
             rights=tuple(rights[r.id]),
+            protected=r.id in protected,
         )
         for r in rows
     }
@@ -138,6 +151,8 @@ def authorize_stream(
         return signing.signed_path(keyring, key=key, depth=0, ttl=ttl, ip=client, now=t0)
 
     mp3 = media.variant_keys.get("mp3_320")
+    dash = media.variant_keys.get(DASH)
+    hifi = listener.tier == Tier.hifi and FLAC_STREAM in media.variant_keys
     flac = media.variant_keys.get("flac")
     may_download = policy.has_right(media.rights, right_type="download", territory=territory, at=at)
     playback = new_session(
@@ -159,8 +174,63 @@ def authorize_stream(
         waveform_url=url(media.waveform_key, long_ttl) if media.waveform_key else None,
         expires_at=int(t0 + start_ttl),
         hifi_unavailable_reason=media.hifi_unavailable_reason,
+        dash_url=url(dash, start_ttl) if dash else None,
+        hifi_hls_url=url(f"{media.media_prefix}/master.m3u8", start_ttl) if hifi else None,
+        hifi_dash_url=url(f"{media.media_prefix}/manifest.mpd", start_ttl) if hifi and dash else None,
+        licence_url=licence_path(
+            keyring, track_id=media.id, user_id=listener.id, ttl=start_ttl, ip=client, now=t0
+        )
+        if media.protected
+        else None,
     )
     return grant, playback
+
+
+PROTECTED_CONTAINER = "cmaf-cenc"
+
+
+def _licence_scope(track_id: int, user_id: int) -> str:
+    """What a licence token is signed for: one track, one listener (not an object key)."""
+    return f"licence/{track_id}/{user_id}"
+
+
+def licence_path(
+    keyring: signing.Keyring, *, track_id: int, user_id: int, ttl: int, ip: str | None, now: float
+) -> str:
+    token = signing.sign(
+        keyring, key=_licence_scope(track_id, user_id), depth=0, expires_at=int(now + ttl), ip=ip
+    )
+    return f"/api/tracks/{track_id}/licence?token={token}"
+
+
+def authorize_licence(
+    media: TrackMedia | None,
+    *,
+    track_id: int,
+    listener: Listener,
+    token: str | None,
+    keyring: signing.Keyring,
+    ip: str | None,
+    territory: str | None,
+    at: datetime,
+    now: float | None = None,
+) -> TrackMedia:
+    """The checks before a content key leaves the server: a licence token from a stream grant for this
+    track and this listener (and address), unexpired; the track protected; a live stream right in the
+    listener's territory now (the same rule as `authorize_stream`, so a revoked right stops licences)."""
+    if not token:
+        raise Forbidden("a licence request needs the token of a stream grant")
+    try:
+        signing.verify(keyring, token=token, key=_licence_scope(track_id, listener.id), ip=ip, now=now)
+    except signing.SignatureError as exc:
+        raise Forbidden(f"licence token refused: {exc.reason}") from exc
+    if media is None:
+        raise NotFound(f"track {track_id} not found")
+    if not media.protected:
+        raise NotFound(f"track {track_id} is not protected: it needs no licence")
+    if not policy.can_stream(media.rights, territory, at):
+        raise NotAvailable("this track is not available in your territory")
+    return media
 
 
 DOWNLOADS = {"mp3_320": ".mp3", "flac": ".flac"}

@@ -7,6 +7,8 @@ content and can be cached forever; the playlists are the only mutable files.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import math
 import os
@@ -17,6 +19,7 @@ from pathlib import Path
 import m3u8
 
 AAC_LC_CODECS = "mp4a.40.2"
+FLAC_CODECS = "fLaC"  # RFC 6381 name of FLAC in ISOBMFF (the FLAC-in-MP4 spec), as HLS and DASH list it
 HASH_HEX_CHARS = 16
 INIT_EXT = ".mp4"
 SEGMENT_EXT = ".m4s"
@@ -65,6 +68,54 @@ def package(hls_dir: Path, specs: Sequence[RenditionSpec], *, prefix: str = "hls
     renditions.sort(key=lambda r: (r.peak_bandwidth, r.bitrate_kbps))
     write_master(hls_dir / "master.m3u8", renditions, prefix=prefix)
     return renditions
+
+
+def package_one(variant_dir: Path, spec: RenditionSpec) -> Rendition:
+    """Package a rendition that lives outside `hls/` (the hi-fi FLAC): its playlist path is relative to
+    the track version's root. A rendition without a nominal bitrate gets its average, in kbit/s."""
+    r = _package_variant(variant_dir, spec, "")
+    if r.bitrate_kbps == 0:
+        r = dataclasses.replace(r, bitrate_kbps=math.ceil(r.average_bandwidth / 1000))
+    return r
+
+
+def add_sample_aes_key(playlist_path: Path, *, kid: bytes, keyformat: str = "org.w3.clearkey") -> None:
+    """Declare a media playlist's segments as Common Encryption (`cenc`, AES-CTR) for an EME client:
+    `METHOD=SAMPLE-AES-CTR` with the Clear Key key format, the KID in a data URI (hls.js reads the key
+    id from its first 16 bytes and asks the licence server configured in the player, Cadenza's
+    `licence_url`). Written before EXT-X-MAP, so it covers the init section too."""
+    uri = "data:text/plain;base64," + base64.b64encode(kid).decode()
+    tag = f'#EXT-X-KEY:METHOD=SAMPLE-AES-CTR,KEYFORMAT="{keyformat}",KEYFORMATVERSIONS="1",URI="{uri}"'
+    lines = playlist_path.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("#EXT-X-MAP"))
+    _atomic_write_text(playlist_path, "\n".join([*lines[:at], tag, *lines[at:]]) + "\n")
+
+
+def segment_durations(playlist: Path) -> list[float]:
+    """The EXTINF durations of a media playlist, in order."""
+    return [float(seg.duration) for seg in m3u8.load(str(playlist)).segments]
+
+
+def segment_uris(playlist: Path) -> tuple[str, list[str]]:
+    """A packaged media playlist's init segment and media segments (names relative to the playlist)."""
+    loaded = m3u8.load(str(playlist))
+    init = loaded.segment_map[0].uri if loaded.segment_map else loaded.segments[0].init_section.uri
+    return init, [seg.uri for seg in loaded.segments]
+
+
+def check_aligned(root: Path, renditions: Sequence[Rendition], *, tolerance: float = 1e-5) -> None:
+    """Every rendition cuts its segments at the same times (CMAF's aligned switching sets), which a DASH
+    client switching with `segmentAlignment` and an HLS client switching levels both rely on. The AAC
+    renditions share the encoder's frame grid, so ffmpeg's segmenter cuts them identically."""
+    reference: list[float] | None = None
+    for r in renditions:
+        durations = segment_durations(root / r.playlist)
+        if reference is None:
+            reference = durations
+        elif len(durations) != len(reference) or any(
+            abs(a - b) > tolerance for a, b in zip(durations, reference, strict=True)
+        ):
+            raise ValueError(f"{r.name}: segments are not aligned with {renditions[0].name}")
 
 
 def write_master(path: Path, renditions: Sequence[Rendition], *, prefix: str = "hls") -> None:
@@ -120,6 +171,7 @@ def _package_variant(variant_dir: Path, spec: RenditionSpec, prefix: str) -> Ren
     if playlist.is_variant or not playlist.segments or not playlist.is_endlist:
         raise ValueError(f"{playlist_path}: expected a finished VOD media playlist")
 
+    _drop_empty_segments(variant_dir, playlist)
     renamed: dict[str, str] = {}
     init_size = 0
     init_uris = {seg.init_section.uri for seg in playlist.segments if seg.init_section is not None}
@@ -151,11 +203,22 @@ def _package_variant(variant_dir: Path, spec: RenditionSpec, prefix: str) -> Ren
         name=spec.name,
         bitrate_kbps=spec.bitrate_kbps,
         codecs=spec.codecs,
-        playlist=f"{prefix}/{spec.name}/index.m3u8",
+        playlist=f"{prefix}/{spec.name}/index.m3u8" if prefix else f"{spec.name}/index.m3u8",
         segment_count=len(durations),
         average_bandwidth=average_bandwidth(durations, sizes),
         peak_bandwidth=peak_bandwidth(durations, sizes, init_size, float(playlist.target_duration or 0)),
     )
+
+
+def _drop_empty_segments(variant_dir: Path, playlist: m3u8.M3U8) -> None:
+    """ffmpeg's segmenter closes a last fMP4 segment with no fragment in it (only `styp`) when the audio
+    ends right after a cut (FLAC's last frame falls in the segment before): a segment with no samples
+    is dropped from the playlist and the disk, or DASH clients would fetch and choke on it."""
+    for seg in list(playlist.segments):
+        path = variant_dir / seg.uri
+        if path.is_file() and path.stat().st_size < 4096 and b"moof" not in path.read_bytes():
+            playlist.segments.remove(seg)
+            path.unlink()
 
 
 def _rename_to_content(directory: Path, uri: str, ext: str) -> str:

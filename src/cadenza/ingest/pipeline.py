@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog import artwork, lyrics
 from cadenza.catalog import service as catalog
-from cadenza.catalog.models import FingerprintKey, Track, TrackStatus, TrackVariant
+from cadenza.catalog.models import DASH, FLAC_STREAM, FingerprintKey, Track, TrackStatus, TrackVariant
 from cadenza.checksums import sha256_file
 from cadenza.config import Settings
 from cadenza.db.engine import transaction
@@ -29,6 +29,8 @@ from cadenza.ingest import metadata
 from cadenza.ingest import transcode as tc
 from cadenza.ingest import validate as val
 from cadenza.ingest import waveform as wf
+from cadenza.protection import service as protection
+from cadenza.protection.keys import KeyProvider, TrackKey
 from cadenza.search import service as search
 from cadenza.storage import keys, mediatypes
 from cadenza.storage.base import ObjectStore
@@ -36,6 +38,7 @@ from cadenza.telemetry import metrics
 
 log = logging.getLogger(__name__)
 
+PACKAGING_VERSION = 2
 STAGES: tuple[str, ...] = ("validate", "transcode", "waveform", "fingerprint", "publish")
 DONE = "done"
 
@@ -47,6 +50,7 @@ class Collaborators:
     settings: Settings
     sessions: sessionmaker[Session]
     store: ObjectStore
+    keys: KeyProvider | None = None  # content keys for protected tracks (bootstrap wires the local one)
 
 
 def source_key(track_id: int, checksum: str, suffix: str) -> str:
@@ -55,19 +59,38 @@ def source_key(track_id: int, checksum: str, suffix: str) -> str:
     return f"uploads/{track_id}/{checksum[:16]}.{clean}"
 
 
-def media_version(settings: Settings, checksum: str) -> str:
-    """A key from the source's checksum and every output setting, so a changed setting never serves stale
-    media."""
+def media_version(settings: Settings, checksum: str, kid: bytes | None = None) -> str:
+    """A key from the source's checksum, every output setting and the content key's id (protected
+    tracks), so a changed setting or key never serves stale media."""
     profile = settings.ingest.model_dump(
         include={"hls_segment_sec", "aac_bitrates_kbps", "mp3_bitrate_kbps", "waveform_pixels_per_second"}
     )
-    blob = json.dumps({"src": checksum, "profile": profile, "v": 1}, sort_keys=True)
+    # v2: CMAF segments (cmfc, styp + sidx) shared by the HLS masters and the DASH MPDs, FLAC in fMP4.
+    blob = json.dumps(
+        {"src": checksum, "profile": profile, "v": PACKAGING_VERSION, **({"kid": kid.hex()} if kid else {})},
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _work_dir(c: Collaborators, track: Track) -> Path:
+def protection_key(c: Collaborators, track_id: int) -> TrackKey | None:
+    """The content key to encrypt this track with, if an administrator protects it."""
+    with c.sessions() as s:
+        if not protection.is_protected(s, track_id=track_id):
+            return None
+    if c.keys is None:
+        raise StageError("transcode", "track is protected but no key provider is configured", retryable=False)
+    return c.keys.packaging_key(track_id=track_id)
+
+
+def _version(c: Collaborators, track: Track) -> str:
     assert track.source_checksum
-    return c.settings.work_path / str(track.id) / media_version(c.settings, track.source_checksum)
+    key = protection_key(c, track.id)
+    return media_version(c.settings, track.source_checksum, key.kid if key else None)
+
+
+def _work_dir(c: Collaborators, track: Track) -> Path:
+    return c.settings.work_path / str(track.id) / _version(c, track)
 
 
 def _load(session: Session, track_id: int) -> Track:
@@ -136,6 +159,7 @@ def _transcode(c: Collaborators, track: Track) -> tc.TranscodeResult:
             duration_sec=info.duration_sec,
             out_dir=work / "out",
             cfg=c.settings.ingest,
+            protection=protection_key(c, track.id),
         )
     summary = asdict(result)
     summary["out_dir"] = str(result.out_dir)
@@ -154,6 +178,8 @@ def _transcoded(c: Collaborators, track: Track) -> tc.TranscodeResult:
     data: dict[str, Any] = json.loads(summary_path.read_text())
     data["out_dir"] = Path(data["out_dir"])
     data["renditions"] = [tc.Rendition(**r) for r in data["renditions"]]
+    if data.get("flac_stream"):
+        data["flac_stream"] = tc.Rendition(**data["flac_stream"])
     return tc.TranscodeResult(**data)
 
 
@@ -178,25 +204,27 @@ def _fingerprint(c: Collaborators, track: Track) -> None:
 
 def _publish(c: Collaborators, track: Track) -> None:
     result = _transcoded(c, track)
-    out = result.out_dir
-    if not (out / "waveform.json").exists():
+    if not (result.out_dir / "waveform.json").exists():
         _waveform(c, track)
-    assert track.source_checksum
-    prefix = keys.track_prefix(track.id, media_version(c.settings, track.source_checksum))
-    files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] != "analysis")
-    playlists = [p for p in files if p.suffix == ".m3u8"]
-    # Media first, then variant playlists, then the master: a reader never sees a manifest whose parts
-    # are missing. Keys of segments are content hashes, so re-publishing rewrites identical objects.
-    ordered = [p for p in files if p.suffix != ".m3u8"]
-    ordered += sorted((p for p in playlists if p.name != "master.m3u8"), key=str)
-    ordered += [p for p in playlists if p.name == "master.m3u8"]
+    publish_result(c, track.id, result, prefix=keys.track_prefix(track.id, _version(c, track)))
+    shutil.rmtree(c.settings.work_path / str(track.id), ignore_errors=True)
+
+
+def publish_result(c: Collaborators, track_id: int, result: tc.TranscodeResult, *, prefix: str) -> None:
+    """Put a packaged output under `prefix`, point the track at it (ready), then drop older versions.
+    Also the last step of `cadenza repackage`."""
+    out = result.out_dir
+    # A protected track stores only encrypted segments: no progressive (clear) files are published.
+    skipped = {"analysis", "download"} if result.kid else {"analysis"}
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.relative_to(out).parts[0] not in skipped)
+    ordered = publish_order(files)
     try:
         for path in ordered:
             key = f"{prefix}/{path.relative_to(out).as_posix()}"
             c.store.put_file(key, path, content_type=mediatypes.content_type(path.name), disposable=True)
-        variants = _variant_rows(track.id, prefix, result)
+        variants = _variant_rows(track_id, prefix, result)
         with transaction(c.sessions) as s:
-            t = _load(s, track.id)
+            t = _load(s, track_id)
             s.execute(delete(TrackVariant).where(TrackVariant.track_id == t.id))
             s.add_all(variants)
             t.media_prefix = prefix
@@ -212,11 +240,22 @@ def _publish(c: Collaborators, track: Track) -> None:
     except BaseException:
         c.store.delete_prefix(prefix)
         raise
-    # Older versions (other settings or source) of this track are no longer referenced.
-    for key in c.store.list(keys.track_root(track.id)):
+    # Older versions (other settings, source or key) of this track are no longer referenced.
+    for key in c.store.list(keys.track_root(track_id)):
         if not key.startswith(prefix + "/"):
             c.store.delete(key)
-    shutil.rmtree(c.settings.work_path / str(track.id), ignore_errors=True)
+
+
+MANIFESTS = (".m3u8", ".mpd")
+
+
+def publish_order(files: list[Path]) -> list[Path]:
+    """Media first, then variant playlists, then the masters and MPDs: a reader never sees a manifest
+    whose parts are missing. Keys of segments are content hashes, so re-publishing rewrites identical
+    objects."""
+    top = [p for p in files if p.name == "master.m3u8" or p.suffix == ".mpd"]
+    variants = sorted((p for p in files if p.suffix == ".m3u8" and p not in top), key=str)
+    return [p for p in files if p.suffix not in MANIFESTS] + variants + top
 
 
 def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> list[TrackVariant]:
@@ -230,13 +269,49 @@ def _variant_rows(track_id: int, prefix: str, result: tc.TranscodeResult) -> lis
                 track_id=track_id,
                 quality=r.name,
                 codec="aac",
-                container="hls-fmp4",
+                container="cmaf",
                 bitrate_kbps=r.bitrate_kbps,
                 storage_key=f"{prefix}/{r.playlist}",
                 size_bytes=size,
                 checksum=sha256_file(playlist),
             )
         )
+    if result.flac_stream is not None:
+        r = result.flac_stream
+        playlist = out / r.playlist
+        rows.append(
+            TrackVariant(
+                track_id=track_id,
+                quality=FLAC_STREAM,
+                codec="flac",
+                container="cmaf",
+                bitrate_kbps=r.bitrate_kbps,
+                storage_key=f"{prefix}/{r.playlist}",
+                size_bytes=sum(p.stat().st_size for p in playlist.parent.iterdir() if p.is_file()),
+                checksum=sha256_file(playlist),
+            )
+        )
+    if result.mpd is not None:
+        # The DASH MPD over the same segments: a row of its own so delivery knows the track has one.
+        mpd = out / result.mpd
+        rows.append(
+            TrackVariant(
+                track_id=track_id,
+                quality=DASH,
+                codec="aac",
+                container="mpd",
+                bitrate_kbps=None,
+                storage_key=f"{prefix}/{result.mpd}",
+                size_bytes=mpd.stat().st_size,
+                checksum=sha256_file(mpd),
+            )
+        )
+    container = "cmaf-cenc" if result.kid else "cmaf"
+    for row in rows:
+        if row.container == "cmaf":
+            row.container = container
+    if result.kid:
+        return rows
     files = [("mp3_320", "mp3", "mp3", 320, result.mp3)]
     if result.flac:
         files.append(("flac", "flac", "flac", None, result.flac))
@@ -297,6 +372,16 @@ def run_stage(c: Collaborators, track_id: int, stage: str) -> str | None:
         mark_failed(c, track_id, stage=exc.stage if exc.stage != "pipeline" else stage, reason=exc.reason)
         return None
     return next_stage(stage)
+
+
+def rebuild(c: Collaborators, track_id: int) -> None:
+    """Transcode and publish a ready track again from its stored upload; it stays playable on its old
+    media until the new version is published (`cadenza repackage` when no clear segments exist)."""
+    with c.sessions() as s:
+        track = _load(s, track_id)
+        s.expunge(track)
+    _transcode(c, track)
+    _publish(c, track)
 
 
 def run_all(c: Collaborators, track_id: int, *, start: str = "validate") -> None:

@@ -38,15 +38,21 @@ import numpy as np
 from cadenza.catalog.loudness import Blocks, Loudness
 from cadenza.config import Ingest
 from cadenza.errors import StageError
-from cadenza.ingest import ffmpeg, hls, waveform
+from cadenza.ingest import dash, ffmpeg, hls, waveform
 from cadenza.ingest import loudness as ld
 from cadenza.ingest.hls import Rendition
+from cadenza.protection import cenc, clearkey
+from cadenza.protection.keys import TrackKey
 
 __all__ = ["Rendition", "TranscodeResult", "flac_bits", "lossy_sample_rate", "read_fingerprint", "transcode"]
 
 STAGE = "transcode"
 PROCESSES = 2
 MASTER_PLAYLIST = "hls/master.m3u8"
+MPD = "hls/manifest.mpd"
+HIFI_MASTER_PLAYLIST = "master.m3u8"
+HIFI_MPD = "manifest.mpd"
+FLAC_STREAM_DIR = "flac"
 FLAC_PATH = "download/hifi.flac"
 PEAKS_PATH = "analysis/peaks.bin"
 FINGERPRINT_PATH = "analysis/fingerprint.raw"
@@ -58,7 +64,7 @@ _STDERR_LINES = 40
 # measured with getrusage: aac 128k 3.9, 256k 4.7, 320k 4.5, mp3 320k 3.4, flac 0.7, chromaprint + PCM
 # tap 0.5, plus 0.25 for the Python peak reader, which competes for the same two cores, plus the loudness
 # tap (ebur128 with true peak).
-_COST = {"mp3": 3.4, "flac": 0.7, "taps": 0.75 + ld.COST_SEC}
+_COST = {"mp3": 3.4, "flac": 0.7, "flac_stream": 0.8, "taps": 0.75 + ld.COST_SEC}
 
 
 def _aac_cost(kbps: int) -> float:
@@ -80,13 +86,18 @@ class TranscodeResult:
     fingerprint: str
     duration_sec: float
     loudness: str | None = None  # None in summaries written before the loudness tap existed
+    mpd: str | None = None  # the AAC ladder as DASH, same segments as the HLS master
+    hifi_master_playlist: str | None = None  # AAC + FLAC (lossless sources only), HLS
+    hifi_mpd: str | None = None  # AAC + FLAC, DASH
+    flac_stream: Rendition | None = None  # FLAC in fMP4, listed only in the hi-fi manifests
+    kid: str | None = None  # hex KID when the CMAF segments are encrypted (cenc)
 
 
 @dataclass
 class _Job:
     """One output of an ffmpeg process: its filter branch and output arguments."""
 
-    kind: str  # "aac" | "mp3" | "flac" | "taps"
+    kind: str  # "aac" | "mp3" | "flac" | "flac_stream" | "taps"
     cost: float
     bitrate_kbps: int = 0
 
@@ -105,6 +116,12 @@ class _Plan:
     segment_sec: float
     mp3_kbps: int
     aac_kbps: list[int]
+    flac_frame: int = 4096
+
+    @property
+    def out_channels(self) -> int:
+        return 1 if self.lossy_layout == "mono" else 2
+
     jobs: list[list[_Job]] = field(default_factory=list)
 
 
@@ -121,6 +138,13 @@ def flac_bits(bits_per_sample: int | None) -> int:
         return 16
     # Unknown depth: 24 bits can hold any 16-bit source exactly, 16 could truncate.
     return 24
+
+
+def flac_stream_frame(sample_rate: int, lossy_rate: int) -> int:
+    """FLAC block size for the streamed (fMP4) FLAC: as long in time as one AAC frame (1024 samples at
+    the lossy rate), so the segmenter cuts FLAC where it cuts AAC and the renditions stay aligned for
+    ABR. 44.1 kHz -> 1024, 96 kHz (AAC at 48k) -> 2048; a rate with no whole ratio gets the nearest."""
+    return max(16, min(65535, round(1024 * sample_rate / lossy_rate)))
 
 
 def read_fingerprint(path: Path) -> np.ndarray:
@@ -149,11 +173,14 @@ def transcode(
     out_dir: Path,
     cfg: Ingest,
     codec: str | None = None,
+    protection: TrackKey | None = None,
 ) -> TranscodeResult:
     """Encode `source` into HLS AAC renditions, an MP3, a FLAC (lossless only) and the analysis taps.
 
     `duration_sec` is the validator's estimate; the result carries the duration measured on the PCM tap.
     `codec` (e.g. "mp3") only words the reason a lossy source gets no FLAC; it is probed when omitted.
+    With `protection`, every CMAF init and media segment is encrypted (cenc) before it is named, and the
+    MPDs carry the Clear Key ContentProtection.
     """
     if sample_rate <= 0 or channels <= 0:
         raise StageError(STAGE, f"invalid source parameters: {sample_rate} Hz, {channels} channels")
@@ -169,7 +196,10 @@ def transcode(
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
-        for sub in ("download", "analysis", *(f"hls/{_aac_name(k)}" for k in plan.aac_kbps)):
+        subs = ["download", "analysis", *(f"hls/{_aac_name(k)}" for k in plan.aac_kbps)]
+        if plan.flac_bits:
+            subs.append(FLAC_STREAM_DIR)
+        for sub in subs:
             (work / sub).mkdir(parents=True, exist_ok=True)
         peaks = _run_encoders(plan, work, timeout=cfg.stage_timeout_sec)
         waveform.save_peaks(peaks.finish(), work / PEAKS_PATH)
@@ -180,8 +210,11 @@ def transcode(
         if measured <= 0:
             raise StageError(STAGE, "the source decoded to no audio")
         _check_outputs(work, plan)
-        specs = [hls.RenditionSpec(_aac_name(k), k) for k in plan.aac_kbps]
-        renditions = hls.package(work / "hls", specs)
+        lossy = (plan.lossy_rate, plan.out_channels)
+        lossless = (plan.sample_rate, plan.channels) if plan.flac_bits else None
+        renditions, flac_stream = package_cmaf(
+            work, plan.aac_kbps, lossy=lossy, lossless=lossless, protection=protection
+        )
         _replace_dir(work, target)
     except BaseException as exc:
         # Whatever happened (including Ctrl-C), no half-written output survives.
@@ -201,7 +234,60 @@ def transcode(
         fingerprint=FINGERPRINT_PATH,
         duration_sec=round(measured, 6),
         loudness=LOUDNESS_PATH,
+        mpd=MPD,
+        hifi_master_playlist=HIFI_MASTER_PLAYLIST if flac_stream else None,
+        hifi_mpd=HIFI_MPD if flac_stream else None,
+        flac_stream=flac_stream,
+        kid=protection.kid.hex() if protection else None,
     )
+
+
+def package_cmaf(
+    work: Path,
+    aac_kbps: list[int],
+    *,
+    lossy: tuple[int, int],
+    lossless: tuple[int, int] | None,
+    protection: TrackKey | None,
+) -> tuple[list[Rendition], Rendition | None]:
+    """From CMAF renditions on disk (`hls/aac_<kbps>/` and, with `lossless`, `flac/`, each an HLS media
+    playlist with its init and segments), the published form: segments encrypted when `protection` is
+    given, every file named by content hash, the HLS masters and the DASH MPDs. Used by transcode and by
+    `cadenza repackage` (which starts from published segments and re-encodes nothing)."""
+    cmaf_dirs = [work / "hls" / _aac_name(k) for k in aac_kbps]
+    if lossless:
+        cmaf_dirs.append(work / FLAC_STREAM_DIR)
+    signalling = []
+    if protection is not None:
+        for variant in cmaf_dirs:
+            encrypt_rendition(variant, protection)
+        signalling = clearkey.content_protection(protection.kid)
+    specs = [hls.RenditionSpec(_aac_name(k), k) for k in aac_kbps]
+    renditions = hls.package(work / "hls", specs)
+    hls.check_aligned(work, renditions)
+    aac_audio = dict.fromkeys((r.name for r in renditions), lossy)
+    dash.write_mpd(work / MPD, work, renditions, audio=aac_audio, protection=signalling)
+    flac_stream = None
+    if lossless:
+        flac_stream = hls.package_one(work / FLAC_STREAM_DIR, hls.RenditionSpec("flac", 0, hls.FLAC_CODECS))
+        ladder = [*renditions, flac_stream]
+        hls.write_master(work / HIFI_MASTER_PLAYLIST, ladder, prefix="")
+        dash.write_mpd(
+            work / HIFI_MPD, work, ladder, audio={**aac_audio, "flac": lossless}, protection=signalling
+        )
+    if protection is not None:
+        for r in [*renditions, *([flac_stream] if flac_stream else [])]:
+            hls.add_sample_aes_key(work / r.playlist, kid=protection.kid)
+    return renditions, flac_stream
+
+
+def encrypt_rendition(variant: Path, key: TrackKey) -> None:
+    """Encrypt a rendition's CMAF files in place (before they are named by content hash)."""
+    for path in sorted(variant.iterdir()):
+        if path.suffix == ".mp4":
+            path.write_bytes(cenc.encrypt_init(path.read_bytes(), kid=key.kid))
+        elif path.suffix == ".m4s":
+            path.write_bytes(cenc.encrypt_segment(path.read_bytes(), key=key.key))
 
 
 def save_loudness(measured: Loudness, path: Path) -> None:
@@ -249,6 +335,8 @@ def _plan(
         # FLAC cost grows with the samples it has to code, unlike the lossy encoders that resample first.
         scale = sample_rate * channels / (44_100 * 2)
         jobs.append(_Job("flac", _COST["flac"] * scale))
+        jobs.append(_Job("flac_stream", _COST["flac_stream"] * scale))
+        plan.flac_frame = flac_stream_frame(sample_rate, plan.lossy_rate)
     plan.jobs = _balance(jobs, PROCESSES)
     return plan
 
@@ -288,7 +376,7 @@ def _longest_first(jobs: list[_Job], processes: int) -> list[list[_Job]]:
 def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
     """ffmpeg arguments for one process: decode once, asplit to every output it owns."""
     lossy = [j for j in jobs if j.kind in ("aac", "mp3")]
-    native = [j for j in jobs if j.kind in ("flac", "taps")]
+    native = [j for j in jobs if j.kind in ("flac", "flac_stream", "taps")]
     branches: list[str] = []
     graph: list[str] = []
     outputs: list[str] = []
@@ -311,6 +399,23 @@ def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
             if plan.flac_bits == 24:
                 outputs += ["-bits_per_raw_sample", "24"]
             outputs += ["-map_metadata", "-1", "-f", "flac", str(work / FLAC_PATH)]
+        elif job.kind == "flac_stream":
+            branches.append("[flacs]")
+            fmt = "s16" if plan.flac_bits == 16 else "s32"
+            outputs += [
+                "-map",
+                "[flacs]",
+                "-c:a",
+                "flac",
+                "-sample_fmt",
+                fmt,
+                "-frame_size",
+                str(plan.flac_frame),
+            ]
+            if plan.flac_bits == 24:
+                outputs += ["-bits_per_raw_sample", "24"]
+            # FLAC in MP4 is "experimental" to ffmpeg 5.1's muxer (the dfLa box of the FLAC-in-ISOBMFF spec).
+            outputs += ["-strict", "-2", *_cmaf_hls(plan, work / FLAC_STREAM_DIR)]
         else:
             branches += ["[fp]", "[pcm]", "[ld]"]
             graph.append(ld.filter_chain("ld", work / ld.DIR))
@@ -334,11 +439,22 @@ def _lossy_output(plan: _Plan, job: _Job, label: str, work: Path) -> list[str]:
             "-map_metadata", "-1", "-f", "mp3", str(work / _mp3_path(job.bitrate_kbps)),
         ]  # fmt: skip
     variant = work / "hls" / _aac_name(job.bitrate_kbps)
+    return ["-map", label, "-c:a", "aac", "-b:a", f"{job.bitrate_kbps}k", *_cmaf_hls(plan, variant)]
+
+
+def _cmaf_hls(plan: _Plan, variant: Path) -> list[str]:
+    return cmaf_hls_args(plan.segment_sec, variant)
+
+
+def cmaf_hls_args(segment_sec: float, variant: Path) -> list[str]:
+    """A CMAF track as an HLS rendition: one track per file, `cmfc` in the init's ftyp, and each segment
+    a `styp` + `sidx` + one `moof`/`mdat` fragment (the mp4 muxer's `cmaf` flag), so the same files are
+    the DASH representation in the MPD beside the master (`ingest/dash.py`)."""
     return [
-        "-map", label, "-c:a", "aac", "-b:a", f"{job.bitrate_kbps}k",
         "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact",
-        "-f", "hls", "-hls_time", _num(plan.segment_sec), "-hls_playlist_type", "vod",
+        "-f", "hls", "-hls_time", _num(segment_sec), "-hls_playlist_type", "vod",
         "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+        "-hls_segment_options", "movflags=+cmaf",
         "-hls_segment_filename", str(variant / "seg_%05d.m4s"), str(variant / "index.m3u8"),
     ]  # fmt: skip
 
@@ -370,6 +486,8 @@ class _Proc:
                 stream.close()
 
     def error(self) -> str:
+        # The process has exited: let the drain thread reach EOF first, or the message may be missed.
+        self._drain.join(timeout=5)
         tail = [line for line in self.stderr if line][-5:]
         return f"ffmpeg {self.name} exited with {self.popen.returncode}: {' | '.join(tail) or 'no message'}"
 
@@ -439,6 +557,7 @@ def _check_outputs(work: Path, plan: _Plan) -> None:
         expected.append(work / FLAC_PATH)
     for jobs in plan.jobs:
         expected += [work / "hls" / _aac_name(j.bitrate_kbps) / "index.m3u8" for j in jobs if j.kind == "aac"]
+        expected += [work / FLAC_STREAM_DIR / "index.m3u8" for j in jobs if j.kind == "flac_stream"]
     missing = [str(p.relative_to(work)) for p in expected if not p.is_file() or p.stat().st_size == 0]
     if missing:
         raise StageError(STAGE, f"ffmpeg finished but wrote nothing to {', '.join(missing)}")

@@ -44,6 +44,7 @@ from cadenza.web.api import (
     library,
     lyrics,
     playback,
+    protection,
     rights,
     royalties,
     search,
@@ -80,7 +81,11 @@ def _printable(value: object) -> str:
 
 
 def _error(status: int, error: str, reason: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": error, "reason": reason})
+    # An answer about this caller (refused, not available here) is no one else's: never cached, which
+    # the licence endpoint needs for its refusals as much as for its keys.
+    return JSONResponse(
+        status_code=status, content={"error": error, "reason": reason}, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _tune_runtime() -> None:
@@ -208,7 +213,8 @@ def create_app(
     app.state.static_dir = static_dir
 
     # FastAPI matches routes one by one (~10 us each here), so the hot ones come first: health (load
-    # balancers, the stream benchmark's baseline), then the stream endpoint.
+    # balancers, the stream benchmark's baseline), then the stream endpoint and the licence endpoint
+    # (both on the click-to-first-audio path of a protected track).
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -239,6 +245,7 @@ def create_app(
 
     for router in (
         stream.router,
+        protection.router,
         accounts.public,
         accounts.router,
         uploads.router,
@@ -253,6 +260,7 @@ def create_app(
         library.router,
         lyrics.router,
         subsonic_keys.router,
+        protection.admin,
         subsonic_router,
         static.router,  # last: the player's shell and assets
     ):

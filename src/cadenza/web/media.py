@@ -138,7 +138,7 @@ class MediaMiddleware:
         except signing.SignatureError as exc:
             await _json(send, 403, "forbidden", exc.reason)
             return
-        if key.endswith("/master.m3u8"):
+        if manifests.is_manifest(key):
             await self._master(scope, send, key, ip)
         elif self.cfg.accel:
             # nginx serves the bytes from its shield cache (deploy/nginx/cadenza.conf, location /_accel/).
@@ -180,13 +180,17 @@ class MediaMiddleware:
         token = signing.sign(
             cfg.keyring, key=key, depth=depth, expires_at=exp, ip=ip if cfg.bind_ip else None
         )
-        body = manifests.rewrite_master(text, master_key=key, token=token).encode()
+        try:
+            body = manifests.rewrite(text, key=key, token=token).encode()
+        except ValueError:
+            await _json(send, 404, "not_found", "no such manifest")
+            return
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [
-                    (b"content-type", b"application/vnd.apple.mpegurl"),
+                    (b"content-type", mediatypes.content_type(key).encode()),
                     (b"content-length", str(len(body)).encode()),
                     # the body names this client's token: no shared cache may keep it
                     (b"cache-control", f"private, max-age={cfg.manifest_max_age}".encode()),

@@ -1,0 +1,301 @@
+"""Clear Key licence issuance vs stream-URL issuance, same server, same run, on PostgreSQL.
+
+A licence request is on the click-to-first-audio path of a protected track (the CDM asks for the key
+before the first segment decrypts), so it is measured against the stream route that precedes it.
+Licence = bearer auth + licence-token check (HMAC) + geo lookup + rights check + the content key
+(unwrapped from the database under the master key, cached per track) + the JWK answer + a log line.
+Stream = bearer auth + geo + rights + signing + a playback session with its start event.
+
+    .venv/bin/python bench/licence.py [--duration 10] [--connections 100] [--tracks 1000] [--rounds 3]
+
+Targets (issue 14): licence throughput >= 0.5x the stream route's, p99 <= 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from cadenza.accounts import service as accounts  # noqa: E402
+from cadenza.accounts.models import User  # noqa: E402
+from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
+from cadenza.config import Accounts  # noqa: E402
+from cadenza.db import migrate  # noqa: E402
+from cadenza.db.engine import make_engine, make_session_factory  # noqa: E402
+from cadenza.delivery import service as delivery  # noqa: E402
+from cadenza.delivery import signing  # noqa: E402
+from cadenza.protection import envelope  # noqa: E402
+from cadenza.protection.clearkey import b64url  # noqa: E402
+from cadenza.protection.models import ContentKey  # noqa: E402
+from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
+
+SIGNING_SECRET = "bench-signing-secret"
+MASTER = bytes(range(32))
+
+PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+LUA = """
+local ids = {}
+for i = 1, %(tracks)d do ids[i] = i + %(first)d - 1 end
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  return wrk.format("GET", "/api/tracks/" .. ids[math.random(#ids)] .. "/stream")
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P99_US %%d\\n", latency:percentile(99)))
+  io.write(string.format("DIST p50 %%d p90 %%d p99 %%d max %%d\\n", latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+LUA_LICENCE = """
+local ids, tokens, bodies = {}, {}, {}
+%(tables)s
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local i = math.random(#ids)
+  return wrk.format("POST", "/api/tracks/" .. ids[i] .. "/licence?token=" .. tokens[i], nil, bodies[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("P99_US %%d\\n", latency:percentile(99)))
+  io.write(string.format("DIST p50 %%d p90 %%d p99 %%d max %%d\\n", latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def _seed(schema: str, n: int) -> tuple[int, str, int, dict[int, bytes]]:
+    engine = make_engine(PG, connect_args={"options": f"-csearch_path={schema}"})
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    masters = envelope.MasterKeys(active="bench", keys={"bench": MASTER})
+    kids: dict[int, bytes] = {}
+    with sessions() as s, s.begin():
+        holder = RightsHolder(name="Bench Label")
+        s.add(holder)
+        s.flush()
+        tracks = [
+            Track(
+                title=f"Track {i}", status=TrackStatus.ready, duration_sec=240.0, media_prefix=f"tracks/{i}/v"
+            )
+            for i in range(n)
+        ]
+        s.add_all(tracks)
+        s.flush()
+        for t in tracks:
+            t.media_prefix = f"tracks/{t.id}/abcdef0123456789"
+            t.waveform_key = f"{t.media_prefix}/waveform.json"
+            s.add(TrackRight(track_id=t.id, right_type=RightType.stream, holder_id=holder.id))
+            s.add(
+                TrackRight(track_id=t.id, right_type=RightType.download, territory="DE", holder_id=holder.id)
+            )
+            s.add(
+                TrackVariant(
+                    track_id=t.id,
+                    quality="aac_256",
+                    codec="aac",
+                    container=delivery.PROTECTED_CONTAINER,
+                    bitrate_kbps=256,
+                    storage_key=f"{t.media_prefix}/hls/aac_256/index.m3u8",
+                    size_bytes=1,
+                    checksum="0" * 64,
+                )
+            )
+            kid, key = os.urandom(16), os.urandom(16)
+            master_id, wrapped = envelope.wrap(masters, track_id=t.id, kid=kid, key=key)
+            s.add(ContentKey(track_id=t.id, kid=kid.hex(), wrapped=wrapped, master_key_id=master_id))
+            kids[t.id] = kid
+        user = accounts.register(
+            s, email="bench@example.org", password="bench password", display_name=None, cfg=Accounts()
+        )
+        token = accounts.issue_token(s, user=s.get(User, user.id), ttl=timedelta(hours=2)).token  # type: ignore[arg-type]
+        first = tracks[0].id
+        user_id = user.id
+    # A catalog that has been there a while: vacuumed and analyzed (otherwise autovacuum does it during
+    # the first measured round, on a 2-core machine shared with the server and wrk). Only the tables
+    # seeded here: analyzing the empty playback tables would tell the planner they are empty for good,
+    # and the foreign-key checks of the first inserts would then scan them (see recorder.py).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in (
+            "tracks",
+            "track_rights",
+            "track_variants",
+            "rights_holders",
+            "users",
+            "auth_tokens",
+            "content_keys",
+        ):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+    engine.dispose()
+    return first, token, user_id, kids
+
+
+def _cpu_sec(pgid: int) -> float:
+    """User + system CPU seconds of every process in the server's process group (the server runs its
+    workers as children), from /proc/<pid>/stat."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: the process group
+            total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[float, float]:
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    _wrk.requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[attr-defined,union-attr]
+    p99 = float(re.search(r"P99_US (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    dist = re.search(r"DIST .*", out)
+    if dist:
+        print("  latency (us):", dist.group(0), file=sys.stderr)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        print(f"  warning: {errors.group(1)} non-2xx responses", file=sys.stderr)
+    return rps, p99
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=100)
+    ap.add_argument("--tracks", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved hello/stream rounds")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG)
+    with admin.begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
+    server = None
+    try:
+        first, token, user_id, kids = _seed(schema, args.tracks)
+        port = 8937
+        env = {
+            **os.environ,
+            "CADENZA_DATA_DIR": str(tmp),
+            "CADENZA_DATABASE_URL": f"{PG}?options=-csearch_path%3D{schema}",
+            "CADENZA_PORT": str(port),
+            "CADENZA_SIGNING__KEYS": json.dumps({"bench": SIGNING_SECRET}),
+            "CADENZA_PROTECTION__MASTER_KEYS": json.dumps({"bench": base64.b64encode(MASTER).decode()}),
+        }
+        server = subprocess.Popen(
+            [str(ROOT / ".venv/bin/cadenza"), "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        auth = {"Authorization": f"Bearer {token}"}
+        check = httpx.get(f"{base}/api/tracks/{first}/stream", headers=auth)
+        assert check.status_code == 200 and check.json()["licence_url"], check.text
+        keyring = signing.Keyring("bench", {"bench": SIGNING_SECRET})
+        expires = time.time() + 3600
+        paths = {
+            tid: delivery.licence_path(
+                keyring, track_id=tid, user_id=user_id, ttl=3600, ip="127.0.0.1", now=expires - 3600
+            )
+            for tid in kids
+        }
+        bodies = {tid: json.dumps({"kids": [b64url(kid)], "type": "temporary"}) for tid, kid in kids.items()}
+        one = httpx.post(base + paths[first], content=bodies[first], headers=auth)
+        assert one.status_code == 200 and one.headers["cache-control"] == "no-store", one.text
+        rows = []
+        for i, tid in enumerate(sorted(kids), start=1):
+            lic_token = paths[tid].partition("token=")[2]
+            rows.append(
+                f'ids[{i}] = {tid}; tokens[{i}] = "{lic_token}"; bodies[{i}] = {json.dumps(bodies[tid])}'
+            )
+        tables = "\n".join(rows)
+        licence = tmp / "licence.lua"
+        licence.write_text(LUA_LICENCE % {"tables": tables, "token": token})
+        stream = tmp / "stream.lua"
+        stream.write_text(LUA % {"tracks": args.tracks, "first": first, "token": token})
+        print(f"wrk -t2 -c{args.connections} -d{args.duration}s; PostgreSQL; {args.tracks} protected tracks")
+        # Warm up both paths first (token and track caches, connection pool): steady state is measured,
+        # where each track's facts are re-read once per cache TTL.
+        _wrk(f"{base}/", stream, duration=max(3, args.duration // 2), connections=args.connections)
+        _wrk(f"{base}/", licence, duration=max(3, args.duration // 2), connections=args.connections)
+        # Rounds interleave the two endpoints, so a noisy stretch of this shared machine hits both; each
+        # round's ratios are printed, and their medians are the result.
+        rows = []
+        cpu: list[tuple[float, float]] = []  # server CPU ms per request: stream, licence
+        for n in range(1, args.rounds + 1):
+            c0 = _cpu_sec(server.pid)
+            issue = _wrk(f"{base}/", stream, duration=args.duration, connections=args.connections)
+            c1, n_issue = _cpu_sec(server.pid), _wrk.requests  # type: ignore[attr-defined]
+            keys = _wrk(f"{base}/", licence, duration=args.duration, connections=args.connections)
+            c2, n_keys = _cpu_sec(server.pid), _wrk.requests  # type: ignore[attr-defined]
+            cpu.append(((c1 - c0) * 1000 / n_issue, (c2 - c1) * 1000 / n_keys))
+            rows.append((issue, keys, keys[0] / issue[0], keys[1] / issue[1]))
+            print(
+                f"round {n}: stream URLs {issue[0]:7.0f} req/s p99 {issue[1]:5.1f} ms | licences "
+                f"{keys[0]:7.0f} req/s p99 {keys[1]:5.1f} ms | ratios {rows[-1][2]:.2f} {rows[-1][3]:.2f} | "
+                f"server CPU/request {cpu[-1][0]:.2f} vs {cpu[-1][1]:.2f} ms"
+            )
+        issue_rps, issue_p99 = (statistics.median(r[0][i] for r in rows) for i in (0, 1))
+        keys_rps, keys_p99 = (statistics.median(r[1][i] for r in rows) for i in (0, 1))
+        print(f"stream URLs  {issue_rps:9.0f} req/s  p99 {issue_p99:7.1f} ms   (medians of {len(rows)})")
+        print(f"licences     {keys_rps:9.0f} req/s  p99 {keys_p99:7.1f} ms")
+        print(
+            f"throughput ratio {statistics.median(r[2] for r in rows):.2f} (target >= 0.5)   "
+            f"p99 ratio {statistics.median(r[3] for r in rows):.2f} (target <= 2)   (medians of the rounds)"
+        )
+        stream_cpu, licence_cpu = (statistics.median(c[i] for c in cpu) for i in (0, 1))
+        print(
+            f"server CPU per request: stream {stream_cpu:.2f} ms, licence {licence_cpu:.2f} ms, "
+            f"ratio {licence_cpu / stream_cpu:.2f} (less noisy than wall time on a shared machine)"
+        )
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

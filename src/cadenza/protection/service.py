@@ -1,0 +1,43 @@
+"""The protection policy: set by an administrator per track, read by packaging and delivery."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cadenza.catalog.models import Track
+from cadenza.db.base import utcnow
+from cadenza.errors import NotFound
+from cadenza.protection.models import ProtectionPolicy
+
+
+def set_policy(session: Session, *, track_id: int, protected: bool, by_user: int | None) -> ProtectionPolicy:
+    """Record the policy. A track already published clear is re-packaged encrypted by `cadenza
+    repackage` (no re-encode); a track ingested after this is encrypted at its transcode stage."""
+    if session.get(Track, track_id) is None:
+        raise NotFound(f"track {track_id} not found")
+    policy = session.get(ProtectionPolicy, track_id)
+    if policy is None:
+        policy = ProtectionPolicy(track_id=track_id)
+        session.add(policy)
+    policy.protected = protected
+    policy.updated_by = by_user
+    policy.updated_at = utcnow()
+    session.flush()
+    return policy
+
+
+def is_protected(session: Session, *, track_id: int) -> bool:
+    return bool(
+        session.scalar(select(ProtectionPolicy.protected).where(ProtectionPolicy.track_id == track_id))
+    )
+
+
+def protected_ids(session: Session, *, track_ids: list[int]) -> set[int]:
+    return set(
+        session.scalars(
+            select(ProtectionPolicy.track_id).where(
+                ProtectionPolicy.track_id.in_(track_ids), ProtectionPolicy.protected.is_(True)
+            )
+        )
+    )
