@@ -17,6 +17,8 @@ import { getState, update, watch, type Route } from "./store";
 
 const root = document.getElementById("app") as HTMLElement;
 player.onEnded = next;
+// For tools that inspect playback (the browser tests tap `player.output()` to hear what is played).
+(window as unknown as { cadenza: object }).cadenza = { player };
 
 function routeOf(hash: string): Route {
   const [path, query] = hash.replace(/^#\/?/, "").split("?");
