@@ -15,10 +15,10 @@
 // goes into every later URL (engine/token.ts).
 
 import { BandwidthEstimator, chooseLevel } from "./abr";
-import { timescaleOf } from "./mp4";
+import { timescaleOf, wholeLastFrame } from "./mp4";
 import { parseMaster, parseMedia, segmentAt, type Level, type MediaPlaylist } from "./playlist";
 import { tokenOf, withToken } from "./token";
-import { AAC_PRIMING_SAMPLES, place, sourceSamples, type Placement } from "./trim";
+import { AAC_FRAME_SAMPLES, AAC_PRIMING_SAMPLES, place, sourceSamples, type Placement } from "./trim";
 
 export const MIME = 'audio/mp4; codecs="mp4a.40.2"';
 const BUFFER_AHEAD_SEC = 12; // how far ahead of the playhead to fetch (the next track included)
@@ -314,8 +314,10 @@ export class GaplessEngine<P> {
     const needInit = this.sbEntry !== e || this.sbLevel !== level;
     const init = needInit ? await (await this.signedFetch(e, playlist.initUrl)).arrayBuffer() : null;
     const t0 = performance.now();
-    const data = await (await this.signedFetch(e, seg.url)).arrayBuffer();
-    this.bandwidth.sample(data.byteLength, performance.now() - t0, seg.duration);
+    const fetched = await (await this.signedFetch(e, seg.url)).arrayBuffer();
+    this.bandwidth.sample(fetched.byteLength, performance.now() - t0, seg.duration);
+    const last = seg === playlist.segments[playlist.segments.length - 1];
+    const data = last ? wholeLastFrame(fetched, AAC_FRAME_SAMPLES) : fetched;
     if (gen !== this.gen) throw new Cancelled();
     await this.idle();
     if (gen !== this.gen || !this.sb) throw new Cancelled();

@@ -10,9 +10,14 @@
 //   appendWindowStart  = start                     (the priming frame is dropped; Chromium keeps it as
 //                                                   the decoder's pre-roll, so the first heard sample
 //                                                   is the source's first)
-//   appendWindowEnd    = start + samples / rate    (the encoder's tail padding is cut off)
+//   appendWindowEnd    = start + samples / rate    (the encoder's tail padding is cut off: the last
+//                                                   frame's `trun` duration is first set back to a whole
+//                                                   frame, engine/mp4.ts, so that it crosses the window)
 //
 // and the next track starts at exactly `start + samples / rate`.
+
+/** Samples per AAC-LC frame. */
+export const AAC_FRAME_SAMPLES = 1024;
 
 /** ffmpeg's native AAC encoder primes with one frame (libavcodec/aacenc.c: `initial_padding = 1024`). */
 export const AAC_PRIMING_SAMPLES = 1024;
