@@ -141,6 +141,7 @@ class Player {
     return {
       id: p.track.id,
       masterUrl: p.grant.hls_url,
+      durationSec: p.grant.duration_sec,
       // A fresh grant is a fresh master URL with a fresh token for the track's segments.
       renew: async () => (await api.stream(p.track.id)).hls_url,
       payload: p,

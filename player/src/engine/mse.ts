@@ -18,7 +18,7 @@ import { BandwidthEstimator, chooseLevel } from "./abr";
 import { timescaleOf, wholeLastFrame } from "./mp4";
 import { parseMaster, parseMedia, segmentAt, type Level, type MediaPlaylist } from "./playlist";
 import { tokenOf, withToken } from "./token";
-import { AAC_FRAME_SAMPLES, AAC_PRIMING_SAMPLES, place, sourceSamples, type Placement } from "./trim";
+import { AAC_FRAME_SAMPLES, AAC_PRIMING_SAMPLES, heardSamples, place, type Placement } from "./trim";
 
 export const MIME = 'audio/mp4; codecs="mp4a.40.2"';
 const BUFFER_AHEAD_SEC = 12; // how far ahead of the playhead to fetch (the next track included)
@@ -30,6 +30,7 @@ const IDLE_MS = 200;
 export interface Source<P> {
   id: number;
   masterUrl: string;
+  durationSec: number | null; // the catalogue's, to the microsecond: the heard samples (engine/trim.ts)
   renew: () => Promise<string>;
   payload: P;
 }
@@ -300,7 +301,7 @@ export class GaplessEngine<P> {
     const rate = timescaleOf(await (await this.fetchOk(playlist.initUrl)).arrayBuffer()) ?? 44_100;
     const playlists: (MediaPlaylist | null)[] = levels.map(() => null);
     playlists[first] = playlist;
-    const placement = place(start, sourceSamples(playlist.total, rate), rate);
+    const placement = place(start, heardSamples(source.durationSec, playlist.total, rate), rate);
     return { source, levels, playlists, placement, token, next: 0, done: false };
   }
 

@@ -38,6 +38,20 @@ export function sourceSamples(mediaSeconds: number, rate: number, priming = AAC_
   return Math.max(0, Math.round(mediaSeconds * rate) - priming);
 }
 
+/**
+ * The heard samples of a track: from the catalogue's duration (the decoded source's, to the microsecond,
+ * src/cadenza/ingest/validate.py) when known, else from the playlist. The playlist alone is not enough:
+ * ffmpeg shortens the last `trun` sample to the source's end only when the last segment holds more than
+ * one frame; a one-frame last segment keeps its full 1024 (measured: a 3.0 s track summed to 820 samples
+ * of padding too many). Never more than the rendition holds.
+ */
+export function heardSamples(durationSec: number | null | undefined, mediaSeconds: number, rate: number,
+                             priming = AAC_PRIMING_SAMPLES): number {
+  const held = sourceSamples(mediaSeconds, rate, priming);
+  if (!durationSec || !Number.isFinite(durationSec) || durationSec <= 0) return held;
+  return Math.min(held, Math.round(durationSec * rate));
+}
+
 /** Place a track of `samples` heard samples at `start` (seconds on the timeline). */
 export function place(start: number, samples: number, rate: number, priming = AAC_PRIMING_SAMPLES): Placement {
   const end = start + samples / rate;
