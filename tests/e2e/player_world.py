@@ -143,11 +143,17 @@ MEASURE = """([quiet, freq, joinTitle]) => {
   const n = cap.blocks.reduce((s, b) => s + b.length, 0);
   const x = new Float32Array(n);
   let o = 0, join = -1;
-  cap.blocks.forEach((b, i) => { if (join < 0 && cap.marks[i] === joinTitle) join = o; x.set(b, o); o += b.length; });
+  cap.blocks.forEach((b, i) => {
+    if (join < 0 && cap.marks[i] === joinTitle) join = o;
+    x.set(b, o);
+    o += b.length;
+  });
   let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
   let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
   let run = 0, longest = 0;
-  for (let i = first; i <= last; i++) { if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0; }
+  for (let i = first; i <= last; i++) {
+    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
+  }
   const win = Math.round(cap.rate / 100);
   const levels = [];
   for (let i = first + win; i + win < last - win; i += win) {
@@ -159,8 +165,12 @@ MEASURE = """([quiet, freq, joinTitle]) => {
   const w = 2 * Math.PI * freq / cap.rate;
   const fit = (from, to) => {  // least squares a·sin(wn) + b·cos(wn)
     let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
-    for (let i = from; i < to; i++) { const s = Math.sin(w * i), c = Math.cos(w * i); ss += s * s; cc += c * c; sc += s * c; xs += x[i] * s; xc += x[i] * c; }
-    const det = ss * cc - sc * sc; const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+    for (let i = from; i < to; i++) {
+      const s = Math.sin(w * i), c = Math.cos(w * i);
+      ss += s * s; cc += c * c; sc += s * c; xs += x[i] * s; xc += x[i] * c;
+    }
+    const det = ss * cc - sc * sc;
+    const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
     return { a, b, phase: Math.atan2(b, a), amp: Math.hypot(a, b) };
   };
   const sec = cap.rate;
@@ -169,11 +179,13 @@ MEASURE = """([quiet, freq, joinTitle]) => {
   let dphi = after.phase - before.phase;
   dphi = Math.atan2(Math.sin(dphi), Math.cos(dphi));
   let residual = 0;
-  for (let i = Math.max(first, join - Math.round(0.4 * sec)); i < Math.min(last, join + Math.round(0.4 * sec)); i++) {
+  const near = [Math.max(first, join - Math.round(0.4 * sec)), Math.min(last, join + Math.round(0.4 * sec))];
+  for (let i = near[0]; i < near[1]; i++) {
     residual = Math.max(residual, Math.abs(x[i] - (before.a * Math.sin(w * i) + before.b * Math.cos(w * i))));
   }
   return {
-    rate: cap.rate, seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate, joinFound: join > first,
+    rate: cap.rate, seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
+    joinFound: join > first,
     phaseShiftSamples: dphi / w, ampBefore: before.amp, ampAfter: after.amp, maxResidual: residual,
     levelDb: mid, levelLowDb: ls[0] - mid, levelHighDb: ls[ls.length - 1] - mid,
   };
@@ -187,3 +199,28 @@ def start_capture(page: Page) -> None:
 
 def measure(page: Page, *, join_title: str, freq: float, quiet: float = 0.01) -> dict:
     return page.evaluate(MEASURE, [quiet, freq, join_title])
+
+
+# Level and gaps of what was captured since `start_capture` (first block dropped: it may predate play).
+SUMMARY = """(quiet) => {
+  const cap = window.__capture;
+  window.__captureNode.disconnect();
+  const blocks = cap.blocks.slice(1);
+  const n = blocks.reduce((s, b) => s + b.length, 0);
+  const x = new Float32Array(n);
+  let o = 0;
+  for (const b of blocks) { x.set(b, o); o += b.length; }
+  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
+  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
+  let run = 0, longest = 0, sum = 0;
+  for (let i = first; i <= last; i++) {
+    sum += x[i] * x[i];
+    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
+  }
+  return { seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
+           rmsDb: 10 * Math.log10(sum / Math.max(1, last - first + 1)) };
+}"""
+
+
+def summary(page: Page, quiet: float = 0.01) -> dict:
+    return page.evaluate(SUMMARY, quiet)
