@@ -11,9 +11,12 @@ import {
   ArtistScreen, ArtistsScreen, HomeScreen, PlaylistScreen, ReleaseScreen, ReleasesScreen, SearchScreen, TracksScreen,
 } from "./components/Screens";
 import { SearchBox } from "./components/SearchBox";
+import { ShortcutsDialog } from "./components/ShortcutsDialog";
+import { installMediaSession } from "./mediaSession";
+import { installShortcuts } from "./shortcuts";
 import { player } from "./playback";
 import { next } from "./queue";
-import { getState, update, watch, type Route } from "./store";
+import { update, watch, type Route } from "./store";
 
 const root = document.getElementById("app") as HTMLElement;
 player.onEnded = next;
@@ -76,6 +79,7 @@ function Shell(): HTMLElement {
     main,
     QueuePanel(),
     PlayerBar(),
+    ShortcutsDialog(),
   );
 }
 
@@ -94,11 +98,6 @@ if (hasToken()) {
   api.me().then((user) => update({ user }), () => update({ user: null }));
 }
 
-// Keyboard: space plays or pauses when no field has the focus.
-document.addEventListener("keydown", (e) => {
-  const target = e.target as HTMLElement;
-  if (e.key === " " && getState().user && !/INPUT|TEXTAREA|BUTTON|SELECT/.test(target.tagName)) {
-    e.preventDefault();
-    player.toggle();
-  }
-});
+// Keyboard shortcuts (shortcuts.ts, listed by "?") and the lock screen's controls.
+installShortcuts();
+installMediaSession();

@@ -65,6 +65,8 @@ export function PlayerBar(): HTMLElement {
       pin,
       normalise,
       h("label", { class: "volume-label" }, Icon("volume"), volume),
+      h("button", { "aria-label": "Keyboard shortcuts", class: "shortcuts-toggle", title: "Keyboard shortcuts (?)",
+        onclick: () => update({ shortcutsOpen: true }) }, "?"),
       h("button", { "aria-label": "Queue", class: "queue-toggle", onclick: () => update({ queueOpen: !getState().queueOpen }) }, Icon("queue")),
     ),
   );
