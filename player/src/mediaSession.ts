@@ -2,7 +2,7 @@
 // artists, release and cover come from the queue's track; play, pause, next, previous and seeking go
 // through the same actions as the player bar; the position state follows the store.
 
-import type { Artwork } from "./api";
+import { api, type Artwork } from "./api";
 import { player } from "./playback";
 import { next, previous } from "./queue";
 import { currentTrack, getState, watch } from "./store";
@@ -12,18 +12,34 @@ function artworkOf(art: Artwork | null | undefined): MediaImage[] {
   return Object.entries(art.jpeg).map(([size, src]) => ({ src, sizes: `${size}x${size}`, type: "image/jpeg" }));
 }
 
+const releaseTitles = new Map<number, Promise<string>>();
+
+/** The release's title: on the track when the list that queued it said it, else asked once per release. */
+function albumOf(t: { release_id: number | null; release_title?: string | null }): Promise<string> {
+  if (t.release_title != null || t.release_id === null) return Promise.resolve(t.release_title ?? "");
+  let title = releaseTitles.get(t.release_id);
+  if (!title) {
+    title = api.release(t.release_id).then((r) => r.title, () => "");
+    releaseTitles.set(t.release_id, title);
+  }
+  return title;
+}
+
 export function installMediaSession(): void {
   if (!("mediaSession" in navigator)) return;
   const session = navigator.mediaSession;
   watch(currentTrack, (t) => {
-    session.metadata = t
-      ? new MediaMetadata({
-          title: t.title,
-          artist: t.artists.join(", "),
-          album: t.release_title ?? "",
-          artwork: artworkOf(t.artwork),
-        })
-      : null;
+    if (!t) return void (session.metadata = null);
+    const metadata = new MediaMetadata({
+      title: t.title,
+      artist: t.artists.join(", "),
+      album: t.release_title ?? "",
+      artwork: artworkOf(t.artwork),
+    });
+    session.metadata = metadata;
+    void albumOf(t).then((album) => {
+      if (session.metadata === metadata) metadata.album = album;
+    });
   });
   watch((s) => s.playing, (playing) => {
     session.playbackState = currentTrack() ? (playing ? "playing" : "paused") : "none";
