@@ -26,6 +26,7 @@ class Player {
   private loadSeq = 0;
   private context: AudioContext | null = null;
   private gain: GainNode | null = null;
+  private heard = 0; // the position at the last clock tick, in the track it belonged to
   private scheduledFor: number | null = null; // the track whose gain is scheduled at its join
   onEnded: () => void = () => {};
   onChange: (p: Playing) => void = () => {};
@@ -46,6 +47,7 @@ class Player {
     const a = this.audio;
     a.addEventListener("timeupdate", () => {
       const position = this.position();
+      this.heard = position;
       if (!a.seeking && !a.paused) this.report?.advance(position);
       update({ position });
       this.scheduleJoinGain();
@@ -175,7 +177,15 @@ class Player {
   }
 
   private begin(p: Playing): void {
-    this.finishSession();
+    // The playhead is already in the new track: the old one stopped where it was last heard, or at its
+    // end when it played into the join (the last ~250 ms between clock ticks were heard too).
+    let at: number | undefined;
+    if (this.playing && this.playing !== p) {
+      const end = this.playing.grant.duration_sec;
+      at = this.heard > end - 1 ? end : this.heard;
+      if (at === end && !this.audio.paused) this.report?.advance(end);
+    }
+    this.finishSession(at);
     this.playing = p;
     this.scheduledFor = null;
     const seq = this.loadSeq;
@@ -200,9 +210,9 @@ class Player {
     return name && /^[a-z]+_\d+$/.test(name) ? name : "hls";
   }
 
-  private finishSession(): void {
+  private finishSession(at: number = this.position()): void {
     if (this.report) {
-      this.report.stopped(this.position());
+      this.report.stopped(at);
       this.report = null;
     }
   }
