@@ -1,6 +1,8 @@
 // The one module that speaks to Cadenza's REST API (src/cadenza/web/api/*.py). Nothing here decides a
 // rule: the server says what may be seen and played, and at which quality; this module only carries it.
 
+import type { Loudness } from "./loudness";
+
 export interface Artwork {
   id: number;
   width: number;
@@ -25,6 +27,7 @@ export interface Track {
   duration_sec: number | null;
   artwork?: Artwork | null;
   release_title?: string | null;
+  loudness?: Loudness | null; // EBU R128 / ReplayGain 2.0 figures, null until measured
 }
 
 export interface Artist {

@@ -11,12 +11,17 @@ import {
   ArtistScreen, ArtistsScreen, HomeScreen, PlaylistScreen, ReleaseScreen, ReleasesScreen, SearchScreen, TracksScreen,
 } from "./components/Screens";
 import { SearchBox } from "./components/SearchBox";
+import { ShortcutsDialog } from "./components/ShortcutsDialog";
+import { installMediaSession } from "./mediaSession";
+import { installShortcuts } from "./shortcuts";
 import { player } from "./playback";
 import { next } from "./queue";
-import { getState, update, watch, type Route } from "./store";
+import { update, watch, type Route } from "./store";
 
 const root = document.getElementById("app") as HTMLElement;
 player.onEnded = next;
+// For tools that inspect playback (the browser tests tap `player.output()` to hear what is played).
+(window as unknown as { cadenza: object }).cadenza = { player };
 
 function routeOf(hash: string): Route {
   const [path, query] = hash.replace(/^#\/?/, "").split("?");
@@ -74,6 +79,7 @@ function Shell(): HTMLElement {
     main,
     QueuePanel(),
     PlayerBar(),
+    ShortcutsDialog(),
   );
 }
 
@@ -92,11 +98,6 @@ if (hasToken()) {
   api.me().then((user) => update({ user }), () => update({ user: null }));
 }
 
-// Keyboard: space plays or pauses when no field has the focus.
-document.addEventListener("keydown", (e) => {
-  const target = e.target as HTMLElement;
-  if (e.key === " " && getState().user && !/INPUT|TEXTAREA|BUTTON|SELECT/.test(target.tagName)) {
-    e.preventDefault();
-    player.toggle();
-  }
-});
+// Keyboard shortcuts (shortcuts.ts, listed by "?") and the lock screen's controls.
+installShortcuts();
+installMediaSession();

@@ -1,48 +1,69 @@
-// The audio element and how it gets its stream: hls.js over Media Source Extensions where the browser
-// has them (adaptive bit rate we can observe and show), the browser's own HLS where it has no MSE
-// (Safari on iPhone). Position, quality and errors go to the store; playback events to the report.
+// The audio element and how it gets its stream: the gapless engine (engine/mse.ts: one MediaSource for
+// consecutive tracks, adaptive bit rate, token renewal) where the browser has Media Source Extensions
+// for AAC in MP4, the browser's own HLS where it has not (Safari on iPhone). The element plays through
+// a Web Audio graph whose gain is the loudness normalisation (loudness.ts). Position, quality and
+// errors go to the store; playback events to the report.
 
-// The light build: no subtitles, alternate audio, EME or CMCD, none of which Cadenza serves (~40 % smaller).
-import Hls, { type Level } from "hls.js/light";
-import { api, ApiError, type StreamGrant } from "./api";
-import { currentTrack, getState, update } from "./store";
+import { api, ApiError, type StreamGrant, type Track } from "./api";
+import { GaplessEngine, type Entry, type Source } from "./engine/mse";
+import { dbToLinear, gainDb } from "./loudness";
 import { PlaybackReport } from "./reporting";
+import { currentTrack, getState, update } from "./store";
 
-/** The server's name of a level ("aac_256"), read from its playlist path; else its bit rate. */
-function levelName(level: Level | undefined): string | null {
-  if (!level) return null;
-  const found = /\/([a-z0-9_]+)\/[^/]*\.m3u8/i.exec(level.url[0] ?? "");
-  return found ? found[1] : `${Math.round(level.bitrate / 1000)} kbps`;
+/** What one track on the timeline carries: its queue item and its stream grant. */
+export interface Playing {
+  track: Track;
+  grant: StreamGrant;
 }
+
+const RETRYING = "Connection lost: retrying…";
 
 class Player {
   readonly audio: HTMLAudioElement;
-  hls: Hls | null = null;
+  readonly engine: GaplessEngine<Playing> | null;
   private report: PlaybackReport | null = null;
-  private grant: StreamGrant | null = null;
+  private playing: Playing | null = null;
   private loadSeq = 0;
+  private context: AudioContext | null = null;
+  private gain: GainNode | null = null;
+  private heard = 0; // the position at the last clock tick, in the track it belonged to
+  private scheduledFor: number | null = null; // the track whose gain is scheduled at its join
   onEnded: () => void = () => {};
+  onChange: (p: Playing) => void = () => {};
 
   constructor() {
     this.audio = document.createElement("audio");
     this.audio.preload = "auto";
     this.audio.volume = getState().volume;
+    this.engine = GaplessEngine.supported()
+      ? new GaplessEngine<Playing>(this.audio, {
+          upcoming: (after) => this.upcoming(after),
+          onEntry: (entry) => this.entered(entry),
+          onLevel: (name) => update({ quality: name }),
+          onError: (message) => update({ notice: message }),
+          pinned: () => (getState().qualityPin === "auto" ? null : getState().qualityPin),
+        })
+      : null;
     const a = this.audio;
     a.addEventListener("timeupdate", () => {
-      if (!a.seeking && !a.paused) this.report?.advance(a.currentTime);
-      update({ position: a.currentTime });
+      const position = this.position();
+      this.heard = position;
+      if (!a.seeking && !a.paused) this.report?.advance(position);
+      update({ position });
+      this.scheduleJoinGain();
+      if (getState().notice === RETRYING && !a.paused && !a.seeking) update({ notice: null });
     });
-    a.addEventListener("durationchange", () => {
-      if (Number.isFinite(a.duration)) update({ duration: a.duration });
+    a.addEventListener("play", () => {
+      update({ playing: true });
+      void this.context?.resume();
     });
-    a.addEventListener("play", () => update({ playing: true }));
-    a.addEventListener("playing", () => this.report?.playing(a.currentTime));
+    a.addEventListener("playing", () => this.report?.playing(this.position()));
     a.addEventListener("pause", () => {
       update({ playing: false });
-      if (!a.ended) this.report?.paused(a.currentTime);
+      if (!a.ended) this.report?.paused(this.position());
     });
     a.addEventListener("ended", () => {
-      this.report?.stopped(a.currentTime);
+      this.report?.stopped(this.position());
       this.report = null;
       this.onEnded();
     });
@@ -53,11 +74,21 @@ class Player {
     a.addEventListener("error", () => {
       if (a.error) update({ notice: "This track cannot be played right now.", playing: false });
     });
-    const hidden = () => this.report?.hide(a.currentTime);
+    const hidden = () => this.report?.hide(this.position());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") hidden();
     });
     window.addEventListener("pagehide", hidden);
+  }
+
+  /** Seconds into the track playing (the engine's timeline holds several). */
+  position(): number {
+    return this.engine ? this.engine.position() : this.audio.currentTime;
+  }
+
+  /** The Web Audio graph's last node, for anything that listens to what is played (tests, meters). */
+  output(): AudioNode | null {
+    return this.gain;
   }
 
   /** Ask the server for the current track's stream (it decides rights and territory), then play it. */
@@ -65,7 +96,13 @@ class Player {
     const track = currentTrack();
     if (!track) return;
     const seq = ++this.loadSeq;
+    this.ensureGraph(); // inside the listener's gesture, so that the context may start
+    if (this.engine?.jumpTo(track.id)) {
+      void this.audio.play().catch(() => {}); // prefetched: its audio is already in the buffer
+      return;
+    }
     this.finishSession();
+    this.playing = null;
     update({ notice: null, waveform: null, position: 0, duration: track.duration_sec ?? 0, quality: null });
     let grant: StreamGrant;
     try {
@@ -80,19 +117,19 @@ class Player {
       return;
     }
     if (seq !== this.loadSeq) return;
-    this.grant = grant;
-    update({ duration: grant.duration_sec });
-    if (grant.waveform_url) {
-      api.waveform(grant.waveform_url).then(
-        (peaks) => seq === this.loadSeq && update({ waveform: peaks }),
-        () => {}, // no waveform: the bar shows a plain progress line
-      );
+    if (this.engine) {
+      try {
+        await this.engine.start(this.sourceOf({ track, grant }));
+      } catch (e) {
+        if (seq === this.loadSeq) update({ notice: "This track cannot be played right now.", playing: false });
+        return;
+      }
+    } else {
+      this.audio.src = grant.hls_url; // the browser's own HLS
+      update({ quality: "HLS (browser)" });
+      this.begin({ track, grant });
     }
-    this.attach(grant.hls_url);
-    this.report = new PlaybackReport(grant.session_id, grant.track_id, () => this.reportedQuality(), {
-      send: api.sendEvents,
-      beacon: api.beaconEvents,
-    });
+    if (seq !== this.loadSeq) return;
     try {
       await this.audio.play();
     } catch (e) {
@@ -102,59 +139,165 @@ class Player {
     }
   }
 
-  private attach(url: string): void {
-    this.hls?.destroy();
-    this.hls = null;
-    if (Hls.isSupported()) {
-      const hls = new Hls({ startLevel: 0 }); // the lightest level gives the first audio soonest; ABR climbs
-      hls.on(Hls.Events.LEVEL_SWITCHED, (_, data) => update({ quality: levelName(hls.levels[data.level]) }));
-      hls.on(Hls.Events.ERROR, (_, data) => {
-        if (!data.fatal) return;
-        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
-          update({ notice: "Connection lost: retrying…" });
-          hls.startLoad();
-        } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
-          hls.recoverMediaError();
-        } else {
-          update({ notice: "This track cannot be played right now.", playing: false });
-        }
-      });
-      hls.on(Hls.Events.FRAG_LOADED, () => {
-        if (getState().notice === "Connection lost: retrying…") update({ notice: null });
-      });
-      hls.loadSource(url);
-      hls.attachMedia(this.audio);
-      this.hls = hls;
-    } else {
-      this.audio.src = url; // the browser's own HLS
-      update({ quality: "HLS (browser)" });
+  private sourceOf(p: Playing): Source<Playing> {
+    return {
+      id: p.track.id,
+      masterUrl: p.grant.hls_url,
+      durationSec: p.grant.duration_sec,
+      // A fresh grant is a fresh master URL with a fresh token for the track's segments.
+      renew: async () => (await api.stream(p.track.id)).hls_url,
+      payload: p,
+    };
+  }
+
+  /** The queue's next track after `after`, if `after` is the one playing now. */
+  private upcoming(after: Source<Playing>) {
+    const { queue, current } = getState();
+    if (queue[current]?.id !== after.id) return null;
+    const track = queue[current + 1];
+    if (!track) return null;
+    return {
+      id: track.id,
+      open: async () => this.sourceOf({ track, grant: await api.stream(track.id) }),
+    };
+  }
+
+  /** The playhead entered a track: the queue, the report, the waveform and the gain follow. */
+  private entered(entry: Entry<Playing>): void {
+    const p = entry.source.payload;
+    if (this.playing?.grant.session_id === p.grant.session_id) return;
+    update({ levels: entry.levels.map((l) => l.name) });
+    const { queue, current } = getState();
+    if (queue[current]?.id !== p.track.id) {
+      const i = queue.findIndex((t, i) => i > current && t.id === p.track.id);
+      if (i >= 0) update({ current: i });
     }
+    this.begin(p);
+    if (!this.audio.paused) this.report?.playing(this.position());
+  }
+
+  private begin(p: Playing): void {
+    // The playhead is already in the new track: the old one stopped where it was last heard, or at its
+    // end when it played into the join (the last ~250 ms between clock ticks were heard too).
+    let at: number | undefined;
+    if (this.playing && this.playing !== p) {
+      const end = this.playing.grant.duration_sec;
+      at = this.heard > end - 1 ? end : this.heard;
+      if (at === end && !this.audio.paused) this.report?.advance(end);
+    }
+    this.finishSession(at);
+    this.playing = p;
+    this.scheduledFor = null;
+    const seq = this.loadSeq;
+    update({ notice: null, duration: p.grant.duration_sec, waveform: null });
+    if (p.grant.waveform_url) {
+      api.waveform(p.grant.waveform_url).then(
+        (peaks) => seq === this.loadSeq && this.playing === p && update({ waveform: peaks }),
+        () => {}, // no waveform: the bar shows a plain progress line
+      );
+    }
+    this.report = new PlaybackReport(p.grant.session_id, p.grant.track_id, () => this.reportedQuality(), {
+      send: api.sendEvents,
+      beacon: api.beaconEvents,
+    });
+    this.applyGain();
+    this.onChange(p);
   }
 
   /** The quality for the royalty events, in the server's names ("hls" when the level is unknown). */
   private reportedQuality(): string {
-    const name = this.hls ? levelName(this.hls.levels[this.hls.currentLevel]) : null;
+    const name = getState().quality;
     return name && /^[a-z]+_\d+$/.test(name) ? name : "hls";
   }
 
-  private finishSession(): void {
+  private finishSession(at: number = this.position()): void {
     if (this.report) {
-      this.report.stopped(this.audio.currentTime);
+      this.report.stopped(at);
       this.report = null;
     }
   }
 
+  // -- loudness ------------------------------------------------------------------------------------
+
+  private ensureGraph(): void {
+    if (this.context || typeof AudioContext === "undefined") return;
+    try {
+      const context = new AudioContext();
+      const source = context.createMediaElementSource(this.audio);
+      const gain = context.createGain();
+      source.connect(gain).connect(context.destination);
+      this.context = context;
+      this.gain = gain;
+      this.applyGain();
+    } catch {
+      // no Web Audio: played without normalisation
+    }
+  }
+
+  /** The linear gain for a track in the listener's mode (loudness.ts); fetched figures if missing. */
+  private gainOf(track: Track): number {
+    if (track.loudness === undefined) {
+      track.loudness = null; // asked once
+      api.track(track.id).then(
+        (full) => {
+          track.loudness = full.loudness ?? null;
+          if (this.playing?.track === track) this.applyGain();
+        },
+        () => {},
+      );
+    }
+    return dbToLinear(gainDb(getState().normalise, track.loudness));
+  }
+
+  /** Set the gain for the track playing now (a mode change, a new track, a jump). */
+  applyGain(): void {
+    if (!this.gain || !this.context || !this.playing) return;
+    const g = this.gainOf(this.playing.track);
+    this.gain.gain.cancelScheduledValues(0);
+    this.gain.gain.setValueAtTime(g, this.context.currentTime);
+    this.scheduledFor = null;
+  }
+
+  /** Near a gapless join, schedule the next track's gain for the moment its first sample plays. */
+  private scheduleJoinGain(): void {
+    const engine = this.engine;
+    if (!engine || !this.gain || !this.context) return;
+    const cur = engine.current();
+    const next = cur ? engine.entries[engine.entries.indexOf(cur) + 1] : undefined;
+    if (!next || this.scheduledFor === next.source.id) return;
+    const ahead = (next.placement.start - this.audio.currentTime) / (this.audio.playbackRate || 1);
+    if (ahead > 1 || ahead < 0) return;
+    const g = this.gainOf(next.source.payload.track);
+    this.gain.gain.setValueAtTime(g, this.context.currentTime + ahead);
+    this.scheduledFor = next.source.id;
+  }
+
+  setNormalise(mode: "track" | "album" | "off"): void {
+    localStorage.setItem("cadenza.normalise", mode);
+    update({ normalise: mode });
+    this.applyGain();
+  }
+
+  setQualityPin(pin: string): void {
+    localStorage.setItem("cadenza.quality", pin);
+    update({ qualityPin: pin });
+  }
+
+  // -- transport -----------------------------------------------------------------------------------
+
   toggle(): void {
-    if (!this.grant) return void this.playCurrent();
+    if (!this.playing && !this.engine?.current()) return void this.playCurrent();
+    this.ensureGraph();
     if (this.audio.paused) void this.audio.play().catch(() => {});
     else this.audio.pause();
   }
 
   seek(seconds: number): void {
-    const duration = getState().duration || this.audio.duration;
-    const t = Math.max(0, Math.min(seconds, Number.isFinite(duration) ? duration - 0.05 : seconds));
+    const duration = getState().duration;
+    const t = Math.max(0, Math.min(seconds, duration > 0 ? duration - 0.05 : seconds));
     this.report?.seeked(t);
-    this.audio.currentTime = t;
+    if (this.engine) this.engine.seek(t);
+    else this.audio.currentTime = t;
     update({ position: t });
   }
 
@@ -165,10 +308,10 @@ class Player {
   stop(): void {
     this.finishSession();
     this.audio.pause();
-    this.hls?.destroy();
-    this.hls = null;
-    this.grant = null;
+    this.engine?.stop();
+    this.playing = null;
     this.audio.removeAttribute("src");
+    this.audio.load();
     update({ playing: false, position: 0 });
   }
 }

@@ -2,6 +2,7 @@
 // `update`, which tells the subscribed components. No rule lives here either (the server decides).
 
 import type { Track, User, WaveformPeaks } from "./api";
+import type { NormaliseMode } from "./loudness";
 
 export type Route =
   | { name: "home" }
@@ -26,6 +27,10 @@ export interface State {
   waveform: WaveformPeaks | null;
   notice: string | null; // what went wrong, in the listener's words
   queueOpen: boolean;
+  normalise: NormaliseMode; // loudness normalisation (loudness.ts), kept in localStorage
+  qualityPin: string; // "auto" or a level name ("aac_256"), kept in localStorage
+  levels: string[]; // the levels the stream playing offers, lightest first
+  shortcutsOpen: boolean;
 }
 
 type Listener = (state: State, previous: State) => void;
@@ -43,6 +48,10 @@ let state: State = {
   waveform: null,
   notice: null,
   queueOpen: false,
+  normalise: (localStorage.getItem("cadenza.normalise") as NormaliseMode | null) ?? "track",
+  qualityPin: localStorage.getItem("cadenza.quality") ?? "auto",
+  levels: [],
+  shortcutsOpen: false,
 };
 const listeners = new Set<Listener>();
 

@@ -14,7 +14,24 @@ export function PlayerBar(): HTMLElement {
   const toggle = h("button", { class: "play", "aria-label": "Play", onclick: () => player.toggle() }, Icon("play", 24));
   const elapsed = h("span", { class: "elapsed" }, "0:00");
   const total = h("span", { class: "total" }, "0:00");
-  const quality = h("span", { class: "quality", title: "Quality playing now" });
+  const quality = h("span", { class: "quality", title: "Quality playing now", "aria-live": "polite" });
+  const pin = h("select", {
+    class: "quality-pin",
+    "aria-label": "Quality",
+    onchange: (e: Event) => player.setQualityPin((e.target as HTMLSelectElement).value),
+  });
+  const normalise = h(
+    "select",
+    {
+      class: "normalise",
+      "aria-label": "Loudness normalisation",
+      title: "Loudness normalisation",
+      onchange: (e: Event) => player.setNormalise((e.target as HTMLSelectElement).value as "track" | "album" | "off"),
+    },
+    h("option", { value: "track" }, "Normalise: track"),
+    h("option", { value: "album" }, "Normalise: album"),
+    h("option", { value: "off" }, "Normalise: off"),
+  );
   const notice = h("div", { class: "notice", role: "status", "aria-live": "polite" });
   const volume = h("input", {
     type: "range",
@@ -45,7 +62,11 @@ export function PlayerBar(): HTMLElement {
       "div",
       { class: "extras" },
       quality,
+      pin,
+      normalise,
       h("label", { class: "volume-label" }, Icon("volume"), volume),
+      h("button", { "aria-label": "Keyboard shortcuts", class: "shortcuts-toggle", title: "Keyboard shortcuts (?)",
+        onclick: () => update({ shortcutsOpen: true }) }, "?"),
       h("button", { "aria-label": "Queue", class: "queue-toggle", onclick: () => update({ queueOpen: !getState().queueOpen }) }, Icon("queue")),
     ),
   );
@@ -70,5 +91,16 @@ export function PlayerBar(): HTMLElement {
     notice.hidden = !n;
   });
   watch((s) => s.volume, (v) => (volume.value = String(v)));
+  // Auto, or one of the levels the server offers (the stream's, else Cadenza's default three).
+  watch((s) => `${s.qualityPin}|${s.levels.join(",")}`, (_, s) => {
+    const names = s.levels.length ? s.levels : ["aac_128", "aac_256", "aac_320"];
+    if (s.qualityPin !== "auto" && !names.includes(s.qualityPin)) names.push(s.qualityPin);
+    pin.replaceChildren(
+      h("option", { value: "auto" }, "Auto"),
+      ...names.map((n) => h("option", { value: n }, n.replace(/^aac_(\d+)$/, "$1 kbps"))),
+    );
+    pin.value = s.qualityPin;
+  });
+  watch((s) => s.normalise, (m) => (normalise.value = m));
   return bar;
 }

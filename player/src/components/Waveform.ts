@@ -1,15 +1,22 @@
 // The track's waveform from the server's precomputed peaks (audiowaveform JSON): never decoded here.
-// Played part in the accent colour; click (or arrow keys) to seek.
+// Played part in the accent colour; click or drag to seek; as a slider, arrows, Page Up/Down, Home, End.
 
 import { columnsOf } from "../peaks";
 import { player } from "../playback";
 import { getState, watch } from "../store";
-import { h } from "./dom";
+import { clock, h } from "./dom";
 
 const HEIGHT = 48;
 
 export function Waveform(): HTMLElement {
   const canvas = h("canvas", { class: "waveform-canvas", height: HEIGHT });
+  let dragging: number | null = null; // seconds under the pointer while a drag lasts
+  const at = (e: PointerEvent): number => {
+    const { duration } = getState();
+    const rect = canvas.getBoundingClientRect();
+    const x = Math.max(0, Math.min(e.clientX - rect.left, rect.width));
+    return rect.width > 0 ? (x / rect.width) * duration : 0;
+  };
   const box = h(
     "div",
     {
@@ -18,18 +25,39 @@ export function Waveform(): HTMLElement {
       tabindex: 0,
       "aria-label": "Seek",
       "aria-valuemin": 0,
-      onclick: (e: Event) => {
-        const { duration } = getState();
-        const rect = canvas.getBoundingClientRect();
-        const x = (e as MouseEvent).clientX - rect.left;
-        if (duration > 0 && rect.width > 0) player.seek((x / rect.width) * duration);
+      // Press, drag (the played part follows the pointer) and release to seek: one seek, where released.
+      onpointerdown: (e: Event) => {
+        const p = e as PointerEvent;
+        if (p.button !== 0 || !(getState().duration > 0)) return;
+        box.setPointerCapture(p.pointerId);
+        dragging = at(p);
+        requestAnimationFrame(draw);
+      },
+      onpointermove: (e: Event) => {
+        if (dragging === null) return;
+        dragging = at(e as PointerEvent);
+        requestAnimationFrame(draw);
+      },
+      onpointerup: (e: Event) => {
+        if (dragging === null) return;
+        const t = at(e as PointerEvent);
+        dragging = null;
+        player.seek(t);
+      },
+      onpointercancel: () => {
+        dragging = null;
+        requestAnimationFrame(draw);
       },
       onkeydown: (e: Event) => {
         const key = (e as KeyboardEvent).key;
-        const step = key === "ArrowRight" ? 5 : key === "ArrowLeft" ? -5 : 0;
-        if (step) {
+        const { position, duration } = getState();
+        const steps: Record<string, number> = {
+          ArrowRight: position + 5, ArrowUp: position + 5, ArrowLeft: position - 5, ArrowDown: position - 5,
+          PageUp: position + 30, PageDown: position - 30, Home: 0, End: duration - 1,
+        };
+        if (key in steps) {
           e.preventDefault();
-          player.seek(getState().position + step);
+          player.seek(steps[key]);
         }
       },
     },
@@ -37,7 +65,8 @@ export function Waveform(): HTMLElement {
   );
 
   const draw = () => {
-    const { waveform, position, duration } = getState();
+    const { waveform, duration } = getState();
+    const position = dragging ?? getState().position;
     const width = Math.max(1, Math.round(box.clientWidth || 600));
     const ratio = window.devicePixelRatio || 1;
     if (canvas.width !== width * ratio) {
@@ -56,6 +85,7 @@ export function Waveform(): HTMLElement {
     const rest = styles.getPropertyValue("--wave").trim() || "#8a8f98";
     box.setAttribute("aria-valuemax", String(Math.round(duration)));
     box.setAttribute("aria-valuenow", String(Math.round(position)));
+    box.setAttribute("aria-valuetext", `${clock(position)} of ${clock(duration)}`);
     if (!waveform) {
       ctx.fillStyle = rest;
       ctx.fillRect(0, HEIGHT / 2 - 1, width, 2);

@@ -1,0 +1,226 @@
+"""A Cadenza server with generated tracks and a signed-in Chromium page, for the playback-engine tests
+(gapless joins, loudness, quality, token renewal): the same set-up as test_player.py, with the tracks and
+settings each test module needs, and the in-page audio capture they measure with."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cadenza.bootstrap import App, build_collaborators
+from cadenza.catalog.service import TrackMetadata
+from cadenza.db.engine import make_engine, transaction
+from cadenza.ingest.service import accept_upload
+from cadenza.rights import service as rights
+from cadenza.web import static
+from cadenza.web.app import create_app
+from conftest import InlineRunner, create_user, make_settings
+from livesrv import serve
+
+CHROMIUM = os.environ.get("CADENZA_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
+EMAIL, PASSWORD = "engine@example.org", "correct horse battery"
+
+try:
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - setup.sh installs it
+    pytest.skip("playwright is not installed (scripts/setup.sh installs it)", allow_module_level=True)
+if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+    pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+if not (static.BUILT / "index.html").is_file():
+    pytest.skip("the web player is not built (scripts/setup.sh builds player/)", allow_module_level=True)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A generated file to ingest, with the metadata it is filed under."""
+
+    path: Path
+    title: str
+    artist: str = "Test Tones"
+    release: str | None = None
+    track_number: int | None = None
+
+
+def tone(path: Path, *, start_sample: int, samples: int, frequency: int = 441, volume_db: float = 0.0,
+         rate: int = 44_100) -> Path:  # fmt: skip
+    """`samples` samples of one continuous sine from sample `start_sample` on (stereo FLAC): cut from the
+    same generator, consecutive cuts join into the uninterrupted tone, sample for sample."""
+    end = start_sample + samples
+    graph = (
+        f"sine=frequency={frequency}:sample_rate={rate},"
+        f"atrim=start_sample={start_sample}:end_sample={end},asetpts=N/SR/TB,"
+        f"volume={volume_db}dB,aformat=sample_fmts=s16:channel_layouts=stereo"
+    )
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", graph, "-c:a", "flac", str(path)], check=True
+    )
+    return path
+
+
+@contextmanager
+def cadenza_site(tmp: Path, uploads: list[Upload], **settings: Any) -> Iterator[dict]:
+    """A live server (SQLite, inline ingest) holding `uploads`, each with a stream right everywhere."""
+    url = f"sqlite:///{tmp / 'data' / 'cadenza.db'}"
+    cfg = make_settings(tmp / "data", url, **settings)
+    c = build_collaborators(cfg, engine=make_engine(url))
+    runner = InlineRunner(c)
+    ids = []
+    for u in uploads:
+        track = accept_upload(
+            c, runner, path=u.path, filename=u.path.name,
+            overrides=TrackMetadata(title=u.title, artists=[u.artist], release_title=u.release,
+                                    track_number=u.track_number),
+        )  # fmt: skip
+        with transaction(c.sessions) as s:
+            rights.grant(s, track_id=track.id, right_type="stream")
+        ids.append(track.id)
+    create_user(c.sessions, email=EMAIL)
+    with serve(create_app(cfg, wired=App(c=c, runner=runner))) as base:
+        yield {"base": base, "ids": ids, "sessions": c.sessions, "c": c}
+
+
+@contextmanager
+def signed_in_page(base: str) -> Iterator[Page]:
+    """A Chromium page on the player, signed in; page errors collected in `page.errors`."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 760})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="New tracks")).to_be_visible()
+        page.errors = errors  # type: ignore[attr-defined]
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+# What the page hears: a ScriptProcessor on the player's output node (after the loudness gain), keeping
+# channel 0 of every block in order. Samples arrive at the real-time rate in headless Chromium.
+START_CAPTURE = """() => {
+  const out = window.cadenza.player.output();
+  if (!out) return false;
+  const ctx = out.context;
+  const proc = ctx.createScriptProcessor(4096, 2, 2);
+  const cap = { rate: ctx.sampleRate, blocks: [], marks: [] };
+  proc.onaudioprocess = (e) => {
+    cap.blocks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+    cap.marks.push(document.querySelector('.now-title').textContent);
+  };
+  out.connect(proc);
+  proc.connect(ctx.destination);
+  window.__capture = cap;
+  window.__captureNode = proc;
+  return true;
+}"""
+
+# The measurements, made in the page (the capture is megabytes): the span from the first to the last
+# audible sample; the longest run of near-silence inside it; the level of every 10 ms window against the
+# median (a fade, dip or dropout shows); and, for a sine of `freq` Hz, its phase fitted on one second
+# before and one second after the join (where the title changed): a continuous tone keeps its phase, a
+# dropped or repeated sample moves it by one sample (2π·f/rate radians). The largest deviation of any
+# sample from the fitted sine near the join is reported too.
+MEASURE = """([quiet, freq, joinTitle]) => {
+  const cap = window.__capture;
+  window.__captureNode.disconnect();
+  const n = cap.blocks.reduce((s, b) => s + b.length, 0);
+  const x = new Float32Array(n);
+  let o = 0, join = -1;
+  cap.blocks.forEach((b, i) => {
+    if (join < 0 && cap.marks[i] === joinTitle) join = o;
+    x.set(b, o);
+    o += b.length;
+  });
+  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
+  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
+  let run = 0, longest = 0;
+  for (let i = first; i <= last; i++) {
+    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
+  }
+  const win = Math.round(cap.rate / 100);
+  const levels = [];
+  for (let i = first + win; i + win < last - win; i += win) {
+    let s = 0; for (let j = i; j < i + win; j++) s += x[j] * x[j];
+    levels.push(10 * Math.log10(s / win + 1e-20));
+  }
+  const ls = [...levels].sort((a, b) => a - b);
+  const mid = ls[Math.floor(ls.length / 2)];
+  const w = 2 * Math.PI * freq / cap.rate;
+  const fit = (from, to) => {  // least squares a·sin(wn) + b·cos(wn)
+    let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
+    for (let i = from; i < to; i++) {
+      const s = Math.sin(w * i), c = Math.cos(w * i);
+      ss += s * s; cc += c * c; sc += s * c; xs += x[i] * s; xc += x[i] * c;
+    }
+    const det = ss * cc - sc * sc;
+    const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+    return { a, b, phase: Math.atan2(b, a), amp: Math.hypot(a, b) };
+  };
+  const sec = cap.rate;
+  const before = fit(Math.max(first, join - Math.round(1.4 * sec)), join - Math.round(0.4 * sec));
+  const after = fit(join + Math.round(0.4 * sec), Math.min(last, join + Math.round(1.4 * sec)));
+  let dphi = after.phase - before.phase;
+  dphi = Math.atan2(Math.sin(dphi), Math.cos(dphi));
+  let residual = 0;
+  const near = [Math.max(first, join - Math.round(0.4 * sec)), Math.min(last, join + Math.round(0.4 * sec))];
+  for (let i = near[0]; i < near[1]; i++) {
+    residual = Math.max(residual, Math.abs(x[i] - (before.a * Math.sin(w * i) + before.b * Math.cos(w * i))));
+  }
+  return {
+    rate: cap.rate, seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
+    joinFound: join > first,
+    phaseShiftSamples: dphi / w, ampBefore: before.amp, ampAfter: after.amp, maxResidual: residual,
+    levelDb: mid, levelLowDb: ls[0] - mid, levelHighDb: ls[ls.length - 1] - mid,
+  };
+}"""
+
+
+def start_capture(page: Page) -> None:
+    page.wait_for_function("window.cadenza && window.cadenza.player.output() !== null")
+    assert page.evaluate(START_CAPTURE)
+
+
+def measure(page: Page, *, join_title: str, freq: float, quiet: float = 0.01) -> dict:
+    return page.evaluate(MEASURE, [quiet, freq, join_title])
+
+
+# Level and gaps of what was captured since `start_capture` (first block dropped: it may predate play).
+SUMMARY = """(quiet) => {
+  const cap = window.__capture;
+  window.__captureNode.disconnect();
+  const blocks = cap.blocks.slice(1);
+  const n = blocks.reduce((s, b) => s + b.length, 0);
+  const x = new Float32Array(n);
+  let o = 0;
+  for (const b of blocks) { x.set(b, o); o += b.length; }
+  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
+  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
+  let run = 0, longest = 0, sum = 0;
+  for (let i = first; i <= last; i++) {
+    sum += x[i] * x[i];
+    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
+  }
+  return { seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
+           rmsDb: 10 * Math.log10(sum / Math.max(1, last - first + 1)) };
+}"""
+
+
+def summary(page: Page, quiet: float = 0.01) -> dict:
+    return page.evaluate(SUMMARY, quiet)

@@ -1,0 +1,129 @@
+"""The player's controls beyond the buttons, in the browser: the Media Session (what a lock screen and
+media keys see), the keyboard shortcuts and their help dialog, and the waveform as a slider that can be
+dragged and driven by keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from player_world import Upload, cadenza_site, signed_in_page
+from playwright.sync_api import Page, expect
+
+from audio import make_audio
+from cadenza.catalog import artwork
+from images import picture
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    tmp = tmp_path_factory.mktemp("controls")
+    uploads = [
+        Upload(
+            make_audio(tmp / "a.flac", duration=30, seed=31), "Night Drive", "Neon Owls", "After Hours", 1
+        ),
+        Upload(
+            make_audio(tmp / "b.flac", duration=12, seed=32), "Tail Lights", "Neon Owls", "After Hours", 2
+        ),
+    ]
+    with cadenza_site(tmp, uploads) as world:
+        c = world["c"]
+        with c.sessions() as s:
+            from cadenza.catalog.models import Track
+
+            release_id = s.get(Track, world["ids"][0]).release_id
+        artwork.upload_release_artwork(
+            c.sessions, store=c.store, release_id=release_id, data=picture(600, 600, "PNG")
+        )
+        yield world
+
+
+@pytest.fixture(scope="module")
+def page(site: dict) -> Iterator[Page]:
+    with signed_in_page(site["base"]) as p:
+        p.goto(site["base"] + "/#/tracks")
+        p.get_by_role("button", name="Play Night Drive", exact=True).click()
+        p.wait_for_function("document.querySelector('audio').currentTime > 1", timeout=20_000)
+        yield p
+
+
+def _time(page: Page) -> float:
+    return float(page.evaluate("document.querySelector('audio').currentTime"))
+
+
+def _position(page: Page) -> float:
+    return float(page.locator(".waveform").get_attribute("aria-valuenow") or "nan")
+
+
+def test_the_media_session_names_the_track_for_the_lock_screen(page: Page) -> None:
+    meta = page.evaluate(
+        """() => { const m = navigator.mediaSession.metadata;
+                   return { title: m.title, artist: m.artist, album: m.album, art: m.artwork.length,
+                            state: navigator.mediaSession.playbackState }; }"""
+    )
+    assert meta == {"title": "Night Drive", "artist": "Neon Owls", "album": "After Hours", "art": meta["art"],
+                    "state": "playing"}  # fmt: skip
+    assert meta["art"] >= 1  # the release's cover, in the server's rendered sizes
+
+
+def test_keyboard_shortcuts_are_listed_by_question_mark_and_work(page: Page) -> None:
+    page.locator("body").click(position={"x": 5, "y": 5})  # the focus on no field
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog).to_be_visible()
+    for does in ("Play or pause", "Next track", "Mute or unmute", "Forward 5 seconds"):
+        expect(dialog.get_by_text(does, exact=True)).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+    page.keyboard.press(" ")
+    page.wait_for_function("document.querySelector('audio').paused")
+    assert page.evaluate("navigator.mediaSession.playbackState") == "paused"
+    page.keyboard.press(" ")
+    page.wait_for_function("!document.querySelector('audio').paused")
+
+    page.keyboard.press("m")
+    assert page.evaluate("document.querySelector('audio').muted") is True
+    page.keyboard.press("m")
+    assert page.evaluate("document.querySelector('audio').muted") is False
+
+    before = _position(page)
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        f"Number(document.querySelector('.waveform').getAttribute('aria-valuenow')) >= {before + 4}"
+    )
+
+    page.keyboard.press("j")
+    expect(page.locator(".now-title")).to_have_text("Tail Lights")
+    page.keyboard.press("k")  # at the start of a track: the one before
+    expect(page.locator(".now-title")).to_have_text("Night Drive")
+    page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=20_000)
+
+
+def test_the_waveform_is_a_slider_for_keys_and_a_drag(page: Page) -> None:
+    slider = page.get_by_role("slider", name="Seek")
+    expect(slider).to_have_attribute("aria-valuemax", "30")
+    slider.focus()
+    page.keyboard.press("End")
+    page.wait_for_function("Number(document.querySelector('.waveform').getAttribute('aria-valuenow')) >= 28")
+    page.keyboard.press("Home")
+    page.wait_for_function("Number(document.querySelector('.waveform').getAttribute('aria-valuenow')) <= 1")
+    page.keyboard.press("PageUp")
+    page.wait_for_function(
+        "Number(document.querySelector('.waveform').getAttribute('aria-valuenow')) >= 29 - 1"
+    )
+    # ... PageUp is 30 s: clamped to the end of this 30 s track
+    page.keyboard.press("Home")
+    assert "of 0:30" in (slider.get_attribute("aria-valuetext") or "")
+
+    box = slider.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.1, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.4, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("!document.querySelector('audio').seeking")
+    assert abs(_time(page) - 21) < 1.5  # released at 70 % of 30 s
+    assert not page.errors  # type: ignore[attr-defined]
