@@ -8,15 +8,19 @@ import { LoginScreen } from "./components/LoginScreen";
 import { PlayerBar } from "./components/PlayerBar";
 import { QueuePanel } from "./components/QueuePanel";
 import {
-  ArtistScreen, ArtistsScreen, HomeScreen, PlaylistScreen, ReleaseScreen, ReleasesScreen, SearchScreen, TracksScreen,
+  ArtistScreen, ArtistsScreen, FavouritesScreen, HomeScreen, PlaylistScreen, PlaylistsScreen, ReleaseScreen,
+  ReleasesScreen, SearchScreen, TracksScreen,
 } from "./components/Screens";
+import { Toast } from "./components/Toast";
+import { syncQueue } from "./queueSync";
 import { SearchBox } from "./components/SearchBox";
 import { player } from "./playback";
-import { next } from "./queue";
+import { ended } from "./queue";
 import { getState, update, watch, type Route } from "./store";
 
 const root = document.getElementById("app") as HTMLElement;
-player.onEnded = next;
+player.onEnded = ended; // repeat and unavailable tracks are the queue's business
+syncQueue();
 
 function routeOf(hash: string): Route {
   const [path, query] = hash.replace(/^#\/?/, "").split("?");
@@ -25,6 +29,8 @@ function routeOf(hash: string): Route {
   if (name === "artists") return { name: "artists" };
   if (name === "releases") return { name: "releases" };
   if (name === "tracks") return { name: "tracks" };
+  if (name === "playlists") return { name: "playlists" };
+  if (name === "favourites") return { name: "favourites" };
   if (name === "artist" && n > 0) return { name: "artist", id: n };
   if (name === "release" && n > 0) return { name: "release", id: n };
   if (name === "playlist" && n > 0) return { name: "playlist", id: n };
@@ -40,6 +46,8 @@ function screenFor(r: Route): Promise<HTMLElement> {
     case "release": return ReleaseScreen(r.id);
     case "tracks": return TracksScreen();
     case "playlist": return PlaylistScreen(r.id);
+    case "playlists": return PlaylistsScreen();
+    case "favourites": return FavouritesScreen();
     case "search": return SearchScreen(r.q);
     default: return HomeScreen();
   }
@@ -67,13 +75,15 @@ function Shell(): HTMLElement {
       h("a", { class: "brand", href: "#/" }, "Cadenza"),
       h("nav", { "aria-label": "Browse" },
         h("a", { href: "#/" }, "Home"), h("a", { href: "#/artists" }, "Artists"),
-        h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks")),
+        h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks"),
+        h("a", { href: "#/playlists" }, "Playlists"), h("a", { href: "#/favourites" }, "Favourites")),
       SearchBox(),
       h("button", { class: "link", onclick: logout }, "Log out"),
     ),
     main,
     QueuePanel(),
     PlayerBar(),
+    Toast(),
   );
 }
 

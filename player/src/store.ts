@@ -2,6 +2,7 @@
 // `update`, which tells the subscribed components. No rule lives here either (the server decides).
 
 import type { Track, User, WaveformPeaks } from "./api";
+import type { Repeat } from "./playOrder";
 
 export type Route =
   | { name: "home" }
@@ -11,6 +12,8 @@ export type Route =
   | { name: "release"; id: number }
   | { name: "tracks" }
   | { name: "playlist"; id: number }
+  | { name: "playlists" }
+  | { name: "favourites" }
   | { name: "search"; q: string };
 
 export interface State {
@@ -26,6 +29,8 @@ export interface State {
   waveform: WaveformPeaks | null;
   notice: string | null; // what went wrong, in the listener's words
   queueOpen: boolean;
+  shuffle: boolean; // the queue is in shuffled order (queue.ts keeps the order to go back to)
+  repeat: Repeat;
 }
 
 type Listener = (state: State, previous: State) => void;
@@ -43,6 +48,8 @@ let state: State = {
   waveform: null,
   notice: null,
   queueOpen: false,
+  shuffle: false,
+  repeat: (["off", "all", "one"].find((m) => m === localStorage.getItem("cadenza.repeat")) ?? "off") as Repeat,
 };
 const listeners = new Set<Listener>();
 
