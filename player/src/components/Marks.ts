@@ -53,11 +53,12 @@ export function StarRating(kind: MarkKind, id: number, label: string): HTMLEleme
   };
   stars.forEach((s, i) => s.addEventListener("click", () => choose(i + 1)));
   group.addEventListener("keydown", (e) => {
-    const at = Math.max(rating, 1);
+    // From the checked star, or from the one focused when none is checked yet.
+    const at = rating || stars.indexOf(document.activeElement as HTMLButtonElement) + 1;
     const to = { ArrowRight: at + 1, ArrowUp: at + 1, ArrowLeft: at - 1, ArrowDown: at - 1, Home: 1, End: 5 }[e.key];
     if (to === undefined) return;
     e.preventDefault();
-    choose(Math.min(5, Math.max(1, rating === 0 && (e.key === "ArrowRight" || e.key === "ArrowUp") ? 1 : to)), true);
+    choose(Math.min(5, Math.max(1, to)), true);
   });
   return group;
 }

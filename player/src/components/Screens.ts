@@ -165,6 +165,7 @@ export async function PlaylistScreen(id: number): Promise<HTMLElement> {
     title.textContent = p.name;
     about.textContent = p.description ?? "";
     badge.textContent = p.public ? "Public" : "Private";
+    list.setAttribute("aria-label", `Tracks of ${p.name}`);
   });
   const remove = h("button", { type: "button", class: "danger", onclick: async () => {
     if (!confirm(`Delete the playlist “${p.name}”?`)) return;
