@@ -51,7 +51,7 @@ function ListActions(tracks: Track[], label: string): HTMLElement {
     h("button", { type: "button", class: "primary", disabled: none, "aria-label": `Play ${label}`, onclick: () => playTracks(tracks, 0, false) }, Icon("play", 18), "Play"),
     h("button", { type: "button", disabled: none, "aria-label": `Shuffle ${label}`, onclick: () => shufflePlay(tracks) }, Icon("shuffle", 18), "Shuffle"),
     h("button", { type: "button", disabled: none, "aria-label": `Add ${label} to queue`, onclick: () => (addToQueue(playable), say(`Added ${label} to the queue`)) }, Icon("add", 18), "Queue"),
-    h("button", { type: "button", disabled: none, "aria-label": `Add ${label} to playlist`, onclick: () => void addToPlaylistDialog(tracks) }, "Add to playlist…"),
+    h("button", { type: "button", disabled: none, "aria-label": `Add ${label} to playlist`, onclick: () => void addToPlaylistDialog(tracks) }, Icon("add", 18), "Playlist"),
   );
 }
 

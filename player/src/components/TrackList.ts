@@ -57,16 +57,21 @@ export function TrackList(tracks: Track[], options: TrackListOptions | string = 
     const lead = o.numbered
       ? h("span", { class: "number", "aria-hidden": "true" }, String(t.track_number ?? i + 1))
       : CoverArt(t.artwork, 40, "");
+    // The button's text is the title alone, so its name ("Play <title>") contains what it shows.
     const title = h(
-      "button",
-      {
-        type: "button",
-        class: "track-title link",
-        "aria-label": unavailable ? `${t.title}, unavailable` : `Play ${t.title}`,
-        "aria-disabled": unavailable ? "true" : undefined,
-        onclick: () => !unavailable && playTracks(rows, i),
-      },
-      h("span", { class: "title" }, t.title),
+      "span",
+      { class: "track-main" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "track-title link",
+          "aria-label": unavailable ? `${t.title}, unavailable` : `Play ${t.title}`,
+          "aria-disabled": unavailable ? "true" : undefined,
+          onclick: () => !unavailable && playTracks(rows, i),
+        },
+        h("span", { class: "title" }, t.title),
+      ),
       h("span", { class: "artists" }, unavailable ? `${t.artists.join(", ")} · unavailable` : t.artists.join(", ")),
     );
     li.append(
