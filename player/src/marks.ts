@@ -30,6 +30,17 @@ export async function loadMarks(kind: MarkKind, ids: number[]): Promise<void> {
   }
 }
 
+/** Writes to one item go one after another, so the server ends with the last one the listener chose
+ * (three quick presses of → must not land as 4, 2, 3). */
+const writing = new Map<string, Promise<unknown>>();
+function inOrder<T>(kind: MarkKind, id: number, write: () => Promise<T>): Promise<T> {
+  const k = key(kind, id);
+  const done = (writing.get(k) ?? Promise.resolve()).catch(() => {}).then(write);
+  writing.set(k, done);
+  void done.finally(() => writing.get(k) === done && writing.delete(k)).catch(() => {});
+  return done;
+}
+
 export function marksOf(kind: MarkKind, id: number): Marks {
   return known.get(key(kind, id)) ?? { id, starred: false, rating: null };
 }
@@ -38,7 +49,7 @@ export async function setStarred(kind: MarkKind, id: number, starred: boolean): 
   const before = marksOf(kind, id);
   repaint(kind, { ...before, starred });
   try {
-    await (starred ? api.star(kind, id) : api.unstar(kind, id));
+    await inOrder(kind, id, () => (starred ? api.star(kind, id) : api.unstar(kind, id)));
   } catch (e) {
     repaint(kind, before);
     throw e;
@@ -50,7 +61,7 @@ export async function setRating(kind: MarkKind, id: number, rating: number): Pro
   const before = marksOf(kind, id);
   repaint(kind, { ...before, rating: rating || null });
   try {
-    await api.rate(kind, id, rating);
+    await inOrder(kind, id, () => api.rate(kind, id, rating));
   } catch (e) {
     repaint(kind, before);
     throw e;
