@@ -63,6 +63,10 @@ function Shell(): HTMLElement {
     if (mine !== shown) return;
     main.replaceChildren(screen);
     main.removeAttribute("aria-busy");
+    for (const a of document.querySelectorAll<HTMLAnchorElement>("nav a")) {
+      if (a.getAttribute("href") === `#/${location.hash.replace(/^#\/?/, "").split(/[/?]/)[0]}`) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
   });
   const logout = async () => {
     player.stop();

@@ -29,9 +29,10 @@ function saveSoon(): void {
 /** Read the saved queue once signed in; take it when this device has nothing queued. */
 async function restore(): Promise<void> {
   try {
-    const saved = await api.savedQueue();
+    const [saved, releases] = await Promise.all([api.savedQueue(), api.releases(200).catch(() => [])]);
     if (getState().queue.length || !saved.entries.length) return;
-    const queue = saved.entries.map((e) => ({ ...e.track, available: e.available }));
+    const covers = new Map(releases.map((r) => [r.id, r.artwork]));
+    const queue = saved.entries.map((e) => ({ ...e.track, available: e.available, artwork: e.track.release_id ? covers.get(e.track.release_id) : null }));
     const current = Math.min(saved.current_index, queue.length - 1);
     const seconds = saved.position_ms / 1000;
     resumeAt = { trackId: queue[current].id, seconds };

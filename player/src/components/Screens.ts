@@ -55,6 +55,13 @@ function ListActions(tracks: Track[], label: string): HTMLElement {
   );
 }
 
+/** Covers for tracks listed without one (playlist entries, recently played): their release's. */
+async function withCovers(tracks: Track[]): Promise<Track[]> {
+  if (!tracks.some((t) => !t.artwork && t.release_id)) return tracks;
+  const covers = new Map((await api.releases(200).catch(() => [])).map((r) => [r.id, r.artwork]));
+  return tracks.map((t) => (t.artwork || !t.release_id ? t : { ...t, artwork: covers.get(t.release_id) ?? null }));
+}
+
 function marked<T extends { id: number }>(kind: MarkKind, items: T[]): T[] {
   if (items.length) void loadMarks(kind, items.map((i) => i.id));
   return items;
@@ -64,7 +71,8 @@ export async function HomeScreen(): Promise<HTMLElement> {
   const [tracks, releases, playlists, recent] = await Promise.all([
     api.tracks(200), api.releases(200).catch(() => []), api.playlists().catch(() => []), api.recent(12).catch(() => []),
   ]);
-  const played = recent.map((p) => ({ ...p.track, available: p.available }));
+  const covers = new Map(releases.map((r) => [r.id, r.artwork]));
+  const played = recent.map((p) => ({ ...p.track, available: p.available, artwork: p.track.release_id ? covers.get(p.track.release_id) : null }));
   return h("section", { class: "screen home" },
     h("h1", { class: "visually-hidden" }, "Home"),
     played.length > 0 && h("h2", {}, "Recently played"),
@@ -153,7 +161,7 @@ export async function PlaylistScreen(id: number): Promise<HTMLElement> {
   const page = await api.playlistTracks(id);
   let p = page.playlist;
   const entries = page.entries.filter((e) => e.track);
-  const tracks = entries.map((e) => ({ ...(e.track as Track), available: e.available }));
+  const tracks = await withCovers(entries.map((e) => ({ ...(e.track as Track), available: e.available })));
   const gone = page.entries.length - entries.length;
   const reload = () => update({ route: { name: "playlist", id } });
 
