@@ -202,9 +202,9 @@ export const api = {
 
   tracks: (limit = 50, after_id = 0) => call<Track[]>("GET", `/api/tracks?${q({ limit, after_id })}`),
   track: (id: number) => call<Track>("GET", `/api/tracks/${id}`),
-  artists: (limit = 100) => call<Artist[]>("GET", `/api/artists?${q({ limit })}`),
+  artists: (limit = 100, after_id = 0) => call<Artist[]>("GET", `/api/artists?${q({ limit, after_id })}`),
   artist: (id: number) => call<Artist & { tracks: Track[] }>("GET", `/api/artists/${id}`),
-  releases: (limit = 100) => call<Release[]>("GET", `/api/releases?${q({ limit })}`),
+  releases: (limit = 100, after_id = 0) => call<Release[]>("GET", `/api/releases?${q({ limit, after_id })}`),
   release: (id: number) => call<Release & { tracks: Track[] }>("GET", `/api/releases/${id}`),
   playlists: () => call<Playlist[]>("GET", "/api/playlists"),
   recent: (limit = 12) =>

@@ -1,9 +1,11 @@
 import type { Track } from "../api";
+import { loadMarks } from "../marks";
 import { clearQueue, cycleRepeat, jumpTo, moveInQueue, removeFromQueue, toggleShuffle } from "../queue";
 import { update, watch } from "../store";
 import { CoverArt } from "./CoverArt";
 import { clock, h } from "./dom";
 import { Icon } from "./Icon";
+import { FavouriteButton } from "./Marks";
 import { dragToReorder } from "./Reorder";
 
 const REPEAT_LABEL = { off: "Repeat: off", all: "Repeat: all", one: "Repeat: one" } as const;
@@ -17,6 +19,7 @@ export function QueuePanel(): HTMLElement {
   const shuffle = h("button", { type: "button", class: "icon toggle", "aria-pressed": "false", "aria-label": "Shuffle", title: "Shuffle", onclick: toggleShuffle }, Icon("shuffle", 18));
   const repeat = h("button", { type: "button", class: "icon toggle", "aria-label": "Repeat: off", title: "Repeat", onclick: cycleRepeat }, Icon("repeat", 18));
   const count = h("p", { class: "queue-count" });
+  const closer = h("button", { type: "button", class: "icon", "aria-label": "Close queue", onclick: () => update({ queueOpen: false }) }, Icon("close"));
   const panel = h(
     "aside",
     { class: "queue-panel", "aria-label": "Queue", hidden: true },
@@ -24,7 +27,7 @@ export function QueuePanel(): HTMLElement {
       h("h2", {}, "Queue"),
       shuffle, repeat,
       h("button", { type: "button", onclick: clearQueue }, "Clear"),
-      h("button", { type: "button", class: "icon", "aria-label": "Close queue", onclick: () => update({ queueOpen: false }) }, Icon("close")),
+      closer,
     ),
     count,
     list,
@@ -36,8 +39,21 @@ export function QueuePanel(): HTMLElement {
   };
   dragToReorder(list, (from, to) => move(from, to, ".queue-title"));
 
-  watch((s) => s.queueOpen, (open) => (panel.hidden = !open));
-  watch((s) => s.queue, (_, s) => render(s.queue, s.current));
+  // Opening moves the focus into the panel, closing gives it back to the queue button; Escape closes.
+  let opened = false;
+  watch((s) => s.queueOpen, (open) => {
+    panel.hidden = !open;
+    if (open) requestAnimationFrame(() => closer.focus());
+    else if (opened) document.querySelector<HTMLElement>(".queue-toggle")?.focus();
+    opened = open;
+  });
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !(e.target as HTMLElement).closest(".menu")) update({ queueOpen: false });
+  });
+  watch((s) => s.queue, (_, s) => {
+    render(s.queue, s.current);
+    if (s.queue.length) void loadMarks("track", s.queue.slice(0, 500).map((t) => t.id));
+  });
   watch((s) => s.current, (_, s) => render(s.queue, s.current));
   watch((s) => s.shuffle, (on) => {
     shuffle.setAttribute("aria-pressed", String(on));
@@ -65,6 +81,7 @@ export function QueuePanel(): HTMLElement {
               h("span", { class: "title" }, t.title)),
             h("small", { class: "queue-artists" }, t.artists.join(", "))),
           i === current ? h("span", { class: "now-label" }, "now") : "",
+          FavouriteButton("track", t.id, t.title),
           h("button", { type: "button", class: "icon move-up", "aria-label": `Move ${t.title} up`, disabled: i === 0, onclick: () => move(i, i - 1, i - 1 === 0 ? ".move-down" : ".move-up") }, Icon("up", 16)),
           h("button", { type: "button", class: "icon move-down", "aria-label": `Move ${t.title} down`, disabled: i === queue.length - 1, onclick: () => move(i, i + 1, i + 1 === queue.length - 1 ? ".move-up" : ".move-down") }, Icon("down", 16)),
           h("button", { type: "button", class: "icon remove", "aria-label": `Remove ${t.title}`, onclick: () => removeFromQueue(i) }, Icon("close", 16)),

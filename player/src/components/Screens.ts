@@ -86,18 +86,41 @@ export async function HomeScreen(): Promise<HTMLElement> {
   );
 }
 
-export async function ArtistsScreen(): Promise<HTMLElement> {
-  return h("section", { class: "screen" }, h("h1", {}, "Artists"),
-    Tiles(marked("artist", await api.artists(200)).map(artistTile), "No artists yet.", "Artists"));
+const PAGE = 100;
+
+/** A first page, and a "Show more" button that appends the next (the API pages by `after_id`). */
+async function Paged<T extends { id: number }>(
+  title: string, fetch: (after: number) => Promise<T[]>, show: (items: T[], first: boolean) => HTMLElement,
+): Promise<HTMLElement> {
+  const first = await fetch(0);
+  const more = h("button", { type: "button", class: "more-button", hidden: first.length < PAGE }, "Show more");
+  let last = first.at(-1)?.id ?? 0;
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    const page = await fetch(last).catch(() => [] as T[]);
+    if (page.length) {
+      last = page[page.length - 1].id;
+      more.before(show(page, false));
+    }
+    more.disabled = false;
+    more.hidden = page.length < PAGE;
+  });
+  return h("section", { class: "screen" }, h("h1", {}, title), show(first, true), more);
 }
 
-export async function ReleasesScreen(): Promise<HTMLElement> {
-  return h("section", { class: "screen" }, h("h1", {}, "Releases"),
-    Tiles(marked("release", newest(await api.releases(200))).map(releaseTile), "No releases yet.", "Releases"));
+export function ArtistsScreen(): Promise<HTMLElement> {
+  return Paged("Artists", (after) => api.artists(PAGE, after), (items, first) =>
+    Tiles(marked("artist", items).map(artistTile), first ? "No artists yet." : "", "Artists"));
 }
 
-export async function TracksScreen(): Promise<HTMLElement> {
-  return h("section", { class: "screen" }, h("h1", {}, "Tracks"), TrackList(await api.tracks(200)));
+export function ReleasesScreen(): Promise<HTMLElement> {
+  return Paged("Releases", (after) => api.releases(PAGE, after), (items, first) =>
+    Tiles(marked("release", items).map(releaseTile), first ? "No releases yet." : "", "Releases"));
+}
+
+export function TracksScreen(): Promise<HTMLElement> {
+  return Paged("Tracks", (after) => api.tracks(PAGE, after), (items, first) =>
+    TrackList(items, { empty: first ? "No tracks yet." : "", label: "Tracks" }));
 }
 
 export async function ArtistScreen(id: number): Promise<HTMLElement> {
