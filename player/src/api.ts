@@ -28,6 +28,9 @@ export interface Track {
   artwork?: Artwork | null;
   release_title?: string | null;
   loudness?: Loudness | null; // EBU R128 / ReplayGain 2.0 figures, null until measured
+  track_number?: number | null;
+  /** false when the server says it cannot be played here now (a playlist or queue entry): shown greyed, skipped. */
+  available?: boolean;
 }
 
 export interface Artist {
@@ -46,9 +49,45 @@ export interface Release {
 
 export interface Playlist {
   id: number;
+  owner_id?: number;
   name: string;
+  description?: string;
+  public?: boolean;
   track_count: number;
   duration_ms: number;
+  version?: number;
+}
+
+export interface PlaylistEntry {
+  entry_id: number;
+  track: Track | null; // null: deleted from the catalog
+  available: boolean;
+}
+
+export type MarkKind = "track" | "release" | "artist";
+
+export interface Marks {
+  id: number;
+  starred: boolean;
+  rating: number | null;
+}
+
+export interface Favourite {
+  kind: MarkKind;
+  id: number;
+  title: string;
+  artists: string[];
+  starred_at: string;
+  rating: number | null;
+  available: boolean | null;
+}
+
+export interface SavedQueue {
+  entries: { track: Track; available: boolean }[];
+  current_index: number;
+  position_ms: number;
+  device: string | null;
+  version: number;
 }
 
 export interface Suggestion {
@@ -64,6 +103,7 @@ export interface SearchHit {
   title: string;
   artists: string[];
   release: string | null;
+  artwork?: Artwork | null;
 }
 
 export interface StreamGrant {
@@ -165,18 +205,40 @@ export const api = {
 
   tracks: (limit = 50, after_id = 0) => call<Track[]>("GET", `/api/tracks?${q({ limit, after_id })}`),
   track: (id: number) => call<Track>("GET", `/api/tracks/${id}`),
-  artists: (limit = 100) => call<Artist[]>("GET", `/api/artists?${q({ limit })}`),
+  artists: (limit = 100, after_id = 0) => call<Artist[]>("GET", `/api/artists?${q({ limit, after_id })}`),
   artist: (id: number) => call<Artist & { tracks: Track[] }>("GET", `/api/artists/${id}`),
-  releases: (limit = 100) => call<Release[]>("GET", `/api/releases?${q({ limit })}`),
+  releases: (limit = 100, after_id = 0) => call<Release[]>("GET", `/api/releases?${q({ limit, after_id })}`),
   release: (id: number) => call<Release & { tracks: Track[] }>("GET", `/api/releases/${id}`),
   playlists: () => call<Playlist[]>("GET", "/api/playlists"),
   recent: (limit = 12) =>
     call<{ track: Track; available: boolean }[]>("GET", `/api/me/recent?${q({ limit })}`),
-  playlistTracks: (id: number) =>
-    call<{ playlist: Playlist; entries: { track: Track | null; available: boolean }[] }>(
+  playlistTracks: (id: number, limit = 500) =>
+    call<{ playlist: Playlist; entries: PlaylistEntry[]; next_after: number | null }>(
       "GET",
-      `/api/playlists/${id}/tracks`,
+      `/api/playlists/${id}/tracks?${q({ limit })}`,
     ),
+
+  // The library: playlists, favourites, ratings, the saved queue (src/cadenza/web/api/library.py).
+  createPlaylist: (name: string, description = "", isPublic = false) =>
+    call<Playlist>("POST", "/api/playlists", { name, description, public: isPublic }),
+  updatePlaylist: (id: number, change: { name?: string; description?: string; public?: boolean }) =>
+    call<Playlist>("PATCH", `/api/playlists/${id}`, change),
+  deletePlaylist: (id: number) => call<void>("DELETE", `/api/playlists/${id}`),
+  addToPlaylist: (id: number, track_ids: number[]) =>
+    call<{ entry_ids: number[]; playlist: Playlist }>("POST", `/api/playlists/${id}/tracks`, { track_ids }),
+  removeFromPlaylist: (id: number, entry: number) => call<Playlist>("DELETE", `/api/playlists/${id}/tracks/${entry}`),
+  movePlaylistEntry: (id: number, entry: number, index: number) =>
+    call<Playlist>("POST", `/api/playlists/${id}/tracks/${entry}/move`, { index }),
+  favourites: (kind: MarkKind, limit = 200) =>
+    call<{ items: Favourite[]; next_after: string | null }>("GET", `/api/me/favourites?${q({ kind, limit })}`),
+  star: (kind: MarkKind, id: number) => call<unknown>("PUT", `/api/me/favourites/${kind}/${id}`),
+  unstar: (kind: MarkKind, id: number) => call<void>("DELETE", `/api/me/favourites/${kind}/${id}`),
+  rate: (kind: MarkKind, id: number, rating: number) => call<unknown>("PUT", `/api/me/ratings/${kind}/${id}`, { rating }),
+  marks: (kind: MarkKind, ids: number[]) =>
+    call<Marks[]>("GET", `/api/me/marks/${kind}?${new URLSearchParams(ids.map((i) => ["ids", String(i)]))}`),
+  savedQueue: () => call<SavedQueue>("GET", "/api/me/queue"),
+  saveQueue: (track_ids: number[], current_index: number, position_ms: number, device: string) =>
+    call<{ version: number }>("PUT", "/api/me/queue", { track_ids, current_index, position_ms, device }),
 
   suggest: (text: string, limit = 8) => call<Suggestion[]>("GET", `/api/search/suggest?${q({ q: text, limit })}`),
   search: (text: string, type: "track" | "artist" | "release", limit = 20) =>

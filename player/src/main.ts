@@ -8,18 +8,22 @@ import { LoginScreen } from "./components/LoginScreen";
 import { PlayerBar } from "./components/PlayerBar";
 import { QueuePanel } from "./components/QueuePanel";
 import {
-  ArtistScreen, ArtistsScreen, HomeScreen, PlaylistScreen, ReleaseScreen, ReleasesScreen, SearchScreen, TracksScreen,
+  ArtistScreen, ArtistsScreen, FavouritesScreen, HomeScreen, PlaylistScreen, PlaylistsScreen, ReleaseScreen,
+  ReleasesScreen, SearchScreen, TracksScreen,
 } from "./components/Screens";
+import { Toast } from "./components/Toast";
+import { syncQueue } from "./queueSync";
 import { SearchBox } from "./components/SearchBox";
 import { ShortcutsDialog } from "./components/ShortcutsDialog";
 import { installMediaSession } from "./mediaSession";
 import { installShortcuts } from "./shortcuts";
 import { player } from "./playback";
-import { next } from "./queue";
+import { ended } from "./queue";
 import { update, watch, type Route } from "./store";
 
 const root = document.getElementById("app") as HTMLElement;
-player.onEnded = next;
+player.onEnded = ended; // repeat and unavailable tracks are the queue's business
+syncQueue();
 // For tools that inspect playback (the browser tests tap `player.output()` to hear what is played).
 (window as unknown as { cadenza: object }).cadenza = { player };
 
@@ -30,6 +34,8 @@ function routeOf(hash: string): Route {
   if (name === "artists") return { name: "artists" };
   if (name === "releases") return { name: "releases" };
   if (name === "tracks") return { name: "tracks" };
+  if (name === "playlists") return { name: "playlists" };
+  if (name === "favourites") return { name: "favourites" };
   if (name === "artist" && n > 0) return { name: "artist", id: n };
   if (name === "release" && n > 0) return { name: "release", id: n };
   if (name === "playlist" && n > 0) return { name: "playlist", id: n };
@@ -45,6 +51,8 @@ function screenFor(r: Route): Promise<HTMLElement> {
     case "release": return ReleaseScreen(r.id);
     case "tracks": return TracksScreen();
     case "playlist": return PlaylistScreen(r.id);
+    case "playlists": return PlaylistsScreen();
+    case "favourites": return FavouritesScreen();
     case "search": return SearchScreen(r.q);
     default: return HomeScreen();
   }
@@ -60,6 +68,10 @@ function Shell(): HTMLElement {
     if (mine !== shown) return;
     main.replaceChildren(screen);
     main.removeAttribute("aria-busy");
+    for (const a of document.querySelectorAll<HTMLAnchorElement>("nav a")) {
+      if (a.getAttribute("href") === `#/${location.hash.replace(/^#\/?/, "").split(/[/?]/)[0]}`) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
   });
   const logout = async () => {
     player.stop();
@@ -72,7 +84,8 @@ function Shell(): HTMLElement {
       h("a", { class: "brand", href: "#/" }, "Cadenza"),
       h("nav", { "aria-label": "Browse" },
         h("a", { href: "#/" }, "Home"), h("a", { href: "#/artists" }, "Artists"),
-        h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks")),
+        h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks"),
+        h("a", { href: "#/playlists" }, "Playlists"), h("a", { href: "#/favourites" }, "Favourites")),
       SearchBox(),
       h("button", { class: "link", onclick: logout }, "Log out"),
     ),
@@ -80,6 +93,7 @@ function Shell(): HTMLElement {
     QueuePanel(),
     PlayerBar(),
     ShortcutsDialog(),
+    Toast(),
   );
 }
 

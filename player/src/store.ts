@@ -3,6 +3,7 @@
 
 import type { Track, User, WaveformPeaks } from "./api";
 import type { NormaliseMode } from "./loudness";
+import type { Repeat } from "./playOrder";
 
 export type Route =
   | { name: "home" }
@@ -12,6 +13,8 @@ export type Route =
   | { name: "release"; id: number }
   | { name: "tracks" }
   | { name: "playlist"; id: number }
+  | { name: "playlists" }
+  | { name: "favourites" }
   | { name: "search"; q: string };
 
 export interface State {
@@ -31,6 +34,8 @@ export interface State {
   qualityPin: string; // "auto" or a level name ("aac_256"), kept in localStorage
   levels: string[]; // the levels the stream playing offers, lightest first
   shortcutsOpen: boolean;
+  shuffle: boolean; // the queue is in shuffled order (queue.ts keeps the order to go back to)
+  repeat: Repeat;
 }
 
 type Listener = (state: State, previous: State) => void;
@@ -52,6 +57,8 @@ let state: State = {
   qualityPin: localStorage.getItem("cadenza.quality") ?? "auto",
   levels: [],
   shortcutsOpen: false,
+  shuffle: false,
+  repeat: (["off", "all", "one"].find((m) => m === localStorage.getItem("cadenza.repeat")) ?? "off") as Repeat,
 };
 const listeners = new Set<Listener>();
 

@@ -23,6 +23,7 @@ from cadenza.catalog.artwork import ArtworkRef
 from cadenza.catalog.models import Artist, Release, Track, TrackArtist
 from cadenza.catalog.visibility import Viewer, playable_ids
 from cadenza.db.base import UTCDateTime, utcnow
+from cadenza.db.lists import one_of
 from cadenza.errors import InvalidInput
 from cadenza.library.limits import MAX_PAGE
 from cadenza.library.marks import MARKS, Kind, clear, ensure_visible, upsert
@@ -73,6 +74,30 @@ def star(session: Session, *, viewer: Viewer, kind: Kind, item_id: int) -> datet
 def unstar(session: Session, *, viewer: Viewer, kind: Kind, item_id: int) -> None:
     """Remove a star (nothing happens if there was none; a rating stays)."""
     clear(session, kind=kind, user_id=signed_in(viewer), item_id=item_id, column="starred_at")
+
+
+@dataclass(frozen=True)
+class ItemMarks:
+    """One item's marks for the viewer, as a screen shows them beside the item."""
+
+    id: int
+    starred_at: datetime | None
+    rating: int | None
+
+
+def marks_of(session: Session, *, viewer: Viewer, kind: Kind, item_ids: list[int]) -> list[ItemMarks]:
+    """The viewer's star and rating on each of `item_ids`, in the order asked (unmarked: both None).
+
+    A screen listing tracks, releases or artists shows a heart and stars on each; one indexed read by
+    primary key answers a whole screen instead of paging through the favourites."""
+    if len(item_ids) > MAX_PAGE:
+        raise InvalidInput(f"ask for at most {MAX_PAGE} items at a time")
+    m = MARKS[kind]
+    query = select(m.item_id, m.model.starred_at, m.model.rating).where(
+        m.model.user_id == signed_in(viewer), one_of(session, m.item_id, sorted(set(item_ids)))
+    )
+    found = {item: (starred, rating) for item, starred, rating in session.execute(query)}
+    return [ItemMarks(i, *found.get(i, (None, None))) for i in item_ids]
 
 
 def list_favourites(

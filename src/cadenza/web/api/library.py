@@ -14,6 +14,7 @@ from pydantic_core import to_json
 from cadenza.catalog.artwork import ArtworkRef
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
+from cadenza.errors import InvalidInput
 from cadenza.library import entries, favourites, history, playlists, queue, ratings
 from cadenza.library.limits import MAX_BATCH, MAX_DESCRIPTION, MAX_DEVICE, MAX_NAME, MAX_PAGE, MAX_QUEUE
 from cadenza.library.marks import Kind
@@ -379,6 +380,33 @@ def list_favourites(
         for f in got.items
     ]
     return FavouritePageOut(items=items, next_after=got.next_after)
+
+
+class MarksOut(BaseModel):
+    id: int = Field(description="the item's id")
+    starred: bool = Field(description="the caller has starred it")
+    starred_at: datetime | None = Field(description="when it was starred (UTC); null when not")
+    rating: int | None = Field(description="the caller's rating, 1-5; null when unrated")
+
+
+@router.get("/me/marks/{kind}", response_model=list[MarksOut])
+def marks_of(
+    kind: Kind,
+    state: AppState,
+    me: ViewerDep,
+    ids: list[int] = Query(
+        min_length=1, max_length=MAX_PAGE, description="the items a screen shows (repeat the parameter)"
+    ),
+) -> list[MarksOut]:
+    """The caller's star and rating on each item asked for, in the order asked (a heart and stars per row)."""
+    if any(not 1 <= i <= MAX_ID for i in ids):
+        raise InvalidInput(f"ids are 1 to {MAX_ID}")
+    with reading(state.c.sessions) as s:
+        got = favourites.marks_of(s, viewer=me, kind=kind, item_ids=ids)
+    return [
+        MarksOut(id=m.id, starred=m.starred_at is not None, starred_at=m.starred_at, rating=m.rating)
+        for m in got
+    ]
 
 
 @router.put("/me/ratings/{kind}/{item_id}", response_model=RatingOut)
