@@ -11,6 +11,8 @@ import {
   ArtistScreen, ArtistsScreen, HomeScreen, PlaylistScreen, ReleaseScreen, ReleasesScreen, SearchScreen, TracksScreen,
 } from "./components/Screens";
 import { SearchBox } from "./components/SearchBox";
+import { ConnectionBadge, DownloadsScreen } from "./components/Offline";
+import { forgetApiAnswers, startOffline } from "./pwa";
 import { player } from "./playback";
 import { next } from "./queue";
 import { getState, update, watch, type Route } from "./store";
@@ -28,6 +30,7 @@ function routeOf(hash: string): Route {
   if (name === "artist" && n > 0) return { name: "artist", id: n };
   if (name === "release" && n > 0) return { name: "release", id: n };
   if (name === "playlist" && n > 0) return { name: "playlist", id: n };
+  if (name === "downloads") return { name: "downloads" };
   if (name === "search") return { name: "search", q: new URLSearchParams(query).get("q") ?? "" };
   return { name: "home" };
 }
@@ -41,6 +44,7 @@ function screenFor(r: Route): Promise<HTMLElement> {
     case "tracks": return TracksScreen();
     case "playlist": return PlaylistScreen(r.id);
     case "search": return SearchScreen(r.q);
+    case "downloads": return DownloadsScreen();
     default: return HomeScreen();
   }
 }
@@ -60,6 +64,7 @@ function Shell(): HTMLElement {
     player.stop();
     await api.logout().catch(() => {});
     setToken(null);
+    void forgetApiAnswers();
     update({ user: null, queue: [], current: -1 });
   };
   return h("div", { class: "shell" },
@@ -67,7 +72,9 @@ function Shell(): HTMLElement {
       h("a", { class: "brand", href: "#/" }, "Cadenza"),
       h("nav", { "aria-label": "Browse" },
         h("a", { href: "#/" }, "Home"), h("a", { href: "#/artists" }, "Artists"),
-        h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks")),
+        h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks"),
+        h("a", { href: "#/downloads" }, "Downloads")),
+      ConnectionBadge(),
       SearchBox(),
       h("button", { class: "link", onclick: logout }, "Log out"),
     ),
@@ -87,6 +94,8 @@ watch((s) => s.user !== null, (signedIn) => {
   if (signedIn) shell ??= Shell();
   root.replaceChildren(signedIn ? (shell as HTMLElement) : LoginScreen());
 });
+
+startOffline();
 
 if (hasToken()) {
   api.me().then((user) => update({ user }), () => update({ user: null }));

@@ -7,6 +7,8 @@ import Hls, { type Level } from "hls.js/light";
 import { api, ApiError, type StreamGrant } from "./api";
 import { currentTrack, getState, update } from "./store";
 import { PlaybackReport } from "./reporting";
+import { streamGrant } from "./downloads"; // offline: the grant kept with a download
+import { eventSink } from "./outbox"; // undelivered events wait in the outbox
 
 /** The server's name of a level ("aac_256"), read from its playlist path; else its bit rate. */
 function levelName(level: Level | undefined): string | null {
@@ -69,7 +71,7 @@ class Player {
     update({ notice: null, waveform: null, position: 0, duration: track.duration_sec ?? 0, quality: null });
     let grant: StreamGrant;
     try {
-      grant = await api.stream(track.id);
+      grant = await streamGrant(track.id);
     } catch (e) {
       if (seq !== this.loadSeq) return;
       const notice =
@@ -89,10 +91,8 @@ class Player {
       );
     }
     this.attach(grant.hls_url);
-    this.report = new PlaybackReport(grant.session_id, grant.track_id, () => this.reportedQuality(), {
-      send: api.sendEvents,
-      beacon: api.beaconEvents,
-    });
+    this.report = new PlaybackReport(grant.session_id, grant.track_id, () => this.reportedQuality(), eventSink,
+      () => this.audio.playbackRate);
     try {
       await this.audio.play();
     } catch (e) {

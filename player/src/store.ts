@@ -11,7 +11,8 @@ export type Route =
   | { name: "release"; id: number }
   | { name: "tracks" }
   | { name: "playlist"; id: number }
-  | { name: "search"; q: string };
+  | { name: "search"; q: string }
+  | { name: "downloads" };
 
 export interface State {
   user: User | null;

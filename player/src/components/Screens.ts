@@ -4,6 +4,7 @@ import { api, type Artist, type Release, type Track } from "../api";
 import { CoverArt } from "./CoverArt";
 import { h } from "./dom";
 import { TrackList } from "./TrackList";
+import { DownloadButton } from "./Offline";
 
 function Tile(href: string, art: Release["artwork"], title: string, subtitle = ""): HTMLElement {
   return h("a", { class: "tile", href }, CoverArt(art, 160, title), h("span", { class: "tile-title" }, title),
@@ -61,14 +62,17 @@ export async function ReleaseScreen(id: number): Promise<HTMLElement> {
     h("header", { class: "hero" }, CoverArt(r.artwork, 160, r.title),
       h("div", {}, h("h1", {}, r.title),
         r.artist && h("a", { href: `#/artist/${r.artist.id}` }, r.artist.name),
-        r.release_date && h("small", {}, ` · ${r.release_date.slice(0, 4)}`))),
+        r.release_date && h("small", {}, ` · ${r.release_date.slice(0, 4)}`),
+        DownloadButton("release", r.id, r.title, () => r.tracks))),
     TrackList(r.tracks));
 }
 
 export async function PlaylistScreen(id: number): Promise<HTMLElement> {
   const page = await api.playlistTracks(id);
   const tracks = page.entries.filter((e) => e.track && e.available).map((e) => e.track as Track);
-  return h("section", { class: "screen" }, h("h1", {}, page.playlist.name), TrackList(tracks, "This playlist is empty."));
+  return h("section", { class: "screen" }, h("h1", {}, page.playlist.name),
+    tracks.length > 0 && DownloadButton("playlist", id, page.playlist.name, () => tracks),
+    TrackList(tracks, "This playlist is empty."));
 }
 
 /** Full results for a query, grouped by kind (the server ranks each kind). */

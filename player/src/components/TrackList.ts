@@ -4,6 +4,7 @@ import { currentTrack, getState } from "../store";
 import { CoverArt } from "./CoverArt";
 import { clock, h } from "./dom";
 import { Icon } from "./Icon";
+import { DownloadButton } from "./Offline";
 
 /** Tracks as rows: click a title to play from there; "play next" and "add to queue" per row. */
 export function TrackList(tracks: Track[], empty = "No tracks yet."): HTMLElement {
@@ -26,6 +27,7 @@ export function TrackList(tracks: Track[], empty = "No tracks yet."): HTMLElemen
         h("span", { class: "duration" }, t.duration_sec ? clock(t.duration_sec) : ""),
         h("button", { class: "icon", title: "Play next", "aria-label": `Play ${t.title} next`, onclick: () => playNext(t) }, Icon("playNext")),
         h("button", { class: "icon", title: "Add to queue", "aria-label": `Add ${t.title} to queue`, onclick: () => addToQueue(t) }, Icon("add")),
+        DownloadButton("track", t.id, t.title, () => [t]),
       ),
     ),
   );
