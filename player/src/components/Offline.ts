@@ -7,6 +7,7 @@ import {
   QUALITIES, download, downloadedBytes, isDownloading, item, itemBytes, items, onDownloadsChange, remove, tracksOf,
   type Kind, type Quality,
 } from "../downloads";
+import { player } from "../playback";
 import { h } from "./dom";
 import { TrackList } from "./TrackList";
 
@@ -59,15 +60,21 @@ export function DownloadButton(kind: Kind, id: number, title: string, tracks: ()
   return h("span", { class: "download-action" }, button, error);
 }
 
-/** "Offline" in the top bar while the browser has no network. */
+/** "Offline" in the top bar while the browser has no network, and what that means for playback. */
 export function ConnectionBadge(): HTMLElement {
   const badge = h("span", { class: "offline-badge", role: "status" });
+  const audio = player.audio;
   const show = () => {
-    badge.textContent = navigator.onLine ? "" : "Offline: downloaded music plays";
+    const stalled = !audio.paused && audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA;
+    badge.textContent = navigator.onLine
+      ? ""
+      : stalled
+        ? "Offline: playback resumes when the network returns"
+        : "Offline: downloaded music plays";
     badge.hidden = navigator.onLine;
   };
-  window.addEventListener("online", show);
-  window.addEventListener("offline", show);
+  for (const name of ["online", "offline"]) window.addEventListener(name, show);
+  for (const name of ["waiting", "playing", "pause", "emptied"]) audio.addEventListener(name, show);
   show();
   return badge;
 }
