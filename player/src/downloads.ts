@@ -10,6 +10,10 @@
 
 import { api, ApiError, type StreamGrant, type Track } from "./api";
 import { MEDIA_CACHE, mediaKey } from "./mediakey";
+import { takePrefetched } from "./prefetch";
+import { playlistUris, singleVariant } from "./hlstext";
+
+export { playlistUris, singleVariant }; // the download's view of them, tested with it
 
 export const QUALITIES = ["aac_128", "aac_256", "aac_320"] as const;
 export type Quality = (typeof QUALITIES)[number];
@@ -82,32 +86,6 @@ export function itemBytes(it: DownloadItem): number {
 
 /** Bytes stored by all downloads, each track once. */
 export const downloadedBytes = (): number => Object.values(book.tracks).reduce((s, t) => s + t.bytes, 0);
-
-/** The master playlist reduced to the one variant of `quality` (so hls.js, offline, never asks for
- * another level), and that variant's URI; null when the master has no such variant. */
-export function singleVariant(master: string, quality: string): { master: string; uri: string } | null {
-  const lines = master.split(/\r?\n/).map((l) => l.trim());
-  const head = lines.filter((l) => /^#EXT(M3U|-X-VERSION|-X-INDEPENDENT-SEGMENTS)/.test(l));
-  for (let i = 0; i < lines.length - 1; i++) {
-    const uri = lines[i + 1];
-    if (lines[i].startsWith("#EXT-X-STREAM-INF") && uri.includes(`/${quality}/`)) {
-      return { master: [...head, lines[i], uri, ""].join("\n"), uri };
-    }
-  }
-  return null;
-}
-
-/** The URIs a media playlist fetches: its init section (EXT-X-MAP) and segments, as written. */
-export function playlistUris(playlist: string): string[] {
-  const uris: string[] = [];
-  for (const raw of playlist.split(/\r?\n/)) {
-    const line = raw.trim();
-    const map = /^#EXT-X-MAP:.*URI="([^"]+)"/.exec(line);
-    if (map) uris.push(map[1]);
-    else if (line && !line.startsWith("#")) uris.push(line);
-  }
-  return uris;
-}
 
 async function fetchOk(url: string): Promise<Response> {
   const resp = await fetch(url);
@@ -191,10 +169,11 @@ export async function remove(kind: Kind, id: number): Promise<void> {
   save();
 }
 
-/** The stream grant to play a track with: the server's, or offline the one kept with the download. */
+/** The stream grant to play a track with: the server's (asked for on hover when it could be, see
+ * prefetch.ts), or offline the one kept with the download. */
 export async function streamGrant(trackId: number): Promise<StreamGrant> {
   try {
-    return await api.stream(trackId);
+    return await (takePrefetched(trackId) ?? api.stream(trackId));
   } catch (e) {
     const kept = book.tracks[String(trackId)];
     if (e instanceof ApiError || !kept) {

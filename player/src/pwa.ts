@@ -4,10 +4,12 @@
 import { api, hasToken } from "./api";
 import { renewGrants } from "./downloads";
 import { drain } from "./outbox";
+import { startPrefetching } from "./prefetch";
 import { watch } from "./store";
 
 /** Register /sw.js (scope `/`), and catch up whenever the network returns. */
 export function startOffline(): void {
+  startPrefetching();
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {
       /* no service worker (an insecure origin): the app still works online */
