@@ -76,3 +76,38 @@ def test_without_a_build_the_offline_files_are_a_clear_404(wired: App, tmp_path:
     for path in ("/sw.js", "/manifest.webmanifest"):
         resp = client.get(path)
         assert resp.status_code == 404 and "build" in resp.json()["reason"]
+
+
+@pytest.fixture
+def packed(build: Path) -> Path:
+    (build / "assets").mkdir()
+    (build / "assets" / "index-Ab1_x.js").write_text("console.log('player')")
+    (build / "assets" / "index-Ab1_x.js.br").write_bytes(b"brotli bytes")
+    (build / "assets" / "index-Ab1_x.js.gz").write_bytes(b"gzip bytes")
+    return build
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding", "body"),
+    [
+        ("gzip, deflate, br, zstd", "br", b"brotli bytes"),
+        ("gzip", "gzip", b"gzip bytes"),
+        ("br;q=0, gzip;q=0.5", "gzip", b"gzip bytes"),
+        ("identity", None, b"console.log('player')"),
+    ],
+)
+def test_assets_go_precompressed_to_browsers_that_accept_it(
+    wired: App, packed: Path, accept: str, encoding: str | None, body: bytes
+) -> None:
+    client = _client(wired, packed)
+    with client.stream("GET", "/assets/index-Ab1_x.js", headers={"accept-encoding": accept}) as resp:
+        raw = b"".join(resp.iter_raw())  # the bytes on the wire, not decoded
+    assert resp.status_code == 200 and raw == body
+    assert resp.headers.get("content-encoding") == encoding
+    assert resp.headers["vary"] == "Accept-Encoding"
+    assert "javascript" in resp.headers["content-type"]
+    assert resp.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_a_compressed_copy_cannot_be_asked_for_by_name(wired: App, packed: Path) -> None:
+    assert _client(wired, packed).get("/assets/index-Ab1_x.js.br").status_code == 404

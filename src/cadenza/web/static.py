@@ -1,7 +1,8 @@
 """The web player, built from `player/` by the set-up command into `web/static/`, served at `/`.
 
 `index.html` is revalidated on every load (`no-cache`), so a new build is picked up at once; everything
-under `/assets/` is named by its content hash (Vite), so it is cached for a year and never revalidated.
+under `/assets/` is named by its content hash (Vite), so it is cached for a year and never revalidated,
+and sent as the build's precompressed Brotli or gzip copy when the browser accepts one.
 Without a build (a checkout where `scripts/setup.sh` has not run), `/` answers 503 with a page that says
 so, never a 500. The player is public (the app shell holds nothing protected: the API checks every call).
 
@@ -12,6 +13,7 @@ revalidated too; its icons are plain names, cached for a day."""
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from pathlib import Path
 
@@ -58,7 +60,33 @@ def asset(name: str, request: Request) -> Response:
     path = _root(request) / "assets" / name
     if not _ASSET_NAME.fullmatch(name) or not path.is_file():
         raise NotFound(f"no asset {name!r} in the player's build")
-    return FileResponse(path, headers={"Cache-Control": ASSET_CACHE})
+    headers = {"Cache-Control": ASSET_CACHE, "Vary": "Accept-Encoding"}
+    accepted = _accepted_encodings(request.headers.get("accept-encoding", ""))
+    for encoding, suffix in _PRECOMPRESSED:
+        packed = path.with_name(path.name + suffix)
+        if encoding in accepted and packed.is_file():
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            headers["Content-Encoding"] = encoding
+            return FileResponse(packed, media_type=media_type, headers=headers)
+    return FileResponse(path, headers=headers)
+
+
+# The build writes `.br` and `.gz` beside each script and style (player/vite.config.ts); best first.
+_PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
+
+
+def _accepted_encodings(header: str) -> set[str]:
+    """Content codings an Accept-Encoding header allows (`q=0` refuses one)."""
+    accepted = set()
+    for part in header.split(","):
+        coding, _, params = part.strip().partition(";")
+        q = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        try:
+            if float(q) > 0:
+                accepted.add(coding.strip().lower())
+        except ValueError:
+            continue
+    return accepted
 
 
 @router.get("/sw.js")
