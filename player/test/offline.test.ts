@@ -99,3 +99,11 @@ describe("the playback event outbox", () => {
     expect(queued()).toHaveLength(0);
   });
 });
+
+describe("prefetching on hover", () => {
+  it("finds the lightest level a play starts on", async () => {
+    const { lightestVariant } = await import("../src/hlstext");
+    expect(lightestVariant(MASTER)).toBe("/media/tok/tracks/1/v/hls/aac_128/index.m3u8");
+    expect(lightestVariant("#EXTM3U\n")).toBeNull();
+  });
+});
