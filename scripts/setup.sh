@@ -59,7 +59,7 @@ if [ ! -f "$pdeps" ] || [ "$(cat "$pdeps")" != "$pdeps_want" ]; then
   echo "$pdeps_want" > "$pdeps"
 fi
 pbuild="player/node_modules/.build-stamp"
-pbuild_want=$( (cd player && find src index.html package.json package-lock.json tsconfig.json vite.config.ts \
+pbuild_want=$( (cd player && find src public index.html package.json package-lock.json tsconfig.json tsconfig.sw.json vite.config.ts \
   -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -d' ' -f1)
 if [ ! -f src/cadenza/web/static/index.html ] || [ ! -f "$pbuild" ] || [ "$(cat "$pbuild")" != "$pbuild_want" ]; then
   echo "setup: building the web player"

@@ -140,6 +140,7 @@ export interface PlaybackEvent {
   position_ms?: number;
   quality?: string;
   track_id?: number;
+  playback_rate?: number;
 }
 
 /** An answer other than 2xx, with the server's `{"error", "reason"}`. */

@@ -17,6 +17,8 @@ import { SearchBox } from "./components/SearchBox";
 import { ShortcutsDialog } from "./components/ShortcutsDialog";
 import { installMediaSession } from "./mediaSession";
 import { installShortcuts } from "./shortcuts";
+import { ConnectionBadge, DownloadsScreen } from "./components/Offline";
+import { forgetApiAnswers, startOffline } from "./pwa";
 import { player } from "./playback";
 import { ended } from "./queue";
 import { update, watch, type Route } from "./store";
@@ -39,6 +41,7 @@ function routeOf(hash: string): Route {
   if (name === "artist" && n > 0) return { name: "artist", id: n };
   if (name === "release" && n > 0) return { name: "release", id: n };
   if (name === "playlist" && n > 0) return { name: "playlist", id: n };
+  if (name === "downloads") return { name: "downloads" };
   if (name === "search") return { name: "search", q: new URLSearchParams(query).get("q") ?? "" };
   return { name: "home" };
 }
@@ -54,6 +57,7 @@ function screenFor(r: Route): Promise<HTMLElement> {
     case "playlists": return PlaylistsScreen();
     case "favourites": return FavouritesScreen();
     case "search": return SearchScreen(r.q);
+    case "downloads": return DownloadsScreen();
     default: return HomeScreen();
   }
 }
@@ -77,6 +81,7 @@ function Shell(): HTMLElement {
     player.stop();
     await api.logout().catch(() => {});
     setToken(null);
+    void forgetApiAnswers();
     update({ user: null, queue: [], current: -1 });
   };
   return h("div", { class: "shell" },
@@ -85,7 +90,9 @@ function Shell(): HTMLElement {
       h("nav", { "aria-label": "Browse" },
         h("a", { href: "#/" }, "Home"), h("a", { href: "#/artists" }, "Artists"),
         h("a", { href: "#/releases" }, "Releases"), h("a", { href: "#/tracks" }, "Tracks"),
-        h("a", { href: "#/playlists" }, "Playlists"), h("a", { href: "#/favourites" }, "Favourites")),
+        h("a", { href: "#/playlists" }, "Playlists"), h("a", { href: "#/favourites" }, "Favourites"),
+        h("a", { href: "#/downloads" }, "Downloads")),
+      ConnectionBadge(),
       SearchBox(),
       h("button", { class: "link", onclick: logout }, "Log out"),
     ),
@@ -107,6 +114,8 @@ watch((s) => s.user !== null, (signedIn) => {
   if (signedIn) shell ??= Shell();
   root.replaceChildren(signedIn ? (shell as HTMLElement) : LoginScreen());
 });
+
+startOffline();
 
 if (hasToken()) {
   api.me().then((user) => update({ user }), () => update({ user: null }));

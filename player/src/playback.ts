@@ -9,6 +9,8 @@ import { GaplessEngine, type Entry, type Source } from "./engine/mse";
 import { dbToLinear, gainDb } from "./loudness";
 import { PlaybackReport } from "./reporting";
 import { currentTrack, getState, update } from "./store";
+import { streamGrant } from "./downloads"; // offline: the grant kept with a download
+import { eventSink } from "./outbox"; // undelivered events wait in the outbox
 
 /** What one track on the timeline carries: its queue item and its stream grant. */
 export interface Playing {
@@ -106,7 +108,7 @@ class Player {
     update({ notice: null, waveform: null, position: 0, duration: track.duration_sec ?? 0, quality: null });
     let grant: StreamGrant;
     try {
-      grant = await api.stream(track.id);
+      grant = await streamGrant(track.id);
     } catch (e) {
       if (seq !== this.loadSeq) return;
       const notice =
@@ -158,7 +160,7 @@ class Player {
     if (!track) return null;
     return {
       id: track.id,
-      open: async () => this.sourceOf({ track, grant: await api.stream(track.id) }),
+      open: async () => this.sourceOf({ track, grant: await streamGrant(track.id) }),
     };
   }
 
@@ -196,10 +198,8 @@ class Player {
         () => {}, // no waveform: the bar shows a plain progress line
       );
     }
-    this.report = new PlaybackReport(p.grant.session_id, p.grant.track_id, () => this.reportedQuality(), {
-      send: api.sendEvents,
-      beacon: api.beaconEvents,
-    });
+    this.report = new PlaybackReport(p.grant.session_id, p.grant.track_id, () => this.reportedQuality(), eventSink,
+      () => this.audio.playbackRate);
     this.applyGain();
     this.onChange(p);
   }

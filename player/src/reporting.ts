@@ -34,6 +34,7 @@ export class PlaybackReport {
     readonly trackId: number,
     private quality: () => string,
     private sink: EventSink,
+    private rate: () => number = () => 1, // the media element's playbackRate, reported when it is not 1
   ) {}
 
   /** The media clock moved to `t` (seconds) during normal playback. */
@@ -103,6 +104,8 @@ export class PlaybackReport {
       quality: this.quality(),
       track_id: this.trackId,
     };
+    const rate = this.rate();
+    if (rate !== 1 && rate > 0 && rate <= 16) event.playback_rate = rate;
     if (kind !== "start" && kind !== "seek") {
       event.seconds_played = Math.round(this.unreported * 1000) / 1000;
       this.unreported = 0;

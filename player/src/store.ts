@@ -15,7 +15,8 @@ export type Route =
   | { name: "playlist"; id: number }
   | { name: "playlists" }
   | { name: "favourites" }
-  | { name: "search"; q: string };
+  | { name: "search"; q: string }
+  | { name: "downloads" };
 
 export interface State {
   user: User | null;

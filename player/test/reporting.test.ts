@@ -52,6 +52,20 @@ describe("playback reporting", () => {
     expect(sent[2].seconds_played).toBe(0);
   });
 
+  it("reports a raised playback rate with the music heard, so the server can judge the claim", async () => {
+    const { sent, sink } = recorder();
+    let rate = 1;
+    const r = new PlaybackReport("s1", 7, () => "aac_128", sink, () => rate);
+    r.playing(0);
+    rate = 2;
+    for (let t = 0.5; t <= 8; t += 0.5) r.advance(t); // 8 s of music in about 4 s at 2x
+    r.paused(8);
+    await flushed();
+    expect(sent[0].playback_rate).toBeUndefined(); // at 1x nothing is added
+    expect(sent[1].playback_rate).toBe(2);
+    expect(sent[1].seconds_played).toBeCloseTo(8, 3);
+  });
+
   it("starts a session once, however often playback resumes", async () => {
     const { sent, sink } = recorder();
     const r = new PlaybackReport("s1", 7, () => "hls", sink);

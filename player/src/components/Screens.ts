@@ -12,6 +12,7 @@ import { FavouriteButton, StarRating } from "./Marks";
 import { addToPlaylistDialog } from "./PlaylistPicker";
 import { say } from "./Toast";
 import { TrackList } from "./TrackList";
+import { DownloadButton } from "./Offline";
 
 function Tile(href: string, art: Release["artwork"], title: string, subtitle = "", mark?: { kind: MarkKind; id: number }): HTMLElement {
   return h("div", { class: "tile" },
@@ -153,7 +154,8 @@ export async function ReleaseScreen(id: number): Promise<HTMLElement> {
           r.release_date && ` · ${r.release_date.slice(0, 4)}`,
           h("span", { class: "total" }, ` · ${summary(tracks)}`)),
         h("div", { class: "marks" }, FavouriteButton("release", id, r.title), StarRating("release", id, r.title)),
-        ListActions(tracks, r.title))),
+        ListActions(tracks, r.title),
+        DownloadButton("release", r.id, r.title, () => r.tracks))),
     TrackList(tracks, { numbered: true, label: `Tracks of ${r.title}` }));
 }
 
@@ -231,7 +233,8 @@ export async function PlaylistScreen(id: number): Promise<HTMLElement> {
         h("small", { class: "kind" }, "Playlist ", badge), title, about,
         h("p", { class: "meta" }, summary(tracks), gone ? ` · ${gone} removed from the catalog` : ""),
         ListActions(tracks, p.name),
-        h("div", { class: "list-actions" }, editor.toggle, remove))),
+        h("div", { class: "list-actions" }, editor.toggle, remove,
+          tracks.some((t) => t.available !== false) && DownloadButton("playlist", id, p.name, () => tracks.filter((t) => t.available !== false))))),
     editor.form,
     list);
 }

@@ -5,6 +5,7 @@ import { currentTrack, getState } from "../store";
 import { CoverArt } from "./CoverArt";
 import { clock, h } from "./dom";
 import { Icon } from "./Icon";
+import { DownloadButton } from "./Offline";
 import { FavouriteButton, StarRating } from "./Marks";
 import { dragToReorder } from "./Reorder";
 import { MenuButton, trackActions, type MenuItem } from "./TrackMenu";
@@ -92,6 +93,7 @@ export function TrackList(tracks: Track[], options: TrackListOptions | string = 
       h("button", { type: "button", class: "icon", title: "Play next", "aria-label": `Play ${t.title} next`, disabled: unavailable, onclick: () => playNext(t) }, Icon("playNext")),
       h("button", { type: "button", class: "icon", title: "Add to queue", "aria-label": `Add ${t.title} to queue`, disabled: unavailable, onclick: () => addToQueue(t) }, Icon("add")),
       MenuButton(t.title, () => [...(unavailable ? [] : trackActions([t], t.title)), ...(o.extra?.(t, i) ?? [])], li),
+      unavailable ? "" : DownloadButton("track", t.id, t.title, () => [t]),
     );
     return li;
   }

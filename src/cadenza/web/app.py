@@ -122,6 +122,9 @@ PUBLIC_ROUTES = frozenset(
         ("GET", "/redoc"),
         ("GET", "/"),  # the web player's shell (web/static.py): it holds nothing protected
         ("GET", "/assets/{name}"),
+        ("GET", "/sw.js"),  # the player's service worker, web app manifest and icons (web/static.py)
+        ("GET", "/manifest.webmanifest"),
+        ("GET", "/icons/{name}"),
     }
 )
 # The OpenSubsonic surface (/rest/{name}) authenticates each call itself (`web.subsonic`, declared like the

@@ -1,0 +1,40 @@
+// The little of HLS playlists the app reads itself (downloads and prefetching): hls.js reads the rest.
+
+/** The master playlist reduced to the one variant of `quality` (so hls.js, offline, never asks for
+ * another level), and that variant's URI; null when the master has no such variant. */
+export function singleVariant(master: string, quality: string): { master: string; uri: string } | null {
+  const lines = master.split(/\r?\n/).map((l) => l.trim());
+  const head = lines.filter((l) => /^#EXT(M3U|-X-VERSION|-X-INDEPENDENT-SEGMENTS)/.test(l));
+  for (let i = 0; i < lines.length - 1; i++) {
+    const uri = lines[i + 1];
+    if (lines[i].startsWith("#EXT-X-STREAM-INF") && uri.includes(`/${quality}/`)) {
+      return { master: [...head, lines[i], uri, ""].join("\n"), uri };
+    }
+  }
+  return null;
+}
+
+/** The URIs a media playlist fetches: its init section (EXT-X-MAP) and segments, as written. */
+export function playlistUris(playlist: string): string[] {
+  const uris: string[] = [];
+  for (const raw of playlist.split(/\r?\n/)) {
+    const line = raw.trim();
+    const map = /^#EXT-X-MAP:.*URI="([^"]+)"/.exec(line);
+    if (map) uris.push(map[1]);
+    else if (line && !line.startsWith("#")) uris.push(line);
+  }
+  return uris;
+}
+
+/** The URI of the master's lightest variant (the level a play starts on: playback.ts `startLevel: 0`). */
+export function lightestVariant(master: string): string | null {
+  const lines = master.split(/\r?\n/).map((l) => l.trim());
+  let best: { uri: string; bandwidth: number } | null = null;
+  for (let i = 0; i < lines.length - 1; i++) {
+    const bw = /^#EXT-X-STREAM-INF:.*\bBANDWIDTH=(\d+)/.exec(lines[i]);
+    if (bw && lines[i + 1] && !lines[i + 1].startsWith("#") && (!best || Number(bw[1]) < best.bandwidth)) {
+      best = { uri: lines[i + 1], bandwidth: Number(bw[1]) };
+    }
+  }
+  return best?.uri ?? null;
+}

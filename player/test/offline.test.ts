@@ -1,0 +1,109 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+// Node has no localStorage: a Map behind the same four methods stands in for the browser's storage.
+const store = new Map<string, string>();
+vi.stubGlobal("localStorage", {
+  getItem: (k: string) => store.get(k) ?? null,
+  setItem: (k: string, v: string) => void store.set(k, String(v)),
+  removeItem: (k: string) => void store.delete(k),
+  clear: () => store.clear(),
+});
+
+const { cachesApiRead, mediaKey } = await import("../src/mediakey");
+const { playlistUris, singleVariant } = await import("../src/downloads");
+const { ApiError } = await import("../src/api");
+const { drain, enqueue, queued } = await import("../src/outbox");
+
+const ORIGIN = "http://127.0.0.1:8000";
+
+describe("media cache keys", () => {
+  it("drop the signed token, so a renewed token finds the same stored bytes", () => {
+    const a = mediaKey(`${ORIGIN}/media/k1~1764130000~3~${"A".repeat(43)}/tracks/12/ab12/hls/aac_128/seg-9f.m4s`);
+    const b = mediaKey(`${ORIGIN}/media/k2~1764999999~3~${"B".repeat(43)}/tracks/12/ab12/hls/aac_128/seg-9f.m4s`);
+    expect(a).toBe(`${ORIGIN}/offline/tracks/12/ab12/hls/aac_128/seg-9f.m4s`);
+    expect(b).toBe(a);
+  });
+
+  it("drop query parameters too, and keep artwork by its content-hashed path", () => {
+    expect(mediaKey("/media/t/tracks/1/v/waveform.json?sig=abc&exp=1", ORIGIN)).toBe(`${ORIGIN}/offline/tracks/1/v/waveform.json`);
+    expect(mediaKey("/api/artwork/ff00/300.webp?x=1", ORIGIN)).toBe(`${ORIGIN}/api/artwork/ff00/300.webp`);
+  });
+
+  it("leave everything else alone", () => {
+    expect(mediaKey("/api/tracks/1/stream", ORIGIN)).toBeNull();
+    expect(mediaKey("/media/only-a-token", ORIGIN)).toBeNull();
+  });
+
+  it("never keep the stream grant, a download redirect or sign-in answers as offline API reads", () => {
+    expect(cachesApiRead("/api/playlists/3/tracks")).toBe(true);
+    expect(cachesApiRead("/api/me")).toBe(true);
+    expect(cachesApiRead("/api/tracks/3/stream")).toBe(false);
+    expect(cachesApiRead("/api/tracks/3/download")).toBe(false);
+    expect(cachesApiRead("/api/auth/login")).toBe(false);
+  });
+});
+
+const MASTER = `#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-INDEPENDENT-SEGMENTS
+#EXT-X-STREAM-INF:BANDWIDTH=140000,CODECS="mp4a.40.2"
+/media/tok/tracks/1/v/hls/aac_128/index.m3u8
+#EXT-X-STREAM-INF:BANDWIDTH=270000,CODECS="mp4a.40.2"
+/media/tok/tracks/1/v/hls/aac_256/index.m3u8
+`;
+
+describe("a download's playlists", () => {
+  it("keep only the chosen level in the master, so offline hls.js never asks for another", () => {
+    const one = singleVariant(MASTER, "aac_256");
+    expect(one?.uri).toBe("/media/tok/tracks/1/v/hls/aac_256/index.m3u8");
+    expect(one?.master.split("\n").filter((l) => l.startsWith("#EXT-X-STREAM-INF"))).toHaveLength(1);
+    expect(one?.master).toContain("#EXT-X-VERSION:7");
+    expect(one?.master).not.toContain("aac_128");
+    expect(singleVariant(MASTER, "aac_320")).toBeNull();
+  });
+
+  it("list the init section and every segment of a level", () => {
+    const level = `#EXTM3U\n#EXT-X-MAP:URI="init-1a.mp4"\n#EXTINF:6.0,\nseg-aa.m4s\n#EXTINF:2.5,\nseg-bb.m4s\n#EXT-X-ENDLIST\n`;
+    expect(playlistUris(level)).toEqual(["init-1a.mp4", "seg-aa.m4s", "seg-bb.m4s"]);
+  });
+});
+
+const event = (id: string) => ({ id, session_id: "s", kind: "progress" as const, occurred_at: "2026-11-30T10:00:00Z" });
+
+describe("the playback event outbox", () => {
+  beforeEach(() => store.clear());
+
+  it("keeps events until the server takes them, each once, with their own timestamps", async () => {
+    enqueue([event("a"), event("b")]);
+    enqueue([event("b"), event("c")]);
+    expect(queued().map((e) => e.id)).toEqual(["a", "b", "c"]);
+    await drain(async () => {
+      throw new TypeError("Failed to fetch"); // still offline
+    });
+    expect(queued()).toHaveLength(3);
+    const sent: string[] = [];
+    await drain(async (events) => void sent.push(...events.map((e) => `${e.id}@${e.occurred_at}`)));
+    expect(sent).toEqual(["a@2026-11-30T10:00:00Z", "b@2026-11-30T10:00:00Z", "c@2026-11-30T10:00:00Z"]);
+    expect(queued()).toHaveLength(0);
+  });
+
+  it("drops a batch the server refuses outright (a 4xx would fail forever) but keeps one it asks to retry", async () => {
+    enqueue([event("a")]);
+    await drain(async () => {
+      throw new ApiError(503, "unavailable", "retry");
+    });
+    expect(queued()).toHaveLength(1);
+    await drain(async () => {
+      throw new ApiError(422, "invalid", "bad batch");
+    });
+    expect(queued()).toHaveLength(0);
+  });
+});
+
+describe("prefetching on hover", () => {
+  it("finds the lightest level a play starts on", async () => {
+    const { lightestVariant } = await import("../src/hlstext");
+    expect(lightestVariant(MASTER)).toBe("/media/tok/tracks/1/v/hls/aac_128/index.m3u8");
+    expect(lightestVariant("#EXTM3U\n")).toBeNull();
+  });
+});
