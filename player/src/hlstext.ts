@@ -1,6 +1,6 @@
-// The little of HLS playlists the app reads itself (downloads and prefetching): hls.js reads the rest.
+// The little of HLS playlists the app reads itself (downloads and prefetching): engine/playlist.ts reads the rest.
 
-/** The master playlist reduced to the one variant of `quality` (so hls.js, offline, never asks for
+/** The master playlist reduced to the one variant of `quality` (so the player, offline, never asks for
  * another level), and that variant's URI; null when the master has no such variant. */
 export function singleVariant(master: string, quality: string): { master: string; uri: string } | null {
   const lines = master.split(/\r?\n/).map((l) => l.trim());

@@ -7,6 +7,7 @@
 import { api, ApiError, type StreamGrant, type Track } from "./api";
 import { GaplessEngine, type Entry, type Source } from "./engine/mse";
 import { dbToLinear, gainDb } from "./loudness";
+import { nextIndex } from "./playOrder";
 import { PlaybackReport } from "./reporting";
 import { currentTrack, getState, update } from "./store";
 import { streamGrant } from "./downloads"; // offline: the grant kept with a download
@@ -152,11 +153,15 @@ class Player {
     };
   }
 
-  /** The queue's next track after `after`, if `after` is the one playing now. */
+  /** The queue's next track after `after`, if `after` is the one playing now, by the queue's own rule
+   * (playOrder.nextIndex: unavailable tracks skipped). Repeat one and the wrap of repeat all are left to
+   * the queue when the track ends (`onEnded`): the timeline only runs forward through the queue. */
   private upcoming(after: Source<Playing>) {
-    const { queue, current } = getState();
-    if (queue[current]?.id !== after.id) return null;
-    const track = queue[current + 1];
+    const { queue, current, repeat } = getState();
+    if (queue[current]?.id !== after.id || repeat === "one") return null;
+    const at = nextIndex(queue.length, current, repeat, true, (i) => queue[i]?.available !== false);
+    if (at <= current) return null;
+    const track = queue[at];
     if (!track) return null;
     return {
       id: track.id,

@@ -3,7 +3,7 @@
 // segment can only follow it. When the pointer rests on a track's Play button (or the keyboard focuses
 // it), the grant is asked for at once, and the click that usually follows uses it; then the master,
 // the lightest level's playlist, its init section and first segment are fetched into the browser's
-// HTTP cache (segments are immutable, manifests private for a few seconds), where hls.js finds them.
+// HTTP cache (segments are immutable, manifests private for a few seconds), where the playback engine finds them.
 //
 // The cost: a grant opens a playback session on the server, so a hover that is not followed by a click
 // leaves a session with no listening in the statistics (never a stream: counting needs 30 s heard).
@@ -38,7 +38,7 @@ async function text(url: string): Promise<string> {
   return resp.text();
 }
 
-/** Fetch what hls.js asks for first, in the order it will: the answers wait in the HTTP cache. */
+/** Fetch what the playback engine asks for first, in the order it will: the answers wait in the HTTP cache. */
 async function warm(grant: StreamGrant): Promise<void> {
   const masterUrl = new URL(grant.hls_url, location.href).href;
   const variant = lightestVariant(await text(masterUrl));

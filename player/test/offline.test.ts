@@ -53,7 +53,7 @@ const MASTER = `#EXTM3U
 `;
 
 describe("a download's playlists", () => {
-  it("keep only the chosen level in the master, so offline hls.js never asks for another", () => {
+  it("keep only the chosen level in the master, so the offline player never asks for another", () => {
     const one = singleVariant(MASTER, "aac_256");
     expect(one?.uri).toBe("/media/tok/tracks/1/v/hls/aac_256/index.m3u8");
     expect(one?.master.split("\n").filter((l) => l.startsWith("#EXT-X-STREAM-INF"))).toHaveLength(1);
