@@ -1,7 +1,7 @@
 """protection: per-track protection policy and wrapped content keys
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 15:00:00
 
 See protection/: an administrator protects a track; its CMAF segments are then stored encrypted (cenc)
@@ -16,7 +16,7 @@ from alembic import op
 from cadenza.db.base import UTCDateTime
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

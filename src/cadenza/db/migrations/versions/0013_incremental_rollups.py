@@ -1,7 +1,7 @@
 """incremental rollups (dirty sessions, each session's counted outcome); bulk import batches and items
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-30 15:00:00
 
 See cadenza.royalties.rollups: writers mark the sessions they touch (`playback_dirty_sessions`) and a
@@ -20,7 +20,7 @@ from alembic import op
 from cadenza.db.base import UTCDateTime
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
