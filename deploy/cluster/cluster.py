@@ -24,6 +24,7 @@ Tests drive it as a library (tests/e2e/test_cluster.py): `Cluster(options).up()`
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import http.client
 import json
@@ -244,6 +245,11 @@ class Cluster:
             "CADENZA_DELIVERY__ORIGIN_SECRET": self.origin_secret,
             "CADENZA_DELIVERY__TRUSTED_PROXIES": '["127.0.0.1/32"]',
             "CADENZA_SUBSONIC__SECRET": secrets.token_urlsafe(24),
+            # content keys of protected tracks are wrapped under this master key (docs/delivery.md)
+            "CADENZA_PROTECTION__MASTER_KEYS": json.dumps(
+                {"cluster": base64.b64encode(secrets.token_bytes(32)).decode()}
+            ),
+            "CADENZA_PROTECTION__ACTIVE_MASTER_KEY": "cluster",
             # Beat refreshes the rollups; the API processes leave them alone.
             "CADENZA_ROYALTIES__REFRESH_INTERVAL_SEC": "0",
             "CADENZA_OPS__JSON_LOGS": "true",
