@@ -175,8 +175,9 @@ export class GaplessEngine<P> {
     this.audio.currentTime = target;
     void (async () => {
       await this.idle();
-      if (gen !== this.gen || !this.sb) return;
-      this.sb.abort();
+      if (gen !== this.gen || !this.sb || this.ms?.readyState === "closed") return;
+      // abort() throws unless the source is open; an ended source is appending nothing to abort
+      if (this.ms?.readyState === "open") this.sb.abort();
       this.sbEntry = null;
       this.sbLevel = -1;
       this.sb.remove(0, Infinity);
@@ -279,10 +280,10 @@ export class GaplessEngine<P> {
     const gen = this.gen;
     void (async () => {
       await this.idle();
-      if (gen !== this.gen || !this.sb) return;
+      if (gen !== this.gen || !this.sb || this.ms?.readyState === "closed") return;
       if (this.sbEntry === next) {
         this.sbEntry = null;
-        this.sb.abort();
+        if (this.ms?.readyState === "open") this.sb.abort();
       }
       this.sb.remove(cur.placement.end, Infinity);
       await this.idle();
