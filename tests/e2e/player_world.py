@@ -94,7 +94,9 @@ def signed_in_page(base: str) -> Iterator[Page]:
     """A Chromium page on the player, signed in; page errors collected in `page.errors`."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 760})
+        # No service worker: the engine tests measure the network (CDP throttling does not reach a
+        # worker's fetches); the offline tests (test_player_offline.py) run with one.
+        context = browser.new_context(viewport={"width": 1200, "height": 760}, service_workers="block")
         page = context.new_page()
         page.set_default_timeout(20_000)
         errors: list[str] = []
