@@ -389,6 +389,7 @@ def get_now_playing(call: Call) -> dict[str, Any]:
     shows each listener only their own."""
     viewer, at, me = call.viewer, utcnow(), call.principal
     share = call.state.c.settings.subsonic.share_now_playing
+    call.state.recorder.flush()  # a stream started a moment ago may still be in the recorder's buffer
     with reading(call.state.c.sessions) as s:
         playing = [p for p in history.now_playing(s, viewer=viewer, at=at) if share or p.user_id == me.id]
         songs = {x["id"]: x for x in songs_out(s, viewer, [p.track_id for p in playing])}
