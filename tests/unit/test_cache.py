@@ -215,6 +215,8 @@ def test_concurrent_misses_are_read_in_batches() -> None:
         await asyncio.to_thread(src.entered.wait, 5)
         rest = [asyncio.ensure_future(cache.get_async(f"k{i}")) for i in [*range(1, 300), 5, 7]]
         rest.append(asyncio.ensure_future(cache.get_async("missing")))
+        for _ in range(3):  # let every reader run up to its wait, so all the misses are queued first
+            await asyncio.sleep(0)
         src.gate.set()
         return [await first, *await asyncio.gather(*rest)]
 
