@@ -42,10 +42,12 @@ def run(args: Sequence[str], *, timeout: float | None = None) -> str:
     return proc.stderr
 
 
-def spawn(args: Sequence[str], *, stdout: int | None = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-    """Start ffmpeg in the background; stderr is piped so failures can be reported."""
+def spawn(
+    args: Sequence[str], *, stdout: int | None = subprocess.DEVNULL, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ffmpeg in the background (in `cwd` if given); stderr is piped so failures can be reported."""
     return subprocess.Popen(
-        ffmpeg_args(args), stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE
+        ffmpeg_args(args), stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd
     )
 
 

@@ -5,12 +5,12 @@ concurrent processes (one per core), each decoding the source once and fanning i
 The split is the best balance over measured encoder costs (see `_COST`, `_balance`); with the default
 bitrates it comes out as (modelled CPU for a 4-min stereo 44.1 kHz track)
 
-    A: AAC 320k + AAC 256k + FLAC                 (10.1 s)
-    B: AAC 128k + MP3 320k + Chromaprint + PCM    (9.85 s, the Python peak reader included)
-       + EBU R128 loudness (`ingest/loudness.py`, 1.8 s of it, with true peak)
+    A: AAC 320k + AAC 256k + Chromaprint + PCM                   (10.15 s, the Python peak reader included)
+    B: AAC 128k + MP3 320k + EBU R128 loudness + FLAC (tee'd)    (9.95 s; loudness with true peak 1.8 s)
 
-Before the loudness tap the split was A: AAC 320k + 128k + FLAC (8.4 s measured), B: AAC 256k + MP3 +
-taps (8.0 s + 0.25 s).
+Measured on its own (user CPU, two runs): A 10.5/10.3 s, B 10.3/10.2 s. Earlier splits: before the
+loudness tap, A: AAC 320k + 128k + FLAC (8.4 s), B: AAC 256k + MP3 + taps (8.0 s + 0.25 s); with the
+loudness tap beside the fingerprint and two FLAC encodes, A ran 10.9 s against B's 10.1 s.
 
 Outputs (paths relative to `out_dir`):
     hls/master.m3u8, hls/aac_<kbps>/index.m3u8 + content-named .mp4 init and .m4s segments,
@@ -63,8 +63,8 @@ _STDERR_LINES = 40
 # CPU seconds each output costs on a 4-min stereo 44.1 kHz FLAC (one core, its share of decoding included),
 # measured with getrusage: aac 128k 3.9, 256k 4.7, 320k 4.5, mp3 320k 3.4, flac 0.7, chromaprint + PCM
 # tap 0.5, plus 0.25 for the Python peak reader, which competes for the same two cores, plus the loudness
-# tap (ebur128 with true peak).
-_COST = {"mp3": 3.4, "flac": 0.7, "flac_stream": 0.8, "taps": 0.75 + ld.COST_SEC}
+# tap (ebur128 with true peak). "flac" is one FLAC encode written twice (the fMP4 stream and the download).
+_COST = {"mp3": 3.4, "flac": 0.85, "taps": 0.75, "loudness": ld.COST_SEC}
 
 
 def _aac_cost(kbps: int) -> float:
@@ -97,7 +97,7 @@ class TranscodeResult:
 class _Job:
     """One output of an ffmpeg process: its filter branch and output arguments."""
 
-    kind: str  # "aac" | "mp3" | "flac" | "flac_stream" | "taps"
+    kind: str  # "aac" | "mp3" | "flac" (the FLAC download and the FLAC fMP4 stream) | "taps" | "loudness"
     cost: float
     bitrate_kbps: int = 0
 
@@ -330,12 +330,12 @@ def _plan(
     )
     jobs = [_Job("aac", _aac_cost(k), k) for k in plan.aac_kbps]
     jobs.append(_Job("mp3", _COST["mp3"], cfg.mp3_bitrate_kbps))
-    jobs.append(_Job("taps", _COST["taps"]))
+    jobs.append(_Job("taps", _COST["taps"]))  # the fingerprint and the PCM pipe (waveform)
+    jobs.append(_Job("loudness", _COST["loudness"]))  # its own job: the split balances better
     if plan.flac_bits:
         # FLAC cost grows with the samples it has to code, unlike the lossy encoders that resample first.
         scale = sample_rate * channels / (44_100 * 2)
         jobs.append(_Job("flac", _COST["flac"] * scale))
-        jobs.append(_Job("flac_stream", _COST["flac_stream"] * scale))
         plan.flac_frame = flac_stream_frame(sample_rate, plan.lossy_rate)
     plan.jobs = _balance(jobs, PROCESSES)
     return plan
@@ -376,7 +376,7 @@ def _longest_first(jobs: list[_Job], processes: int) -> list[list[_Job]]:
 def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
     """ffmpeg arguments for one process: decode once, asplit to every output it owns."""
     lossy = [j for j in jobs if j.kind in ("aac", "mp3")]
-    native = [j for j in jobs if j.kind in ("flac", "flac_stream", "taps")]
+    native = [j for j in jobs if j.kind in ("flac", "taps", "loudness")]
     branches: list[str] = []
     graph: list[str] = []
     outputs: list[str] = []
@@ -394,31 +394,12 @@ def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
     for job in native:
         if job.kind == "flac":
             branches.append("[flac]")
-            fmt = "s16" if plan.flac_bits == 16 else "s32"
-            outputs += ["-map", "[flac]", "-c:a", "flac", "-sample_fmt", fmt]
-            if plan.flac_bits == 24:
-                outputs += ["-bits_per_raw_sample", "24"]
-            outputs += ["-map_metadata", "-1", "-f", "flac", str(work / FLAC_PATH)]
-        elif job.kind == "flac_stream":
-            branches.append("[flacs]")
-            fmt = "s16" if plan.flac_bits == 16 else "s32"
-            outputs += [
-                "-map",
-                "[flacs]",
-                "-c:a",
-                "flac",
-                "-sample_fmt",
-                fmt,
-                "-frame_size",
-                str(plan.flac_frame),
-            ]
-            if plan.flac_bits == 24:
-                outputs += ["-bits_per_raw_sample", "24"]
-            # FLAC in MP4 is "experimental" to ffmpeg 5.1's muxer (the dfLa box of the FLAC-in-ISOBMFF spec).
-            outputs += ["-strict", "-2", *_cmaf_hls(plan, work / FLAC_STREAM_DIR)]
-        else:
-            branches += ["[fp]", "[pcm]", "[ld]"]
+            outputs += _flac_outputs(plan)
+        elif job.kind == "loudness":
+            branches.append("[ld]")
             graph.append(ld.filter_chain("ld", work / ld.DIR))
+        else:
+            branches += ["[fp]", "[pcm]"]
             # The chromaprint muxer takes at most two channels.
             fp_chain = "[fp]aformat=channel_layouts=stereo[fpo]" if plan.channels > 2 else "[fp]anull[fpo]"
             graph.append(fp_chain)
@@ -429,6 +410,27 @@ def _process_args(plan: _Plan, jobs: list[_Job], work: Path) -> list[str]:
             outputs += ["-ac", str(plan.channels), "-f", "s16le", "pipe:1"]
     split = f"[0:a:0]asplit={len(branches)}{''.join(branches)}"
     return ["-i", str(plan.source), "-filter_complex", ";".join([split, *graph]), *outputs]
+
+
+def _flac_outputs(plan: _Plan) -> list[str]:
+    """One FLAC encode, muxed twice by `tee`: the hi-fi stream (FLAC in fMP4, CMAF HLS, blocks as long as
+    an AAC frame so the renditions stay aligned) and the download (`.flac`, the same frames; the flac
+    muxer writes the encoder's final STREAMINFO: MD5 and sample count). Encoding twice cost 0.7 s of CPU
+    per 4-minute track; the shorter blocks make the download ~1.5 % larger than FLAC's default 4608.
+    The paths are relative to the process's working directory (the work dir): `tee` has its own escaping,
+    which a configured path with `:` or `|` in it would need. `onfail=abort`: a failed copy fails ffmpeg."""
+    fmt = "s16" if plan.flac_bits == 16 else "s32"
+    encode = ["-map", "[flac]", "-c:a", "flac", "-sample_fmt", fmt, "-frame_size", str(plan.flac_frame)]
+    if plan.flac_bits == 24:
+        encode += ["-bits_per_raw_sample", "24"]
+    stream = ":".join([
+        "f=hls", "onfail=abort", "fflags=+bitexact", f"hls_time={_num(plan.segment_sec)}",
+        "hls_playlist_type=vod", "hls_segment_type=fmp4", "hls_fmp4_init_filename=init.mp4",
+        r"hls_segment_options=movflags\\=+cmaf", f"hls_segment_filename={FLAC_STREAM_DIR}/seg_%05d.m4s",
+    ])  # fmt: skip
+    tee = f"[{stream}]{FLAC_STREAM_DIR}/index.m3u8|[f=flac:onfail=abort:fflags=+bitexact]{FLAC_PATH}"
+    # FLAC in MP4 is "experimental" to ffmpeg 5.1's muxer (the dfLa box of the FLAC-in-ISOBMFF spec).
+    return [*encode, "-strict", "-2", "-map_metadata", "-1", "-flags:a", "+bitexact", "-f", "tee", tee]
 
 
 def _lossy_output(plan: _Plan, job: _Job, label: str, work: Path) -> list[str]:
@@ -462,9 +464,9 @@ def cmaf_hls_args(segment_sec: float, variant: Path) -> list[str]:
 class _Proc:
     """A running ffmpeg with its stderr drained in a thread, so a chatty ffmpeg never blocks on it."""
 
-    def __init__(self, name: str, args: list[str], *, pcm: bool) -> None:
+    def __init__(self, name: str, args: list[str], *, pcm: bool, cwd: Path) -> None:
         self.name = name
-        self.popen = ffmpeg.spawn(args, stdout=subprocess.PIPE if pcm else subprocess.DEVNULL)
+        self.popen = ffmpeg.spawn(args, stdout=subprocess.PIPE if pcm else subprocess.DEVNULL, cwd=cwd)
         self.stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES)
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
@@ -502,7 +504,9 @@ def _run_encoders(plan: _Plan, work: Path, *, timeout: float) -> waveform.PeakAc
         for i, jobs in enumerate(plan.jobs):
             taps = any(j.kind == "taps" for j in jobs)
             names = "+".join(f"{j.kind}{j.bitrate_kbps or ''}" for j in jobs)
-            proc = _Proc(f"{'AB'[i] if i < 2 else i} ({names})", _process_args(plan, jobs, work), pcm=taps)
+            proc = _Proc(
+                f"{'AB'[i] if i < 2 else i} ({names})", _process_args(plan, jobs, work), pcm=taps, cwd=work
+            )
             procs.append(proc)
             if taps:
                 reader = threading.Thread(target=_read_pcm, args=(proc, peaks, reader_error), daemon=True)
@@ -557,7 +561,7 @@ def _check_outputs(work: Path, plan: _Plan) -> None:
         expected.append(work / FLAC_PATH)
     for jobs in plan.jobs:
         expected += [work / "hls" / _aac_name(j.bitrate_kbps) / "index.m3u8" for j in jobs if j.kind == "aac"]
-        expected += [work / FLAC_STREAM_DIR / "index.m3u8" for j in jobs if j.kind == "flac_stream"]
+        expected += [work / FLAC_STREAM_DIR / "index.m3u8" for j in jobs if j.kind == "flac"]
     missing = [str(p.relative_to(work)) for p in expected if not p.is_file() or p.stat().st_size == 0]
     if missing:
         raise StageError(STAGE, f"ffmpeg finished but wrote nothing to {', '.join(missing)}")
