@@ -84,7 +84,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             "c": c,
             "engine": engine,
             "auth": auth,
-            "start_ttl": settings.delivery.start_ttl_sec,
+            "start_ttl": settings.signing.start_ttl_sec,
         }
 
 
