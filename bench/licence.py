@@ -17,11 +17,8 @@ import argparse
 import base64
 import json
 import os
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -40,18 +37,17 @@ from cadenza.accounts.models import User  # noqa: E402
 from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
 from cadenza.config import Accounts  # noqa: E402
 from cadenza.db import migrate  # noqa: E402
-from cadenza.db.engine import make_engine, make_session_factory  # noqa: E402
+from cadenza.db.engine import make_session_factory  # noqa: E402
 from cadenza.delivery import service as delivery  # noqa: E402
 from cadenza.delivery import signing  # noqa: E402
 from cadenza.protection import envelope  # noqa: E402
 from cadenza.protection.clearkey import b64url  # noqa: E402
 from cadenza.protection.models import ContentKey  # noqa: E402
 from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
+from harness import pg_schema, schema_url, start_server, stop, wrk  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret"
 MASTER = bytes(range(32))
-
-PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 LUA = """
 local ids = {}
@@ -85,8 +81,7 @@ end
 """
 
 
-def _seed(schema: str, n: int) -> tuple[int, str, int, dict[int, bytes]]:
-    engine = make_engine(PG, connect_args={"options": f"-csearch_path={schema}"})
+def _seed(engine: Engine, n: int) -> tuple[int, str, int, dict[int, bytes]]:
     migrate.upgrade(engine)
     sessions = make_session_factory(engine)
     masters = envelope.MasterKeys(active="bench", keys={"bench": MASTER})
@@ -147,7 +142,6 @@ def _seed(schema: str, n: int) -> tuple[int, str, int, dict[int, bytes]]:
             "content_keys",
         ):
             conn.execute(text(f"VACUUM ANALYZE {table}"))
-    engine.dispose()
     return first, token, user_id, kids
 
 
@@ -166,22 +160,9 @@ def _cpu_sec(pgid: int) -> float:
 
 
 def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[float, float]:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    _wrk.requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[attr-defined,union-attr]
-    p99 = float(re.search(r"P99_US (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
-    dist = re.search(r"DIST .*", out)
-    if dist:
-        print("  latency (us):", dist.group(0), file=sys.stderr)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        print(f"  warning: {errors.group(1)} non-2xx responses", file=sys.stderr)
-    return rps, p99
+    run = wrk(url, script, duration=duration, connections=connections)
+    _wrk.requests = run.requests  # type: ignore[attr-defined]
+    return run.rps, run.p99_ms
 
 
 def main() -> None:
@@ -194,36 +175,26 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    with pg_schema(schema) as engine:
+        _run(args, engine, schema)
+
+
+def _run(args: argparse.Namespace, engine: Engine, schema: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
     server = None
     try:
-        first, token, user_id, kids = _seed(schema, args.tracks)
+        first, token, user_id, kids = _seed(engine, args.tracks)
         port = 8937
         env = {
             **os.environ,
             "CADENZA_DATA_DIR": str(tmp),
-            "CADENZA_DATABASE_URL": f"{PG}?options=-csearch_path%3D{schema}",
+            "CADENZA_DATABASE_URL": schema_url(schema),
             "CADENZA_PORT": str(port),
             "CADENZA_SIGNING__KEYS": json.dumps({"bench": SIGNING_SECRET}),
             "CADENZA_PROTECTION__MASTER_KEYS": json.dumps({"bench": base64.b64encode(MASTER).decode()}),
         }
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/cadenza"), "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        server = start_server([str(ROOT / ".venv/bin/cadenza"), "serve"], env=env, port=port)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         auth = {"Authorization": f"Bearer {token}"}
         check = httpx.get(f"{base}/api/tracks/{first}/stream", headers=auth)
         assert check.status_code == 200 and check.json()["licence_url"], check.text
@@ -286,14 +257,7 @@ def main() -> None:
         )
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+            stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
