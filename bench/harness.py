@@ -9,20 +9,29 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cadenza.db.engine import make_engine  # noqa: E402
+from cadenza.accounts import service as accounts  # noqa: E402
+from cadenza.accounts.models import User  # noqa: E402
+from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
+from cadenza.config import Accounts  # noqa: E402
+from cadenza.db import migrate  # noqa: E402
+from cadenza.db.engine import make_engine, make_session_factory  # noqa: E402
+from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
 
 PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -53,11 +62,66 @@ def pg_schema(schema: str, *, url: str = PG, replace: bool = False, keep: bool =
         admin.dispose()
 
 
+def seed_streamable(
+    engine: Engine,
+    n: int,
+    *,
+    variant: Callable[[Track], TrackVariant],
+    extra: Callable[[Session, Track], None] | None = None,
+    analyze: Sequence[str] = (),
+) -> tuple[int, str, int]:
+    """Migrate `engine`'s schema and fill it with `n` ready tracks, each with a worldwide stream right, a
+    DE download right, the variant `variant` makes and whatever `extra` adds, and one listener. Returns
+    the first track's id (the others follow it), the listener's bearer token and id."""
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions() as s, s.begin():
+        holder = RightsHolder(name="Bench Label")
+        s.add(holder)
+        s.flush()
+        tracks = [
+            Track(
+                title=f"Track {i}", status=TrackStatus.ready, duration_sec=240.0, media_prefix=f"tracks/{i}/v"
+            )
+            for i in range(n)
+        ]
+        s.add_all(tracks)
+        s.flush()
+        for t in tracks:
+            t.media_prefix = f"tracks/{t.id}/abcdef0123456789"
+            t.waveform_key = f"{t.media_prefix}/waveform.json"
+            s.add(TrackRight(track_id=t.id, right_type=RightType.stream, holder_id=holder.id))
+            s.add(
+                TrackRight(track_id=t.id, right_type=RightType.download, territory="DE", holder_id=holder.id)
+            )
+            s.add(variant(t))
+            if extra is not None:
+                extra(s, t)
+        user = accounts.register(
+            s, email="bench@example.org", password="bench password", display_name=None, cfg=Accounts()
+        )
+        token = accounts.issue_token(s, user=s.get(User, user.id), ttl=timedelta(hours=2)).token  # type: ignore[arg-type]
+        first, user_id = tracks[0].id, user.id
+    # A catalog that has been there a while: vacuumed and analyzed (otherwise autovacuum does it during
+    # the first measured round, on a 2-core machine shared with the server and wrk). Only the tables
+    # seeded here: analyzing the empty playback tables would tell the planner they are empty for good,
+    # and the foreign-key checks of the first inserts would then scan them (see recorder.py).
+    seeded = ("tracks", "track_rights", "track_variants", "rights_holders", "users", "auth_tokens", *analyze)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in seeded:
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+    return first, token, user_id
+
+
 def start_server(
     cmd: Sequence[str], *, env: dict[str, str], port: int, cwd: Path | None = None, tries: int = 100
 ) -> subprocess.Popen[bytes]:
     """Run a server (its own process group, output discarded) and wait until `/api/health` on `port`
-    answers 200, up to `tries` polls; a server that never answers is left for the caller's checks."""
+    answers 200, up to `tries` polls; a server that never answers is left for the caller's checks.
+    A port already taken stops the run first (another server there would answer for this one)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            sys.exit(f"port {port} is already taken (another server?): stop it first")
     server = subprocess.Popen(
         list(cmd),
         env=env,

@@ -23,28 +23,22 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cadenza.accounts import service as accounts  # noqa: E402
-from cadenza.accounts.models import User  # noqa: E402
-from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
-from cadenza.config import Accounts  # noqa: E402
-from cadenza.db import migrate  # noqa: E402
-from cadenza.db.engine import make_session_factory  # noqa: E402
+from cadenza.catalog.models import Track, TrackVariant  # noqa: E402
 from cadenza.delivery import service as delivery  # noqa: E402
 from cadenza.delivery import signing  # noqa: E402
 from cadenza.protection import envelope  # noqa: E402
 from cadenza.protection.clearkey import b64url  # noqa: E402
 from cadenza.protection.models import ContentKey  # noqa: E402
-from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
-from harness import pg_schema, schema_url, start_server, stop, wrk  # noqa: E402
+from harness import pg_schema, schema_url, seed_streamable, start_server, stop, wrk  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret"
 MASTER = bytes(range(32))
@@ -82,66 +76,32 @@ end
 
 
 def _seed(engine: Engine, n: int) -> tuple[int, str, int, dict[int, bytes]]:
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
+    """`n` protected tracks (an encrypted AAC rendition and a wrapped content key each) with rights, and
+    a listener: the first track's id, the token, the listener's id and each track's key id."""
     masters = envelope.MasterKeys(active="bench", keys={"bench": MASTER})
     kids: dict[int, bytes] = {}
-    with sessions() as s, s.begin():
-        holder = RightsHolder(name="Bench Label")
-        s.add(holder)
-        s.flush()
-        tracks = [
-            Track(
-                title=f"Track {i}", status=TrackStatus.ready, duration_sec=240.0, media_prefix=f"tracks/{i}/v"
-            )
-            for i in range(n)
-        ]
-        s.add_all(tracks)
-        s.flush()
-        for t in tracks:
-            t.media_prefix = f"tracks/{t.id}/abcdef0123456789"
-            t.waveform_key = f"{t.media_prefix}/waveform.json"
-            s.add(TrackRight(track_id=t.id, right_type=RightType.stream, holder_id=holder.id))
-            s.add(
-                TrackRight(track_id=t.id, right_type=RightType.download, territory="DE", holder_id=holder.id)
-            )
-            s.add(
-                TrackVariant(
-                    track_id=t.id,
-                    quality="aac_256",
-                    codec="aac",
-                    container=delivery.PROTECTED_CONTAINER,
-                    bitrate_kbps=256,
-                    storage_key=f"{t.media_prefix}/hls/aac_256/index.m3u8",
-                    size_bytes=1,
-                    checksum="0" * 64,
-                )
-            )
-            kid, key = os.urandom(16), os.urandom(16)
-            master_id, wrapped = envelope.wrap(masters, track_id=t.id, kid=kid, key=key)
-            s.add(ContentKey(track_id=t.id, kid=kid.hex(), wrapped=wrapped, master_key_id=master_id))
-            kids[t.id] = kid
-        user = accounts.register(
-            s, email="bench@example.org", password="bench password", display_name=None, cfg=Accounts()
+
+    def protected(t: Track) -> TrackVariant:
+        return TrackVariant(
+            track_id=t.id,
+            quality="aac_256",
+            codec="aac",
+            container=delivery.PROTECTED_CONTAINER,
+            bitrate_kbps=256,
+            storage_key=f"{t.media_prefix}/hls/aac_256/index.m3u8",
+            size_bytes=1,
+            checksum="0" * 64,
         )
-        token = accounts.issue_token(s, user=s.get(User, user.id), ttl=timedelta(hours=2)).token  # type: ignore[arg-type]
-        first = tracks[0].id
-        user_id = user.id
-    # A catalog that has been there a while: vacuumed and analyzed (otherwise autovacuum does it during
-    # the first measured round, on a 2-core machine shared with the server and wrk). Only the tables
-    # seeded here: analyzing the empty playback tables would tell the planner they are empty for good,
-    # and the foreign-key checks of the first inserts would then scan them (see recorder.py).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in (
-            "tracks",
-            "track_rights",
-            "track_variants",
-            "rights_holders",
-            "users",
-            "auth_tokens",
-            "content_keys",
-        ):
-            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+    def content_key(s: Session, t: Track) -> None:
+        kid, key = os.urandom(16), os.urandom(16)
+        master_id, wrapped = envelope.wrap(masters, track_id=t.id, kid=kid, key=key)
+        s.add(ContentKey(track_id=t.id, kid=kid.hex(), wrapped=wrapped, master_key_id=master_id))
+        kids[t.id] = kid
+
+    first, token, user_id = seed_streamable(
+        engine, n, variant=protected, extra=content_key, analyze=("content_keys",)
+    )
     return first, token, user_id, kids
 
 

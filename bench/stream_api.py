@@ -15,23 +15,16 @@ import statistics
 import sys
 import tempfile
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cadenza.accounts import service as accounts  # noqa: E402
-from cadenza.accounts.models import User  # noqa: E402
-from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
-from cadenza.config import Accounts  # noqa: E402
-from cadenza.db import migrate  # noqa: E402
-from cadenza.db.engine import make_session_factory  # noqa: E402
-from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
-from harness import pg_schema, schema_url, start_server, stop, wrk  # noqa: E402
+from cadenza.catalog.models import Track, TrackVariant  # noqa: E402
+from harness import pg_schema, schema_url, seed_streamable, start_server, stop, wrk  # noqa: E402
 
 LUA = """
 local ids = {}
@@ -55,52 +48,21 @@ end
 
 
 def _seed(engine: Engine, n: int) -> tuple[int, str]:
-    """`n` ready tracks with rights and an MP3 variant, and a listener's token, in `engine`'s schema."""
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
-    with sessions() as s, s.begin():
-        holder = RightsHolder(name="Bench Label")
-        s.add(holder)
-        s.flush()
-        tracks = [
-            Track(
-                title=f"Track {i}", status=TrackStatus.ready, duration_sec=240.0, media_prefix=f"tracks/{i}/v"
-            )
-            for i in range(n)
-        ]
-        s.add_all(tracks)
-        s.flush()
-        for t in tracks:
-            t.media_prefix = f"tracks/{t.id}/abcdef0123456789"
-            t.waveform_key = f"{t.media_prefix}/waveform.json"
-            s.add(TrackRight(track_id=t.id, right_type=RightType.stream, holder_id=holder.id))
-            s.add(
-                TrackRight(track_id=t.id, right_type=RightType.download, territory="DE", holder_id=holder.id)
-            )
-            s.add(
-                TrackVariant(
-                    track_id=t.id,
-                    quality="mp3_320",
-                    codec="mp3",
-                    container="mp3",
-                    bitrate_kbps=320,
-                    storage_key=f"{t.media_prefix}/download/mp3_320.mp3",
-                    size_bytes=1,
-                    checksum="0" * 64,
-                )
-            )
-        user = accounts.register(
-            s, email="bench@example.org", password="bench password", display_name=None, cfg=Accounts()
+    """`n` ready tracks with rights and an MP3 download, and a listener's token, in `engine`'s schema."""
+
+    def mp3(t: Track) -> TrackVariant:
+        return TrackVariant(
+            track_id=t.id,
+            quality="mp3_320",
+            codec="mp3",
+            container="mp3",
+            bitrate_kbps=320,
+            storage_key=f"{t.media_prefix}/download/mp3_320.mp3",
+            size_bytes=1,
+            checksum="0" * 64,
         )
-        token = accounts.issue_token(s, user=s.get(User, user.id), ttl=timedelta(hours=2)).token  # type: ignore[arg-type]
-        first = tracks[0].id
-    # A catalog that has been there a while: vacuumed and analyzed (otherwise autovacuum does it during
-    # the first measured round, on a 2-core machine shared with the server and wrk). Only the tables
-    # seeded here: analyzing the empty playback tables would tell the planner they are empty for good,
-    # and the foreign-key checks of the first inserts would then scan them (see recorder.py).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("tracks", "track_rights", "track_variants", "rights_holders", "users", "auth_tokens"):
-            conn.execute(text(f"VACUUM ANALYZE {table}"))
+
+    first, token, _ = seed_streamable(engine, n, variant=mp3)
     return first, token
 
 
