@@ -23,7 +23,6 @@ Usage: .venv/bin/python bench/delivery.py [--duration 5] [--rounds 3] [--connect
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import http.client
 import json
@@ -45,6 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from cadenza.delivery import signing  # noqa: E402
 from e2e import nginx_fixture  # noqa: E402
 from e2e.nginx_fixture import free_port, start_nginx  # noqa: E402
+from harness import stop  # noqa: E402
 
 KEYS = {"bench1": "bench-signing-secret-0123456789abcdef"}
 KEYRING = signing.Keyring("bench1", KEYS)
@@ -150,19 +150,6 @@ def start_app(data: Path) -> tuple[subprocess.Popen[bytes], str]:
         stop(proc)
         raise
     return proc, url
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """End the app and whatever it spawned (Granian workers): its own process group, which it leads."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def wrk(name: str, url: str, args: argparse.Namespace, lua: Path) -> Result:

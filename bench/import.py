@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,16 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from audio import make_audio  # noqa: E402
-from cadenza.ingest import ffmpeg  # noqa: E402
+from ingest import children_cpu, run_seed  # noqa: E402
 
 CADENZA = shutil.which("cadenza", path=str(Path(sys.executable).parent)) or "cadenza"
-
-
-def _children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def _sources(folder: Path, n: int, duration: float) -> list[Path]:
@@ -60,24 +55,6 @@ def _sources(folder: Path, n: int, duration: float) -> list[Path]:
     return paths
 
 
-def seed_cpu(source: Path, out: Path) -> float:
-    """CPU seconds of the seed's command (bench/ingest.py) on `source`."""
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    args = [
-        "-i", str(source), "-filter_complex", "[0:a]asplit=3[a1][a2][a3]",
-        "-map", "[a1]", "-c:a", "aac", "-b:a", "128k",
-        "-map", "[a2]", "-c:a", "aac", "-b:a", "256k",
-        "-map", "[a3]", "-c:a", "aac", "-b:a", "320k",
-        "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod",
-        "-var_stream_map", "a:0 a:1 a:2", "-master_pl_name", "master.m3u8",
-        "-hls_segment_filename", str(out / "v%v" / "seg_%03d.aac"), str(out / "v%v" / "index.m3u8"),
-    ]  # fmt: skip
-    before = _children_cpu()
-    ffmpeg.run(args)
-    return _children_cpu() - before
-
-
 def import_run(folder: Path, workers: int, scratch: Path) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds, the summary line) of `cadenza import folder` with `workers`."""
     data = scratch / f"data-{workers}"
@@ -88,7 +65,7 @@ def import_run(folder: Path, workers: int, scratch: Path) -> tuple[float, float,
     env.pop("CADENZA_BROKER_URL", None)
     # migrations and imports warm up first (not timed): an empty import
     subprocess.run([CADENZA, "import", "--help"], env=env, capture_output=True, check=True)
-    before = _children_cpu()
+    before = children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(
         [CADENZA, "import", str(folder), "--max-in-flight", str(2 * workers)],
@@ -98,7 +75,7 @@ def import_run(folder: Path, workers: int, scratch: Path) -> tuple[float, float,
         check=False,
     )
     wall = time.perf_counter() - t0
-    cpu = _children_cpu() - before
+    cpu = children_cpu() - before
     summary = next(
         (line for line in proc.stdout.splitlines() if line.startswith("ready:")), proc.stdout[-300:]
     )
@@ -118,7 +95,7 @@ def main() -> None:
         folder.mkdir()
         sources = _sources(folder, args.tracks, args.duration)
         minutes = args.tracks * args.duration / 60
-        seed = seed_cpu(sources[0], scratch / "seed") / (args.duration / 60)
+        seed = run_seed(sources[0], scratch / "seed")[1] / (args.duration / 60)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
               f"{args.tracks} tracks of {args.duration:g} s")  # fmt: skip
         print(f"(a) seed's command (3x AAC HLS, 1 process)   {seed:6.2f} CPU s per track-minute")

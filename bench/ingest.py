@@ -10,6 +10,7 @@ Target: b / a <= 1.0.  Usage: .venv/bin/python bench/ingest.py [--duration 240] 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import sys
@@ -39,8 +40,15 @@ def _source(duration: float) -> Path:
     return path
 
 
-def _seed(source: Path, out: Path) -> float:
-    """The seed's command: one process, asplit=3, three AAC encoders into one HLS muxer."""
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (ffmpeg runs) so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_seed(source: Path, out: Path) -> tuple[float, float]:
+    """The seed's command on `source` into `out` (emptied first): one process, asplit=3, three AAC
+    encoders into one HLS muxer. Returns its wall seconds and its CPU seconds (user + system)."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     args = [
@@ -52,9 +60,9 @@ def _seed(source: Path, out: Path) -> float:
         "-var_stream_map", "a:0 a:1 a:2", "-master_pl_name", "master.m3u8",
         "-hls_segment_filename", str(out / "v%v" / "seg_%03d.aac"), str(out / "v%v" / "index.m3u8"),
     ]  # fmt: skip
-    start = time.perf_counter()
+    cpu, start = children_cpu(), time.perf_counter()
     ffmpeg.run(args)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
 def _ours(source: Path, out: Path) -> float:
@@ -91,7 +99,7 @@ def main() -> None:
     seed_times: list[float] = []
     our_times: list[float] = []
     for i in range(args.repeat):
-        seed_times.append(_seed(source, OUT / "seed"))
+        seed_times.append(run_seed(source, OUT / "seed")[0])
         our_times.append(_ours(source, OUT / "ours"))
         print(f"run {i + 1}: a (seed) {seed_times[-1]:.2f} s   b (ours) {our_times[-1]:.2f} s", flush=True)
     a, b = statistics.median(seed_times), statistics.median(our_times)

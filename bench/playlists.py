@@ -48,6 +48,7 @@ from cadenza.db.engine import make_engine, make_session_factory, reading, transa
 from cadenza.library import entries, playlists  # noqa: E402
 from cadenza.library.models import Playlist, PlaylistEntry  # noqa: E402
 from cadenza.rights.models import RightType, TrackRight  # noqa: E402
+from harness import pg_schema  # noqa: E402
 
 PG_URL = os.environ.get("CADENZA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "bench_playlists"
@@ -302,20 +303,9 @@ def main() -> None:
         print(line, flush=True)
         lines.append(line)
 
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={PG_SCHEMA}"})
-    try:
+    with pg_schema(PG_SCHEMA, url=PG_URL, replace=True, keep=args.keep) as engine:
         migrate.upgrade(engine)
         run("PostgreSQL", engine, args.entries, args.rounds, args.per_round, report)
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-        admin.dispose()
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             engine = make_engine(f"sqlite:///{tmp}/bench.db")

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from cadenza.db import migrate  # noqa: E402
-from cadenza.db.engine import make_engine, make_session_factory  # noqa: E402
+from cadenza.db.engine import make_session_factory  # noqa: E402
 from cadenza.royalties import rollups, service  # noqa: E402
 from cadenza.royalties.rules import Royalties  # noqa: E402
+from harness import pg_schema, schema_url, start_server, stop, wrk  # noqa: E402
 
-PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MONTH = date(2026, 10, 1)
 DAYS = 31
 TRACKS, USERS, HOLDERS = 5000, 50_000, 300
@@ -109,10 +106,6 @@ LATERAL (SELECT i, CASE WHEN i = 0 THEN 0 ELSE i * 10000 + (i * 37) % 300 END AS
                 CASE WHEN i = 0 THEN 0 WHEN s.h % 20 = 0 THEN 15000 ELSE 10000 END AS played
          FROM generate_series(0, s.n) i) e;
 """
-
-
-def _schema_engine(schema: str) -> Engine:
-    return make_engine(PG, connect_args={"options": f"-csearch_path={schema}"})
 
 
 def generate(engine: Engine, sessions: int) -> int:
@@ -328,14 +321,8 @@ def _http_seed(engine: Engine, n_sessions: int) -> tuple[str, list[str]]:
 
 
 def _wrk(base: str, lua: Path, *, seconds: int, connections: int) -> tuple[int, float, int]:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", str(lua), base],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    duration = float(re.search(r"requests in ([\d.]+)s", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return requests, duration, int(errors.group(1)) if errors else 0
+    run = wrk(base, lua, duration=seconds, connections=connections, timeout="30s", report=False)
+    return run.requests, run.seconds, run.non2xx
 
 
 def http_ingestion(
@@ -355,27 +342,21 @@ def http_ingestion(
     env = {
         **os.environ,
         "CADENZA_DATA_DIR": str(tmp),
-        "CADENZA_DATABASE_URL": f"{PG}?options=-csearch_path%3D{schema}",
+        "CADENZA_DATABASE_URL": schema_url(schema),
         "CADENZA_PORT": str(port),
         "PYTHONPATH": os.pathsep.join([str(tmp), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
     }
     # As `cadenza serve` runs it: Granian, one worker, two runtime threads.
-    server = subprocess.Popen(
+    server = start_server(
         [sys.executable, "-c",
          "from granian import Granian; from granian.constants import Interfaces; "
          f"Granian('royalties_bench_app:create_app', factory=True, interface=Interfaces.ASGI, "
          f"address='127.0.0.1', port={port}, workers=1, runtime_threads=2).serve()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=tmp,
+        env=env, port=port, cwd=tmp, tries=150,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     rates, sent, errors = [], 0, 0
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         probe = httpx.post(
             f"{base}/api/playback/events", headers={"Authorization": f"Bearer {token}"}, json={"events": []}
         )
@@ -392,11 +373,7 @@ def http_ingestion(
             if run:
                 rates.append(requests * 500 / duration)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
     with engine.connect() as c:
         stored = c.execute(text("SELECT count(*) FROM playback_events")).scalar_one() - before
@@ -413,11 +390,11 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the schema (bench_royalties) for inspection")
     args = ap.parse_args()
     schema = "bench_royalties" if args.keep else f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG)
-    with admin.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = _schema_engine(schema)
+    with pg_schema(schema, replace=True, keep=args.keep) as engine:
+        _run(args, engine, schema)
+
+
+def _run(args: argparse.Namespace, engine: Engine, schema: str) -> None:
     folder = Path(tempfile.mkdtemp(prefix="cadenza-parquet-"))
     rules = Royalties()
     try:
@@ -453,11 +430,6 @@ def main() -> None:
               f"{stored:,} stored of {sent:,} sent; target >= 20,000)")  # fmt: skip
         assert stored >= sent, "events were lost"
     finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.begin() as c:
-                c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from cadenza.db import migrate  # noqa: E402
 from cadenza.db.engine import make_engine, make_session_factory, reading  # noqa: E402
 from cadenza.search import service  # noqa: E402
+from harness import pg_schema  # noqa: E402
 
 PG_URL = os.environ.get("CADENZA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "bench_search"
@@ -318,20 +319,9 @@ def main() -> None:
             run("SQLite", engine, args.sqlite_tracks, args.queries, args.scan_queries, report)
             engine.dispose()
     if args.pg_tracks:
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
-        engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={PG_SCHEMA}"})
-        try:
+        with pg_schema(PG_SCHEMA, url=PG_URL, replace=True, keep=args.keep) as engine:
             migrate.upgrade(engine)
             run("PostgreSQL", engine, args.pg_tracks, args.queries, args.scan_queries, report)
-        finally:
-            engine.dispose()
-            if not args.keep:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-            admin.dispose()
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "search.md").write_text("\n".join(lines) + "\n")

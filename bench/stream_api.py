@@ -10,33 +10,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from cadenza.accounts import service as accounts  # noqa: E402
-from cadenza.accounts.models import User  # noqa: E402
-from cadenza.catalog.models import Track, TrackStatus, TrackVariant  # noqa: E402
-from cadenza.config import Accounts  # noqa: E402
-from cadenza.db import migrate  # noqa: E402
-from cadenza.db.engine import make_engine, make_session_factory  # noqa: E402
-from cadenza.rights.models import RightsHolder, RightType, TrackRight  # noqa: E402
-
-PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from cadenza.catalog.models import Track, TrackVariant  # noqa: E402
+from harness import pg_schema, schema_url, seed_streamable, start_server, stop, wrk  # noqa: E402
 
 LUA = """
 local ids = {}
@@ -59,73 +47,28 @@ end
 """
 
 
-def _seed(schema: str, n: int) -> tuple[int, str]:
-    engine = make_engine(PG, connect_args={"options": f"-csearch_path={schema}"})
-    migrate.upgrade(engine)
-    sessions = make_session_factory(engine)
-    with sessions() as s, s.begin():
-        holder = RightsHolder(name="Bench Label")
-        s.add(holder)
-        s.flush()
-        tracks = [
-            Track(
-                title=f"Track {i}", status=TrackStatus.ready, duration_sec=240.0, media_prefix=f"tracks/{i}/v"
-            )
-            for i in range(n)
-        ]
-        s.add_all(tracks)
-        s.flush()
-        for t in tracks:
-            t.media_prefix = f"tracks/{t.id}/abcdef0123456789"
-            t.waveform_key = f"{t.media_prefix}/waveform.json"
-            s.add(TrackRight(track_id=t.id, right_type=RightType.stream, holder_id=holder.id))
-            s.add(
-                TrackRight(track_id=t.id, right_type=RightType.download, territory="DE", holder_id=holder.id)
-            )
-            s.add(
-                TrackVariant(
-                    track_id=t.id,
-                    quality="mp3_320",
-                    codec="mp3",
-                    container="mp3",
-                    bitrate_kbps=320,
-                    storage_key=f"{t.media_prefix}/download/mp3_320.mp3",
-                    size_bytes=1,
-                    checksum="0" * 64,
-                )
-            )
-        user = accounts.register(
-            s, email="bench@example.org", password="bench password", display_name=None, cfg=Accounts()
+def _seed(engine: Engine, n: int) -> tuple[int, str]:
+    """`n` ready tracks with rights and an MP3 download, and a listener's token, in `engine`'s schema."""
+
+    def mp3(t: Track) -> TrackVariant:
+        return TrackVariant(
+            track_id=t.id,
+            quality="mp3_320",
+            codec="mp3",
+            container="mp3",
+            bitrate_kbps=320,
+            storage_key=f"{t.media_prefix}/download/mp3_320.mp3",
+            size_bytes=1,
+            checksum="0" * 64,
         )
-        token = accounts.issue_token(s, user=s.get(User, user.id), ttl=timedelta(hours=2)).token  # type: ignore[arg-type]
-        first = tracks[0].id
-    # A catalog that has been there a while: vacuumed and analyzed (otherwise autovacuum does it during
-    # the first measured round, on a 2-core machine shared with the server and wrk). Only the tables
-    # seeded here: analyzing the empty playback tables would tell the planner they are empty for good,
-    # and the foreign-key checks of the first inserts would then scan them (see recorder.py).
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("tracks", "track_rights", "track_variants", "rights_holders", "users", "auth_tokens"):
-            conn.execute(text(f"VACUUM ANALYZE {table}"))
-    engine.dispose()
+
+    first, token, _ = seed_streamable(engine, n, variant=mp3)
     return first, token
 
 
 def _wrk(url: str, script: Path, *, duration: int, connections: int) -> tuple[float, float]:
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = float(re.search(r"P99_US (\d+)", out).group(1)) / 1000  # type: ignore[union-attr]
-    dist = re.search(r"DIST .*", out)
-    if dist:
-        print("  latency (us):", dist.group(0), file=sys.stderr)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        print(f"  warning: {errors.group(1)} non-2xx responses", file=sys.stderr)
-    return rps, p99
+    run = wrk(url, script, duration=duration, connections=connections)
+    return run.rps, run.p99_ms
 
 
 def main() -> None:
@@ -138,34 +81,24 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    with pg_schema(schema) as engine:
+        _run(args, engine, schema)
+
+
+def _run(args: argparse.Namespace, engine: Engine, schema: str) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-"))
     server = None
     try:
-        first, token = _seed(schema, args.tracks)
+        first, token = _seed(engine, args.tracks)
         port = 8931
         env = {
             **os.environ,
             "CADENZA_DATA_DIR": str(tmp),
-            "CADENZA_DATABASE_URL": f"{PG}?options=-csearch_path%3D{schema}",
+            "CADENZA_DATABASE_URL": schema_url(schema),
             "CADENZA_PORT": str(port),
         }
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/cadenza"), "serve"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        server = start_server([str(ROOT / ".venv/bin/cadenza"), "serve"], env=env, port=port)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         check = httpx.get(f"{base}/api/tracks/{first}/stream", headers={"Authorization": f"Bearer {token}"})
         assert check.status_code == 200, check.text
         plain = tmp / "plain.lua"
@@ -198,14 +131,7 @@ def main() -> None:
         )
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+            stop(server)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

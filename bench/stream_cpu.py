@@ -27,17 +27,15 @@ import time
 import uuid
 from pathlib import Path
 
-from sqlalchemy import text
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cadenza.bootstrap import bootstrap  # noqa: E402
 from cadenza.config import Settings  # noqa: E402
-from cadenza.db.engine import make_engine  # noqa: E402
 from cadenza.web.app import create_app  # noqa: E402
-from stream_api import PG, _seed  # noqa: E402
+from harness import pg_schema, schema_url  # noqa: E402
+from stream_api import _seed  # noqa: E402
 
 
 def _cpu_by_thread() -> dict[str, float]:
@@ -54,14 +52,11 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=3000, help="of each kind, per round (two rounds)")
     n = ap.parse_args().requests
     schema = f"bench_cpu_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG)
-    with admin.begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
     tmp = tempfile.mkdtemp(prefix="cadenza-bench-")
-    try:
-        first, token = _seed(schema, 1000)
+    with pg_schema(schema) as engine:
+        first, token = _seed(engine, 1000)
         os.environ["CADENZA_DATA_DIR"] = tmp
-        os.environ["CADENZA_DATABASE_URL"] = f"{PG}?options=-csearch_path%3D{schema}"
+        os.environ["CADENZA_DATABASE_URL"] = schema_url(schema)
         state = bootstrap(Settings())
         app = create_app(state.c.settings, wired=state)
         loads: list[int] = []
@@ -128,10 +123,6 @@ def main() -> None:
 
         asyncio.run(run())
         state.close()
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,11 @@ class InvalidInput(CadenzaError):
     """A value from outside failed validation."""
 
 
+class Conflict(CadenzaError):
+    """The request is well formed but the object's current state does not allow it (a track already
+    taken down, still processing, deleted)."""
+
+
 class Forbidden(CadenzaError):
     """The caller is known but may not do this."""
 

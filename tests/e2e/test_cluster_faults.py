@@ -30,6 +30,7 @@ from audio import make_audio
 from cadenza.config import Settings
 from cadenza.db.engine import make_engine
 from e2e import cluster_fixture as cf
+from fault_drills import connections_killed, post_until_answered
 
 if reason := cf.missing():
     pytest.skip(reason, allow_module_level=True)
@@ -186,49 +187,6 @@ def test_one_api_process_killed_under_load_the_other_keeps_serving(
         cluster.start("api-1")
 
 
-def _killer(cluster: Any, stop: threading.Event, kills: list[int]) -> None:
-    admin = make_engine(cluster.o.pg_admin_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        while not stop.is_set():
-            with admin.begin() as conn:
-                n = conn.execute(
-                    text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE datname = :db AND pid <> pg_backend_pid()"
-                    ),
-                    {"db": cluster.database},
-                ).scalar_one()
-            kills.append(int(n))
-            stop.wait(random.uniform(0.05, 0.2))
-    finally:
-        admin.dispose()
-
-
-def _post_until_answered(client: httpx.Client, token: str, batch: list[dict[str, Any]]) -> int:
-    """Retry the same batch until it is answered (as a player does); the non-2xx answers met."""
-    failures = 0
-    for _ in range(200):
-        try:
-            resp = client.post(
-                "/api/playback/events",
-                json={"sent_at": datetime.now(UTC).isoformat(), "events": batch},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.HTTPError:
-            failures += 1
-            time.sleep(0.05)
-            continue
-        if resp.status_code == 200:
-            body = resp.json()
-            assert not body["rejected"], body["rejected"]
-            assert sorted(body["accepted"] + body["duplicates"]) == sorted(e["id"] for e in batch)
-            return failures
-        assert resp.status_code in (500, 502, 503), resp.text
-        failures += 1
-        time.sleep(0.05)
-    raise AssertionError("the batch was never answered")
-
-
 def test_killed_database_connections_lose_no_event_and_double_none(
     cluster: Any, token: str, playable: int
 ) -> None:
@@ -257,18 +215,15 @@ def test_killed_database_connections_lose_no_event_and_double_none(
         ]  # fmt: skip
         random.Random(5).shuffle(events)
         batches = [events[i : i + 4] for i in range(0, len(events), 4)]
-        stop, kills = threading.Event(), []
-        killer = threading.Thread(target=_killer, args=(cluster, stop, kills), daemon=True)
-        killer.start()
-        try:
-            with httpx.Client(base_url=cluster.edge_url, timeout=15) as client:
-                failed = sum(_post_until_answered(client, token, b) for b in batches)
-        finally:
-            stop.set()
-            killer.join(10)
+        admin_url = cluster.o.pg_admin_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        with (
+            connections_killed(admin_url, database=cluster.database, pause=(0.05, 0.2)) as kills,
+            httpx.Client(base_url=cluster.edge_url, timeout=15) as client,
+        ):
+            failed = sum(post_until_answered(client, token, b, pause=0.05)[1] for b in batches)
         with httpx.Client(base_url=cluster.edge_url, timeout=15) as client:
             for b in batches[:3]:  # sent again after the storm: duplicates, not new events
-                _post_until_answered(client, token, b)
+                post_until_answered(client, token, b, pause=0.05)
         assert sum(kills) > 0
         print(f"connections killed: {sum(kills)}; answers the player had to retry: {failed}")
         with engine.connect() as conn:

@@ -12,8 +12,9 @@ from cadenza.catalog import loudness
 from cadenza.catalog import service as catalog
 from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer
+from cadenza.db.base import utcnow
 from cadenza.db.engine import make_session_factory, transaction
-from cadenza.errors import InvalidInput, NotFound
+from cadenza.errors import Conflict, InvalidInput, NotFound
 from library_world import add_track
 
 QUIET, LOUD = -16.0, -10.0  # each track is a steady signal at this loudness, peaking 1 dB above it
@@ -117,11 +118,14 @@ def test_deleting_a_track_recomputes_its_album(
 ) -> None:
     dropped = Dropped()
     with transaction(sessions) as s:
-        assert catalog.delete_track(s, track_id=albums["quiet"], caches=dropped) is not None
+        assert catalog.delete_track(s, track_id=albums["quiet"], caches=dropped, at=utcnow()) is not None
     assert _album(sessions, "Mixed") == (pytest.approx(LOUD), pytest.approx(LOUD + 1))
     assert dropped.keys == [albums["quiet"]]
     with sessions() as s:
-        assert s.get(Track, albums["quiet"]) is None
+        gone = s.get(Track, albums["quiet"])  # a tombstone for its play history (catalog.service)
+        assert gone is not None and gone.status == TrackStatus.deleted and gone.media_prefix is None
+        with pytest.raises(NotFound):
+            catalog.visible_track(s, viewer=Viewer(user_id=1, is_admin=True), track_id=albums["quiet"])
 
 
 def test_refused_changes_change_nothing(sessions: sessionmaker[Session], albums: dict[str, int]) -> None:
@@ -131,12 +135,14 @@ def test_refused_changes_change_nothing(sessions: sessionmaker[Session], albums:
         catalog.move_track(s, track_id=albums["loud"], release_id=999_999)
     with pytest.raises(InvalidInput, match="reason is empty"), transaction(sessions) as s:
         catalog.take_down(s, track_id=albums["loud"], reason="  ", caches=dropped)
-    with pytest.raises(InvalidInput, match="not taken down"), transaction(sessions) as s:
+    with pytest.raises(Conflict, match="not taken down"), transaction(sessions) as s:
         catalog.reinstate(s, track_id=albums["loud"], caches=dropped)
     with pytest.raises(NotFound, match="track 999999 not found"), transaction(sessions) as s:
-        catalog.delete_track(s, track_id=999_999, caches=dropped)
+        catalog.delete_track(s, track_id=999_999, caches=dropped, at=utcnow())
     assert _album(sessions, "Mixed") == before and dropped.keys == []
     with transaction(sessions) as s:
         t = add_track(s, title="unfinished", release="Mixed", status=TrackStatus.processing)
-    with pytest.raises(InvalidInput, match="is processing"), transaction(sessions) as s:
+    with pytest.raises(Conflict, match="is processing"), transaction(sessions) as s:
         catalog.take_down(s, track_id=t.id, reason="claim", caches=dropped)
+    with pytest.raises(Conflict, match="still processing"), transaction(sessions) as s:
+        catalog.delete_track(s, track_id=t.id, caches=dropped, at=utcnow())

@@ -5,8 +5,6 @@ come out exactly as sent, nothing lost and nothing twice."""
 from __future__ import annotations
 
 import random
-import threading
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +22,7 @@ from cadenza.royalties.recorder import SessionRecorder, new_session
 from cadenza.royalties.rules import Royalties
 from cadenza.web.app import create_app
 from conftest import PG_URL, IdleRunner, create_user, drop_schema, make_settings, make_test_engine
+from fault_drills import connections_killed, post_until_answered
 from livesrv import serve
 
 pytestmark = pytest.mark.postgres
@@ -31,50 +30,6 @@ pytestmark = pytest.mark.postgres
 SESSIONS = 60
 # Listening per session (seconds): around the threshold, and well past it.
 LENGTHS = [25.0, 29.9, 30.0, 30.1, 45.0, 90.0]
-
-
-def _killer(app_name: str, stop: threading.Event, kills: list[int]) -> None:
-    """Terminate every backend of the server, over and over, until told to stop."""
-    admin = make_engine(PG_URL)
-    try:
-        while not stop.is_set():
-            with admin.begin() as c:
-                n = c.execute(
-                    text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE application_name = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": app_name},
-                ).scalar_one()
-            kills.append(int(n))
-            stop.wait(random.uniform(0.01, 0.06))
-    finally:
-        admin.dispose()
-
-
-def _post_until_answered(client: httpx.Client, token: str, batch: list[dict]) -> tuple[int, int]:
-    """(tries, non-2xx answers): retry the same batch until the server answers it."""
-    failures = 0
-    for attempt in range(1, 200):
-        try:
-            resp = client.post(
-                "/api/playback/events",
-                json={"sent_at": datetime.now(UTC).isoformat(), "events": batch},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.HTTPError:
-            failures += 1
-            time.sleep(0.02)
-            continue
-        if resp.status_code == 200:
-            body = resp.json()
-            assert not body["rejected"], body["rejected"]
-            assert sorted(body["accepted"] + body["duplicates"]) == sorted(e["id"] for e in batch)
-            return attempt, failures
-        assert resp.status_code in (500, 503), resp.text
-        failures += 1
-        time.sleep(0.02)
-    raise AssertionError("the server never answered the batch")
 
 
 def test_killed_connections_lose_nothing_and_count_nothing_twice(
@@ -127,16 +82,12 @@ def test_killed_connections_lose_nothing_and_count_nothing_twice(
 
         state = App(c=c, runner=IdleRunner())
         app = create_app(settings, wired=state)
-        stop, kills = threading.Event(), []
         with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
-            killer = threading.Thread(target=_killer, args=(app_name, stop, kills), daemon=True)
-            killer.start()
-            failed = sum(_post_until_answered(client, token, batch)[1] for batch in batches)
+            with connections_killed(PG_URL, application_name=app_name, pause=(0.01, 0.06)) as kills:
+                failed = sum(post_until_answered(client, token, b, pause=0.02)[1] for b in batches)
             # Every batch once more after the storm: all duplicates now.
-            stop.set()
-            killer.join(5)
             for b in batches[:5]:
-                _post_until_answered(client, token, b)
+                post_until_answered(client, token, b, pause=0.02)
         state.recorder.close()
 
         assert sum(kills) > 0, "the killer never found the server's connections"

@@ -21,6 +21,10 @@ ADMIN_ROUTES = {
     ("POST", "/api/tracks/{track_id}/rights"),
     ("DELETE", "/api/rights/{right_id}"),
     ("PUT", "/api/tracks/{track_id}/lyrics"),
+    ("POST", "/api/tracks/{track_id}/take-down"),
+    ("POST", "/api/tracks/{track_id}/reinstate"),
+    ("POST", "/api/tracks/{track_id}/move"),
+    ("DELETE", "/api/tracks/{track_id}"),
 }
 
 

@@ -31,6 +31,9 @@ class TrackStatus(enum.StrEnum):
     ready = "ready"
     failed = "failed"
     taken_down = "taken_down"  # withdrawn by an administrator (`catalog.service.take_down`); media kept
+    # Removed by an administrator (`catalog.service.delete_track`): the row stays as the anchor of its
+    # play history and royalty lines; its media, variants, lyrics and fingerprint are gone.
+    deleted = "deleted"
 
 
 class Artist(Base):

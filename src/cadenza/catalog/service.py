@@ -1,22 +1,31 @@
 """Catalog service functions: create and look up artists, releases and tracks; move a track to another
 release, take it down, put it back, delete it, each with its side effects (the album loudness of every
-release it touches, the delivery cache)."""
+release it touches, the delivery cache; the search index follows the commit)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import loudness, visibility
 from cadenza.catalog.codes import normalize_isrc, normalize_upc
-from cadenza.catalog.models import Artist, Release, Track, TrackArtist, TrackStatus
+from cadenza.catalog.models import (
+    Artist,
+    FingerprintKey,
+    LyricLine,
+    Release,
+    Track,
+    TrackArtist,
+    TrackStatus,
+)
 from cadenza.catalog.visibility import Viewer
 from cadenza.db.engine import after_commit
-from cadenza.errors import InvalidInput, NotFound
+from cadenza.errors import Conflict, InvalidInput, NotFound
+from cadenza.rights.models import TrackRight
 from cadenza.rights.service import TrackCache
 from cadenza.text import scrub
 
@@ -249,13 +258,24 @@ def refresh_album_loudness(session: Session, *, release_id: int) -> None:
 # Changes to a track that its release's album figure depends on. Each refreshes the album loudness of
 # every release it touches, in the same transaction (so no reader sees the track moved and the old
 # figure), and drops the track from the per-process delivery cache once it commits where what may be
-# streamed changed.
+# streamed changed. The search index follows the same commit (`search.sync`'s session hook and the
+# index's triggers: a track that stops being listable leaves it, a moved one is indexed again).
+# A refusal changes nothing: NotFound for an unknown (or deleted) track or release, Conflict for a track
+# whose state does not allow the change, InvalidInput for a bad value.
+
+
+def _existing_track(session: Session, track_id: int) -> Track:
+    """A track that exists and is not deleted (a tombstone is not found, as for every reader)."""
+    track = session.get(Track, track_id)
+    if track is None or track.status == TrackStatus.deleted:
+        raise NotFound(f"track {track_id} not found")
+    return track
 
 
 def move_track(session: Session, *, track_id: int, release_id: int | None) -> Track:
     """Put a track on another release, or on none (`release_id` None: it leaves its release). The album
     figures of the release it left and of the one it joined are computed again."""
-    track = get_track_or_raise(session, track_id=track_id)
+    track = _existing_track(session, track_id)
     if release_id is not None and session.get(Release, release_id) is None:
         raise NotFound(f"release {release_id} not found")
     before = track.release_id
@@ -268,16 +288,31 @@ def move_track(session: Session, *, track_id: int, release_id: int | None) -> Tr
     return track
 
 
+def move_track_to_new_release(session: Session, *, track_id: int, title: str, artist_id: int | None) -> Track:
+    """Put a track on the release called `title` by the artist `artist_id` (by default the track's first
+    credited artist), made now unless that artist already has a release of that title (then the track
+    joins it: sending the same request twice makes one release, not two)."""
+    track = _existing_track(session, track_id)
+    if artist_id is None:
+        artist = track.artists[0] if track.artists else None
+    else:
+        artist = session.get(Artist, artist_id)
+        if artist is None:
+            raise NotFound(f"artist {artist_id} not found")
+    release = get_or_create_release(session, title=title, artist=artist, release_date=None, upc=None)
+    return move_track(session, track_id=track_id, release_id=release.id)
+
+
 def take_down(session: Session, *, track_id: int, reason: str, caches: TrackCache) -> Track:
     """Withdraw a ready track from listeners (a legal claim, a rights dispute): it is no longer listed,
     searchable or playable, stays in playlists as unavailable, and no longer counts in its album's
     loudness. Its media and measurements are kept, so `reinstate` puts it back as it was."""
-    track = get_track_or_raise(session, track_id=track_id)
+    track = _existing_track(session, track_id)
     why = _clean(reason, limit=1000, what="reason")
     if not why:
         raise InvalidInput("say why the track is taken down (reason is empty)")
     if track.status != TrackStatus.ready:
-        raise InvalidInput(f"only a ready track can be taken down; track {track_id} is {track.status.value}")
+        raise Conflict(f"only a ready track can be taken down; track {track_id} is {track.status.value}")
     track.status = TrackStatus.taken_down
     track.failure_reason = why
     _status_changed(session, track, caches)
@@ -286,27 +321,68 @@ def take_down(session: Session, *, track_id: int, reason: str, caches: TrackCach
 
 def reinstate(session: Session, *, track_id: int, caches: TrackCache) -> Track:
     """Put a taken-down track back: ready, listed and counted in its album again."""
-    track = get_track_or_raise(session, track_id=track_id)
+    track = _existing_track(session, track_id)
     if track.status != TrackStatus.taken_down:
-        raise InvalidInput(f"track {track_id} is {track.status.value}, not taken down")
+        raise Conflict(f"track {track_id} is {track.status.value}, not taken down")
     track.status = TrackStatus.ready
     track.failure_reason = None
     _status_changed(session, track, caches)
     return track
 
 
-def delete_track(session: Session, *, track_id: int, caches: TrackCache) -> int | None:
-    """Delete a track from the catalog (its rights, variants, marks and play history go with it; its
-    playlist entries stay, showing a deleted track). Its release's album figure is computed again.
-    Returns the release it was on. Its stored media is not removed here (the store is not the
-    database's to change inside a transaction)."""
-    track = get_track_or_raise(session, track_id=track_id)
-    release_id = track.release_id
-    session.delete(track)
-    if release_id is not None:
-        refresh_album_loudness(session, release_id=release_id)
+def delete_track(session: Session, *, track_id: int, caches: TrackCache, at: datetime) -> int | None:
+    """Delete a track from the catalog, in the caller's transaction; returns the release it was on.
+
+    What goes and what stays (docs/catalog-admin.md; the choice Navidrome makes for a missing file and
+    Funkwhale for a deleted upload, with royalties added):
+
+    - **gone**: everything that lets it be played or matched: its variants, its media and source in the
+      store (unreferenced here; `ingest.orphans.purge_track` removes the objects after the commit, and
+      `cadenza storage gc` would too), waveform, lyrics, fingerprint and fingerprint index entries, its
+      place in its album's loudness, its search entry, and it is listed to no one, administrators
+      included;
+    - **kept**: what the past needs. The row itself stays, as status `deleted`, with its title, ISRC,
+      artists, release and play count: its playback sessions and events, the daily rollups and the
+      royalty statements built from them point at it (a deleted row would take the events with it).
+      Its rights are ended now (`expires_at` = `at`), not deleted, so a statement for a period before
+      the deletion still pays their holders. Playlist entries stay, shown unavailable, as do the
+      listeners' stars and ratings (as Navidrome keeps annotations).
+
+    A track still processing is refused (its pipeline may publish any moment: delete it once it is
+    ready or failed). Deleting a deleted track changes nothing (so a retry can finish the store's
+    clean-up)."""
+    track = session.get(Track, track_id)
+    if track is None:
+        raise NotFound(f"track {track_id} not found")
+    if track.status == TrackStatus.deleted:
+        return track.release_id
+    if track.status == TrackStatus.processing:
+        raise Conflict(f"track {track_id} is still processing: delete it once it is ready or failed")
+    was_ready = track.status == TrackStatus.ready
+    track.status = TrackStatus.deleted
+    track.stage = None
+    track.failure_reason = None
+    track.media_prefix = None
+    track.waveform_key = None
+    track.source_key = None
+    track.fingerprint = None
+    track.duplicate_of = None
+    track.lyrics_source = None
+    track.variants.clear()  # delete-orphan: the rows go with the flush
+    session.execute(delete(FingerprintKey).where(FingerprintKey.track_id == track_id))
+    session.execute(delete(LyricLine).where(LyricLine.track_id == track_id))
+    session.execute(update(Track).where(Track.duplicate_of == track_id).values(duplicate_of=None))
+    session.execute(
+        update(TrackRight)
+        .where(
+            TrackRight.track_id == track_id, or_(TrackRight.expires_at.is_(None), TrackRight.expires_at > at)
+        )
+        .values(expires_at=at)
+    )
+    if was_ready and track.release_id is not None:
+        refresh_album_loudness(session, release_id=track.release_id)
     after_commit(session, lambda: caches.drop(track_id))
-    return release_id
+    return track.release_id
 
 
 def _status_changed(session: Session, track: Track, caches: TrackCache) -> None:

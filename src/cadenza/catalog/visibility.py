@@ -3,9 +3,10 @@ OpenSubsonic, the player).
 
 Two questions, two answers:
 
-- **listable**: the catalog shows it. Administrators see every track (processing and failed ones with
-  their stage and reason); everyone else sees a track once it is ready (the pipeline marks a track
-  ready only after its media is published). An artist or a release is listable while at least one of
+- **listable**: the catalog shows it. Administrators see every track that exists (processing, failed
+  and taken-down ones with their stage and reason), not the tombstones of deleted ones; everyone else
+  sees a track once it is ready (the pipeline marks a track ready only after its media is published)
+  and until it is taken down or deleted. An artist or a release is listable while at least one of
   its tracks is; a name whose only tracks failed or are still processing stays out of every listing, as
   it stays out of search.
 - **playable**: the listener may start it now, in their territory: listable, and a live `stream` right
@@ -51,7 +52,7 @@ def listable_track() -> ColumnElement[bool]:
 
 def track_condition(viewer: Viewer) -> ColumnElement[bool]:
     """The tracks `viewer` may see listed."""
-    return true() if viewer.is_admin else listable_track()
+    return Track.status != TrackStatus.deleted if viewer.is_admin else listable_track()
 
 
 def artist_condition(viewer: Viewer) -> ColumnElement[bool]:
@@ -74,7 +75,9 @@ def release_condition(viewer: Viewer) -> ColumnElement[bool]:
 
 def is_listable(track: Track, viewer: Viewer) -> bool:
     """`track_condition` for a track already loaded."""
-    return viewer.is_admin or track.status == TrackStatus.ready
+    if viewer.is_admin:
+        return track.status != TrackStatus.deleted
+    return track.status == TrackStatus.ready
 
 
 def playable_condition() -> ColumnElement[bool]:

@@ -15,7 +15,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.accounts.models import Tier
-from cadenza.catalog.models import DASH, FLAC_STREAM, Track, TrackStatus, TrackVariant
+from cadenza.catalog.models import DASH, FLAC_STREAM, Track, TrackVariant
+from cadenza.catalog.visibility import listable_track
 from cadenza.config import Delivery
 from cadenza.delivery import replaygain, signing
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
@@ -72,11 +73,12 @@ class StreamGrant:
 
 
 # The three reads of `load_track_media`, built once: building and keying a statement costs about as much
-# as running it, and the track cache runs them for every batch it refreshes.
+# as running it, and the track cache runs them for every batch it refreshes. Which tracks may be streamed
+# at all is `catalog.visibility`'s rule (not ready, taken down, deleted: none), stated there only.
 _IDS = bindparam("ids", expanding=True)
 _READY_TRACKS = select(
     Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key, Track.hifi_unavailable_reason
-).where(Track.id.in_(_IDS), Track.status == TrackStatus.ready)
+).where(Track.id.in_(_IDS), listable_track())
 _VARIANTS = select(
     TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key, TrackVariant.container
 ).where(TrackVariant.track_id.in_(_IDS))

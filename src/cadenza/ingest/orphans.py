@@ -22,6 +22,10 @@ Why it is safe while ingest runs:
    restart and publish what is there).
 4. Before a candidate is deleted, the references are read again and the object's time is checked again
    (content-addressed artwork may have been written anew and referenced meanwhile).
+
+`purge_track` applies the same verdict at once to the objects of one deleted track (the admin's
+delete): no grace period, since a deleted track never gets media again (a track still processing
+cannot be deleted), and nothing else is looked at.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog.models import Artwork, Track, TrackStatus
+from cadenza.errors import Conflict
+from cadenza.storage import keys
 from cadenza.storage.base import ObjectStat, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -92,10 +98,17 @@ class _References:
     artworks: frozenset[str]
 
     @classmethod
-    def read(cls, sessions: sessionmaker[Session]) -> _References:
+    def read(cls, sessions: sessionmaker[Session], *, track_id: int | None = None) -> _References:
+        """Every track's references, or only `track_id`'s (and no artwork: `verdict` is then only
+        asked about that track's keys)."""
+        query = select(Track.id, Track.source_key, Track.media_prefix, Track.status)
         with sessions() as s:
-            rows = s.execute(select(Track.id, Track.source_key, Track.media_prefix, Track.status)).all()
-            artworks = frozenset(s.scalars(select(Artwork.sha256)))
+            if track_id is not None:
+                rows = s.execute(query.where(Track.id == track_id)).all()
+                artworks: frozenset[str] = frozenset()
+            else:
+                rows = s.execute(query).all()
+                artworks = frozenset(s.scalars(select(Artwork.sha256)))
         return cls(
             sources={r.id: r.source_key for r in rows},
             prefixes={r.id: r.media_prefix for r in rows},
@@ -213,3 +226,30 @@ def _delete(
         tally.deleted += 1
         tally.deleted_bytes += now_st.size
         log.info("storage gc: deleted %s (%d bytes)", key, now_st.size)
+
+
+def purge_track(store: ObjectStore, sessions: sessionmaker[Session], *, track_id: int) -> int:
+    """Remove the stored objects of a deleted track (`catalog.service.delete_track`, committed) that no
+    row references: its source upload and every media version. Returns how many were removed.
+
+    Safe to call again after a failure part-way (a missing object is skipped), and what a failure
+    leaves behind `cadenza storage gc` removes later by the same verdict. Only for a deleted track (or
+    one whose row is gone): a live track's current media is referenced, but an older version may still
+    be read by a publish in progress, which the gc's grace period is there for."""
+    with sessions() as s:
+        status = s.scalar(select(Track.status).where(Track.id == track_id))
+    if status not in (None, TrackStatus.deleted):  # a deleted track stays deleted: no race after this
+        raise Conflict(f"track {track_id} is not deleted: its objects are left to `cadenza storage gc`")
+    refs = _References.read(sessions, track_id=track_id)
+    removed = 0
+    for root in (f"uploads/{track_id}", keys.track_root(track_id)):
+        for key in store.list(root):
+            if refs.verdict(key)[1] != "orphan":
+                continue
+            try:
+                store.delete(key)
+            except FileNotFoundError:
+                continue
+            removed += 1
+            log.info("deleted track %d: removed %s", track_id, key)
+    return removed

@@ -1,4 +1,5 @@
-"""Accepting an upload: store the original, create the track, queue the pipeline."""
+"""Accepting an upload: store the original, create the track, queue the pipeline. Deleting a track: the
+catalog's change, then its stored objects."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from cadenza.catalog import service as catalog
 from cadenza.catalog.models import Track
 from cadenza.catalog.service import TrackMetadata
 from cadenza.checksums import sha256_file
+from cadenza.db.base import utcnow
 from cadenza.db.engine import transaction
-from cadenza.ingest import pipeline
+from cadenza.ingest import orphans, pipeline
 from cadenza.ingest.metadata import read_tags
+from cadenza.rights.service import TrackCache
 
 
 class Submitter(Protocol):
@@ -71,3 +74,16 @@ def accept_upload(
     else:
         cast(LaneSubmitter, runner).submit(track.id, lane=lane)
     return track
+
+
+def delete_track(c: pipeline.Collaborators, *, track_id: int, caches: TrackCache) -> int:
+    """Delete a track (`catalog.service.delete_track`: what goes and what stays is said there) in one
+    transaction, then remove its objects from the store (`orphans.purge_track`); returns how many.
+
+    Never half-done in the database: the catalog change commits whole or not at all. The store is
+    cleaned after the commit (a store cannot join the transaction): if that fails part-way, the track
+    is deleted and some of its objects are left, unreferenced; calling this again removes them (a
+    deleted track is deleted again without change), as does `cadenza storage gc`."""
+    with transaction(c.sessions) as s:
+        catalog.delete_track(s, track_id=track_id, caches=caches, at=utcnow())
+    return orphans.purge_track(c.store, c.sessions, track_id=track_id)

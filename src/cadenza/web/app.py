@@ -32,7 +32,7 @@ from cadenza.config import Settings, get_settings
 from cadenza.db.errors import classify
 from cadenza.delivery import service as delivery_service
 from cadenza.delivery.service import NotAvailable
-from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound, Unavailable
+from cadenza.errors import CadenzaError, Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from cadenza.storage.keys import track_id_of
 from cadenza.telemetry import logs as telemetry_logs
 from cadenza.telemetry import tasks as task_telemetry
@@ -41,6 +41,7 @@ from cadenza.web.api import (
     accounts,
     artwork,
     catalog,
+    catalog_admin,
     library,
     lyrics,
     playback,
@@ -264,6 +265,7 @@ def create_app(
         lyrics.router,
         subsonic_keys.router,
         protection.admin,
+        catalog_admin.router,  # after the listeners' routes: FastAPI matches routes one by one
         subsonic_router,
         static.router,  # last: the player's shell and assets
     ):
@@ -345,6 +347,10 @@ def create_app(
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
         return _error(422, "invalid_input", exc.reason)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, "conflict", exc.reason)
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:

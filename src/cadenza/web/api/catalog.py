@@ -154,7 +154,9 @@ def _art(refs: dict[int, ArtworkRef], key: int) -> ArtworkOut | None:
     return ArtworkOut.of(ref) if ref else None
 
 
-def _tracks_out(s: Session, tracks: list[Track]) -> list[TrackOut]:
+def tracks_out(s: Session, tracks: list[Track]) -> list[TrackOut]:
+    """The tracks as the API shows them (with their covers, in two reads); also the answer of the
+    administrators' changes (`catalog_admin`)."""
     art = artwork.for_tracks(s, track_ids=[t.id for t in tracks])
     return [TrackOut.of(t, art) for t in tracks]
 
@@ -184,14 +186,14 @@ def list_tracks(
 ) -> list[TrackOut]:
     """Tracks in id order; page with `after_id` = the last id of the previous page."""
     with state.c.sessions() as s:
-        return _tracks_out(s, service.list_tracks(s, viewer=viewer, limit=limit, after_id=after_id))
+        return tracks_out(s, service.list_tracks(s, viewer=viewer, limit=limit, after_id=after_id))
 
 
 @router.get("/tracks/{track_id}", response_model=TrackOut)
 def get_track(track_id: Id, viewer: ViewerDep, state: AppState) -> TrackOut:
     """A track; admins also see processing and failed tracks with their stage and reason."""
     with state.c.sessions() as s:
-        return _tracks_out(s, [service.visible_track(s, viewer=viewer, track_id=track_id)])[0]
+        return tracks_out(s, [service.visible_track(s, viewer=viewer, track_id=track_id)])[0]
 
 
 @router.get("/artists", response_model=list[ArtistOut])
@@ -211,7 +213,7 @@ def get_artist(artist_id: Id, viewer: ViewerDep, state: AppState) -> ArtistDetai
         artist, tracks = service.visible_artist(s, viewer=viewer, artist_id=artist_id)
         art = artwork.for_artists(s, artist_ids=[artist.id])
         return ArtistDetail(
-            id=artist.id, name=artist.name, artwork=_art(art, artist.id), tracks=_tracks_out(s, tracks)
+            id=artist.id, name=artist.name, artwork=_art(art, artist.id), tracks=tracks_out(s, tracks)
         )
 
 
@@ -229,4 +231,4 @@ def get_release(release_id: Id, viewer: ViewerDep, state: AppState) -> ReleaseDe
     with state.c.sessions() as s:
         release, tracks = service.visible_release(s, viewer=viewer, release_id=release_id)
         [out] = _releases_out(s, [release])
-        return ReleaseDetail(**out.model_dump(), tracks=_tracks_out(s, tracks))
+        return ReleaseDetail(**out.model_dump(), tracks=tracks_out(s, tracks))
