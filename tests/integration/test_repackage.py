@@ -139,3 +139,52 @@ def test_repackage_brings_an_old_track_to_cmaf_and_dash_then_encrypts_a_protecte
     assert containers == {"cmaf-cenc", "mpd"}
     assert all(b"senc" in p.read_bytes() for p in (root / prefix).rglob("*.m4s"))
     assert not (root / prefix / "download").exists()
+
+
+class _NoCache:
+    def drop(self, key: int) -> None:
+        return None
+
+
+def test_a_track_taken_down_or_deleted_while_it_is_repackaged_stays_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An administrator acts while `cadenza repackage` works on the track: publishing its new media must
+    not make a taken-down track ready again, nor publish anything of a deleted one."""
+    from datetime import UTC, datetime
+
+    from cadenza.catalog import service as catalog
+    from cadenza.catalog.models import TrackStatus
+    from cadenza.ingest import pipeline, repackage
+
+    settings = Settings(data_dir=tmp_path / "data", env="test")
+    c = build_collaborators(settings)
+    root = settings.storage.local_root
+    ids = [
+        accept_upload(
+            c,
+            InlineRunner(c),
+            path=make_audio(tmp_path / f"{n}.flac", duration=7, seed=n),
+            filename=f"{n}.flac",
+        ).id
+        for n in (21, 22)
+    ]
+    for tid in ids:
+        _as_published_before_cmaf(c, tid, root)
+    real_publish = pipeline.publish_result
+
+    def admin_acts_first(c_, track_id, result, *, prefix):  # type: ignore[no-untyped-def]
+        with transaction(c.sessions) as s:
+            if track_id == ids[0]:
+                catalog.take_down(s, track_id=track_id, reason="rights dispute", caches=_NoCache())
+            else:
+                catalog.delete_track(s, track_id=track_id, caches=_NoCache(), at=datetime.now(UTC))
+        return real_publish(c_, track_id, result, prefix=prefix)
+
+    monkeypatch.setattr(pipeline, "publish_result", admin_acts_first)
+    outcomes = [repackage.repackage_track(c, track_id=tid) for tid in ids]
+    with c.sessions() as s:
+        down, gone = (s.get_one(Track, tid) for tid in ids)
+    assert down.status == TrackStatus.taken_down  # its media moved to the new packaging, still withdrawn
+    assert down.media_prefix and (root / down.media_prefix / "hls/manifest.mpd").is_file()
+    assert outcomes[1].action == "failed" and "deleted" in (outcomes[1].error or "")
+    assert gone.status == TrackStatus.deleted
+    assert not list((root / f"tracks/{ids[1]}").rglob("manifest.mpd"))  # nothing of the new version is left

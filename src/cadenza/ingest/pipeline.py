@@ -225,12 +225,17 @@ def publish_result(c: Collaborators, track_id: int, result: tc.TranscodeResult, 
         variants = _variant_rows(track_id, prefix, result)
         with transaction(c.sessions) as s:
             t = _load(s, track_id)
+            if t.status == TrackStatus.deleted:
+                # Deleted by an administrator while this ran (a repackage): nothing of it is published.
+                raise StageError("publish", "the track was deleted while it was being processed")
             s.execute(delete(TrackVariant).where(TrackVariant.track_id == t.id))
             s.add_all(variants)
             t.media_prefix = prefix
             t.waveform_key = f"{prefix}/waveform.json"
             t.duration_sec = result.duration_sec
-            t.status = TrackStatus.ready
+            # A track taken down while it was repackaged stays down: only its media changed.
+            if t.status != TrackStatus.taken_down:
+                t.status = TrackStatus.ready
             t.stage = DONE
             t.failure_reason = None
             if result.loudness is not None:

@@ -11,8 +11,9 @@ rows across). Why each table looks the way it does:
 - `playlist_entries` has its own id (a track can be listed twice) and a gapped BIGINT `position`, unique
   per playlist (`positions.py`); `duration_ms` is the track's length when added, so the playlist's total
   is always the sum of its entries' (a later re-transcode or deletion of the track cannot skew it). A track
-  deleted from the catalog leaves its entry behind with `track_id` NULL, shown unavailable, like a track
-  whose rights ended.
+  deleted by an administrator stays as a `deleted` tombstone (docs/catalog-admin.md), so its entries keep
+  pointing at it and show unavailable, like a track whose rights ended; `track_id` becomes NULL only if
+  the row itself is ever removed from the database.
 - `*_marks` hold a star (`starred_at`, a favourite) and a rating (1-5) per listener and item, one row per
   pair while either is set, as Navidrome's annotations do: the library listing shows both from one read.
   One table per kind, so each has a real foreign key that cascades when its item goes.

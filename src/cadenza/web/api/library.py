@@ -102,7 +102,9 @@ class ListedTrackOut(BaseModel):
 
 class EntryOut(BaseModel):
     entry_id: int = Field(description="this entry's id (a track may be in a playlist more than once)")
-    track: ListedTrackOut | None = Field(description="null when the track has been deleted from the catalog")
+    track: ListedTrackOut | None = Field(
+        description="null only if the track row is gone from the database; a deleted one is unavailable"
+    )
     added_at: datetime = Field(description="when the entry was added (UTC)")
     available: bool = Field(description="the caller may play it now, where they are")
 
