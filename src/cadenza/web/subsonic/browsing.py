@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from cadenza.catalog import browse, lyrics
+from cadenza.catalog import browse, lyrics, song_rows
 from cadenza.catalog.visibility import Viewer
 from cadenza.db.engine import reading
-from cadenza.db.lists import one_of
+from cadenza.db.lists import dialect_of, in_list, list_value
 from cadenza.library.marks import MARKS, Kind
 from cadenza.web.subsonic import ids, shapes
 from cadenza.web.subsonic.envelope import NOT_FOUND, SubsonicError
@@ -24,29 +25,37 @@ IGNORED_ARTICLES = "The El La Los Las Le Les"
 def marks_of(
     s: Session, viewer: Viewer, kind: Kind, item_ids: Sequence[int]
 ) -> dict[int, tuple[datetime | None, int | None]]:
-    """The viewer's star time and rating of each marked item."""
+    """The viewer's star time and rating of each marked item (one statement, built once per kind and
+    dialect, the ids bound as one list)."""
     if not item_ids or viewer.user_id is None:
         return {}
-    m = MARKS[kind]
+    dialect = dialect_of(s)
     rows = s.execute(
-        select(m.item_id, m.model.starred_at, m.model.rating).where(
-            m.model.user_id == viewer.user_id, one_of(s, m.item_id, item_ids)
-        )
+        _marks_statement(kind, dialect), {"user": viewer.user_id, "ids": list_value(dialect, item_ids)}
     )
     return {i: (st, r) for i, st, r in rows}
 
 
+@cache
+def _marks_statement(kind: Kind, dialect: str) -> Select[tuple[int, datetime | None, int | None]]:
+    m = MARKS[kind]
+    return select(m.item_id, m.model.starred_at, m.model.rating).where(
+        m.model.user_id == bindparam("user"), in_list(dialect, m.item_id)
+    )
+
+
 def songs_out(s: Session, viewer: Viewer, track_ids: Sequence[int]) -> list[dict[str, Any]]:
-    return songs_of(s, viewer, browse.songs(s, viewer=viewer, track_ids=track_ids))
+    """`Child`s of the songs the viewer may see, in the order given."""
+    return songs_of(s, viewer, song_rows.of_ids(s, viewer=viewer, track_ids=track_ids))
 
 
-def songs_of(s: Session, viewer: Viewer, facts: Sequence[browse.SongFacts]) -> list[dict[str, Any]]:
-    """`Child`s of the songs, with the viewer's stars and ratings."""
-    marks = marks_of(s, viewer, Kind.track, [f.id for f in facts])
-    return [
-        shapes.song(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
-        for f in facts
-    ]
+def songs_of(s: Session, viewer: Viewer, rows: Sequence[song_rows.SongRow]) -> list[dict[str, Any]]:
+    """`Child`s of the songs' rows, with the viewer's stars and ratings."""
+    marks = marks_of(s, viewer, Kind.track, [r[0] for r in rows])
+    if not marks:  # the common case: a listener has starred or rated none of the page
+        return [shapes.song(r) for r in rows]
+    none = (None, None)
+    return [shapes.song(r, starred=marks.get(r[0], none)[0], rating=marks.get(r[0], none)[1]) for r in rows]
 
 
 def albums_out(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cadenza.accounts.models import User
-from cadenza.catalog import browse
+from cadenza.catalog import browse, song_rows
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
 from cadenza.errors import NotFound
@@ -93,10 +93,8 @@ def _search(call: Call, *, folders: bool) -> dict[str, Any]:
                 )
                 cursors.gave(owner, "album", offsets["album"], release_ids)
             after = cursors.after(owner, "song", offsets["song"])
-            page = browse.song_page(
-                s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after
-            )
-            cursors.gave(owner, "song", offsets["song"], [f.id for f in page])
+            page = song_rows.page(s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after)
+            cursors.gave(owner, "song", offsets["song"], [r[0] for r in page])
             return {
                 "artist": artists,
                 "album": albums_out(s, viewer, release_ids, folders=folders),

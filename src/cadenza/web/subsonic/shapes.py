@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cadenza.catalog import loudness
-from cadenza.catalog.browse import ArtistFacts, ReleaseFacts, SongFacts
+from cadenza.catalog.browse import ArtistFacts, ReleaseFacts
+from cadenza.catalog.song_rows import SongRow
 from cadenza.library.models import Playlist
 from cadenza.web.subsonic import ids
 
@@ -16,49 +17,62 @@ from cadenza.web.subsonic import ids
 def stamp(at: datetime | None) -> str | None:
     if at is None:
         return None
+    if at.tzinfo is UTC:  # as the database gives it (`db.base.UTCDateTime`): no conversion to make
+        return at.isoformat(timespec="milliseconds")[:-6] + "Z"
     aware = at if at.tzinfo else at.replace(tzinfo=UTC)
     return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def song(s: SongFacts, *, starred: datetime | None = None, rating: int | None = None) -> dict[str, Any]:
-    first = s.artists[0] if s.artists else (None, None)
+def song(row: SongRow, *, starred: datetime | None = None, rating: int | None = None) -> dict[str, Any]:
+    """A song's `Child` from its `catalog.song_rows` row. A full sync renders 100,000 of these, so the
+    row is unpacked once and nothing is called per field that a literal can say."""
+    (track_id, title, duration, number, genre, release_id, album, day, plays, created, artist, artist_id,
+     size, lufs, peak, album_lufs, album_peak) = row  # fmt: skip
+    song_id = f"{ids.SONG}-{track_id}"
+    album_id = None if release_id is None else f"{ids.ALBUM}-{release_id}"
     return {
-        "id": ids.make(ids.SONG, s.id),
-        "parent": ids.make(ids.ALBUM, s.release_id),
+        "id": song_id,
+        "parent": album_id,
         "isDir": False,
-        "title": s.title,
-        "album": s.release_title,
-        "artist": ", ".join(name for _, name in s.artists) or None,
-        "track": s.track_number,
-        "year": s.release_date.year if s.release_date else None,
-        "genre": s.genre,
-        "coverArt": ids.make(ids.SONG, s.id),
-        "size": s.mp3_size,
+        "title": title,
+        "album": album,
+        "artist": artist or None,
+        "track": number,
+        "year": day.year if day else None,
+        "genre": genre,
+        "coverArt": song_id,
+        "size": size,
         "contentType": "audio/mpeg",
         "suffix": "mp3",
-        "duration": round(s.duration_sec),
+        "duration": round(duration or 0.0),
         "bitRate": 320,
         "isVideo": False,
-        "playCount": s.play_count,
-        "created": stamp(s.created_at),
-        "albumId": ids.make(ids.ALBUM, s.release_id),
-        "artistId": ids.make(ids.ARTIST, first[0]),
+        "playCount": plays or 0,
+        "created": stamp(created),
+        "albumId": album_id,
+        "artistId": None if artist_id is None else f"{ids.ARTIST}-{artist_id}",
         "type": "music",
         "mediaType": "song",
         "starred": stamp(starred),
         "userRating": rating,
-        "replayGain": replay_gain(s),
+        "replayGain": (
+            None
+            if lufs is None and peak is None and album_lufs is None and album_peak is None
+            else replay_gain(lufs, peak, album_lufs, album_peak)
+        ),
     }
 
 
-def replay_gain(s: SongFacts) -> dict[str, float] | None:
+def replay_gain(
+    lufs: float | None, peak: float | None, album_lufs: float | None, album_peak: float | None
+) -> dict[str, float] | None:
     """OpenSubsonic `replayGain` from the ingest's EBU R128 figures (ReplayGain 2.0: -18 LUFS reference,
     peaks as linear amplitude); None until the track was measured."""
     out = {
-        "trackGain": loudness.replaygain_gain(s.loudness_lufs),
-        "trackPeak": loudness.replaygain_peak(s.true_peak_dbtp),
-        "albumGain": loudness.replaygain_gain(s.album_loudness_lufs),
-        "albumPeak": loudness.replaygain_peak(s.album_true_peak_dbtp),
+        "trackGain": loudness.replaygain_gain(lufs),
+        "trackPeak": loudness.replaygain_peak(peak),
+        "albumGain": loudness.replaygain_gain(album_lufs),
+        "albumPeak": loudness.replaygain_peak(album_peak),
     }
     kept = {k: round(v, 2) if k.endswith("Gain") else round(v, 6) for k, v in out.items() if v is not None}
     return kept or None
