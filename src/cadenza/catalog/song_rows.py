@@ -4,17 +4,16 @@ an OpenSubsonic client's full sync (`search3` with an empty query, 500 songs a p
 100,000 tracks), albums, playlists.
 
 One statement: the page's tracks joined to their release, with the credits aggregated in SQL (the names
-in credit order joined by ", ", and the first credited artist) and the MP3 download's size as scalar
-subqueries by primary key. Three statements before (songs, credits, sizes) and a frozen dataclass per
+in credit order joined by ", ", and the first credited artist) and the MP3 download's size, each looked
+up by index for the rows sent. Three statements before (songs, credits, sizes) and a frozen dataclass per
 song cost a page more CPU than its rendering. The statements are built once per dialect and visibility
 (building and keying a statement costs about as much as running it, `db.lists`); the visibility is
 `catalog.visibility.track_condition`, asked at every call and compared with the one the cached statement
 holds, so this module states no rule of its own.
 
 A page continues after the id `after` when the caller knows where the previous page ended (keyset: an
-index range, the same cost at any depth, see `catalog.page_cursors`), otherwise it skips `offset` rows;
-either way the page's ids are chosen first, in a subquery, so the credits and sizes are looked up for the
-rows sent only (an OFFSET's skipped rows would otherwise be looked up too)."""
+index range, the same cost at any depth, see `catalog.page_cursors`), otherwise it skips `offset` rows,
+choosing the page's ids first so that the skipped rows' credits and sizes are not looked up."""
 
 from __future__ import annotations
 
@@ -23,7 +22,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    bindparam,
+    column,
+    literal_column,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import visibility
@@ -42,17 +53,21 @@ SongRow = tuple[
     datetime, str | None, int | None, int | None, float | None, float | None, float | None, float | None,
 ]  # fmt: skip
 
-# The credits, aggregated per track in the dialect's own words (SQLite 3.40 has no ORDER BY inside an
-# aggregate: an ordered subquery feeds group_concat, which SQLite then reads in that order, since it does
-# not flatten an ordered subquery under an aggregate).
-_NAMES = {
-    "postgresql": "(SELECT string_agg(a.name, ', ' ORDER BY ta.position, ta.artist_id) FROM track_artists ta"
-    " JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = tracks.id)",
-    "sqlite": "(SELECT group_concat(name, ', ') FROM (SELECT a.name AS name FROM track_artists ta"
+# The credits, aggregated per track in the dialect's own words. PostgreSQL: one LATERAL subquery per
+# track gives the names in credit order and the first credited artist. SQLite (3.40 has no ORDER BY
+# inside an aggregate): an ordered subquery feeds group_concat, which SQLite reads in that order (it
+# does not flatten an ordered subquery under an aggregate), and a second one picks the first artist.
+_PG_CREDITS = (
+    "SELECT string_agg(a.name, ', ' ORDER BY ta.position, ta.artist_id) AS artist_names,"
+    " (array_agg(ta.artist_id ORDER BY ta.position, ta.artist_id))[1] AS first_artist_id"
+    " FROM track_artists ta JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = tracks.id"
+)
+_SQLITE_NAMES = (
+    "(SELECT group_concat(name, ', ') FROM (SELECT a.name AS name FROM track_artists ta"
     " JOIN artists a ON a.id = ta.artist_id WHERE ta.track_id = tracks.id"
-    " ORDER BY ta.position, ta.artist_id))",
-}
-_FIRST_ARTIST = (
+    " ORDER BY ta.position, ta.artist_id))"
+)
+_SQLITE_FIRST_ARTIST = (
     "(SELECT ta.artist_id FROM track_artists ta WHERE ta.track_id = tracks.id"
     " ORDER BY ta.position, ta.artist_id LIMIT 1)"
 )
@@ -61,55 +76,70 @@ _MP3_SIZE = (
 )
 
 
-def _columns(dialect: str) -> tuple[Any, ...]:
-    return (
+def _rows_from(dialect: str, tracks: FromClause) -> Select[Any]:
+    """The row's columns read from `tracks` (the tracks table, or a join that holds it) with its
+    release and credits."""
+    if dialect == "postgresql":
+        credits = (
+            text(_PG_CREDITS)
+            .columns(column("artist_names", String), column("first_artist_id", BigInteger))
+            .lateral("credits")
+        )
+        tracks = tracks.outerjoin(credits, true())
+        names, first = credits.c.artist_names, credits.c.first_artist_id
+    else:
+        names, first = literal_column(_SQLITE_NAMES), literal_column(_SQLITE_FIRST_ARTIST)
+    return select(
         Track.id, Track.title, Track.duration_sec, Track.track_number, Track.genre, Track.release_id,
-        Release.title, Release.release_date, Track.play_count, Track.created_at,
-        literal_column(_NAMES[dialect]), literal_column(_FIRST_ARTIST), literal_column(_MP3_SIZE),
-        Track.loudness_lufs, Track.true_peak_dbtp, Release.loudness_lufs, Release.true_peak_dbtp,
-    )  # fmt: skip
+        Release.title, Release.release_date, Track.play_count, Track.created_at, names, first,
+        literal_column(_MP3_SIZE), Track.loudness_lufs, Track.true_peak_dbtp, Release.loudness_lufs,
+        Release.true_peak_dbtp,
+    ).select_from(tracks.outerjoin(Release, Release.id == Track.release_id))  # fmt: skip
 
 
-def _page_statement(dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
+def _after_statement(dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
+    """A page after a known id: the index range read in order, each row's credits and size looked up
+    as it is read, until the page is full."""
+    return (
+        _rows_from(dialect, Track.__table__)
+        .where(visible, Track.id > bindparam("after"))
+        .order_by(Track.id)
+        .limit(bindparam("size"))
+    )
+
+
+def _offset_statement(dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
+    """A page at an offset: its ids chosen first, so the skipped rows' credits are not looked up."""
     ids = (
         select(Track.id)
-        .where(visible, Track.id > bindparam("after"))
+        .where(visible)
         .order_by(Track.id)
         .offset(bindparam("offset"))
         .limit(bindparam("size"))
         .subquery("page")
     )
-    return (
-        select(*_columns(dialect))
-        .select_from(ids)
-        .join(Track, Track.id == ids.c.id)
-        .outerjoin(Release, Release.id == Track.release_id)
-        .order_by(Track.id)
-    )
+    tracks = ids.join(Track.__table__, Track.id == ids.c.id)
+    return _rows_from(dialect, tracks).order_by(Track.id)
 
 
 def _ids_statement(dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
-    return (
-        select(*_columns(dialect))
-        .outerjoin(Release, Release.id == Track.release_id)
-        .where(in_list(dialect, Track.id), visible)
-    )
+    return _rows_from(dialect, Track.__table__).where(in_list(dialect, Track.id), visible)
 
 
+_MAKERS = {"after": _after_statement, "offset": _offset_statement, "ids": _ids_statement}
 _BUILT: dict[tuple[str, str, bool], tuple[ColumnElement[bool], Select[Any]]] = {}
 _LOCK = threading.Lock()
 
 
 def _statement(kind: str, dialect: str, viewer: Viewer) -> Select[Any]:
-    """The statement of `kind` ("page" or "ids") for the viewer's visibility, built once: the condition
+    """The statement of `kind` (`_MAKERS`) for the viewer's visibility, built once: the condition
     `catalog.visibility` gives now is compared with the one the cached statement was built with, so a
     rule that came to depend on more than the viewer's role would rebuild it rather than be bypassed."""
     visible = visibility.track_condition(viewer)
     key = (kind, dialect, viewer.is_admin)
     built = _BUILT.get(key)
     if built is None or not built[0].compare(visible):
-        make = _page_statement if kind == "page" else _ids_statement
-        built = (visible, make(dialect, visible))
+        built = (visible, _MAKERS[kind](dialect, visible))
         with _LOCK:
             _BUILT[key] = built
     return built[1]
@@ -124,9 +154,11 @@ def page(
         raise InvalidInput(f"size must be between 0 and {MAX_PAGE}")
     if size == 0:
         return []
-    params = {"after": after or 0, "offset": 0 if after is not None else offset, "size": size}
-    stmt = _statement("page", dialect_of(session), viewer)
-    return list(session.connection().execute(stmt, params))  # type: ignore[arg-type]
+    if after is not None:
+        stmt, params = _statement("after", dialect_of(session), viewer), {"after": after, "size": size}
+    else:
+        stmt, params = _statement("offset", dialect_of(session), viewer), {"offset": offset, "size": size}
+    return session.connection().execute(stmt, params).all()  # type: ignore[return-value] (fetchall: a row at a time costs 3 us each)
 
 
 def of_ids(session: Session, *, viewer: Viewer, track_ids: Sequence[int]) -> list[SongRow]:
@@ -138,5 +170,5 @@ def of_ids(session: Session, *, viewer: Viewer, track_ids: Sequence[int]) -> lis
     rows = session.connection().execute(
         _statement("ids", dialect, viewer), {"ids": list_value(dialect, wanted)}
     )
-    found = {r[0]: r for r in rows}
+    found = {r[0]: r for r in rows.all()}
     return [found[i] for i in wanted if i in found]  # type: ignore[misc]

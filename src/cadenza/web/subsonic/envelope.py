@@ -112,9 +112,14 @@ def to_xml(data: dict[str, Any]) -> bytes:
     return "".join(out).encode("utf-8", "xmlcharrefreplace")
 
 
+class Clean(list[dict[str, Any]]):
+    """Elements built without None values (`shapes.song`): the envelope sends them as they are. A sync
+    page's 500 songs hold some 12,000 values, and walking them again for Nones cost a third of its CPU."""
+
+
 def _drop_none(value: Any) -> Any:
-    """The tree without its None values (absent in JSON, as in XML). Recurses only into containers: a
-    sync page holds some 15,000 scalars, and a call per scalar was a fifth of the page's CPU."""
+    """The tree without its None values (absent in JSON, as in XML). Recurses only into plain containers
+    (not into `Clean` lists): a call per scalar was a fifth of a sync page's CPU."""
     if type(value) is dict:
         return {k: _drop_none(v) if type(v) in (dict, list) else v for k, v in value.items() if v is not None}
     if type(value) is list:

@@ -98,7 +98,7 @@ def _search(call: Call, *, folders: bool) -> dict[str, Any]:
             return {
                 "artist": artists,
                 "album": albums_out(s, viewer, release_ids, folders=folders),
-                "song": songs_of(s, viewer, page),
+                "song": songs_of(s, viewer, page, ascending=True),
             }
         return {
             "artist": artists,
