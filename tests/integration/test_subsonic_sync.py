@@ -44,16 +44,17 @@ def _catalog(c) -> dict[str, int]:  # type: ignore[no-untyped-def]
             title="First Light", artist_id=amy.id, release_date=date(2019, 3, 4), loudness_lufs=-9.5,
             true_peak_dbtp=-0.3,
         )  # fmt: skip
-        s.add(light)
+        shadows, nothing = Release(title="Shadows", artist_id=zed.id), Release(title="Nothing")
+        s.add_all([light, shadows, nothing])
         s.flush()
         made: dict[str, int] = {}
         specs = [
             ("duet", TrackStatus.ready, dict(release_id=light.id, track_number=1, genre="Pop")),
             ("bare", TrackStatus.ready, dict(duration_sec=None)),
-            ("unfinished", TrackStatus.processing, {}),
+            ("unfinished", TrackStatus.processing, {"release_id": shadows.id}),
             ("measured", TrackStatus.ready, dict(release_id=light.id, track_number=2, genre="Jazz",
                                                  play_count=7, loudness_lufs=-14.2, true_peak_dbtp=-1.0)),
-            ("broken", TrackStatus.failed, {}),
+            ("broken", TrackStatus.failed, {"release_id": shadows.id}),
             ("withdrawn", TrackStatus.taken_down, {}),
         ]  # fmt: skip
         specs += [(f"filler {n}", TrackStatus.ready, {"release_id": light.id, "track_number": 3 + n})
@@ -75,7 +76,7 @@ def _catalog(c) -> dict[str, int]:  # type: ignore[no-untyped-def]
             for t in made
             if t != "bare"
         )  # fmt: skip
-        made.update(zed=zed.id, amy=amy.id, solo=solo.id, release=light.id)
+        made.update(zed=zed.id, amy=amy.id, solo=solo.id, release=light.id, shadows=shadows.id)
         return made
 
 
@@ -189,3 +190,30 @@ def test_a_sync_page_never_shows_a_hidden_track_to_a_listener(sync: dict) -> Non
     assert not seen & hidden and len(seen) == len(VISIBLE)
     for sid in sorted(hidden):
         assert b'"code":70' in _get(sync, "getSong", f="json", id=sid)
+
+
+def test_a_full_sync_pages_albums_as_getalbum_shows_them(sync: dict) -> None:
+    """Albums a page at a time (one here): a listener's sync holds the albums with a track they may see,
+    an administrator's also the one whose tracks are all unfinished; an album without tracks is in
+    neither. Each is the album getAlbum gives (without its songs), in XML and JSON alike."""
+    made = sync["made"]
+    for who, expected in (("fan", ["release"]), ("boss", ["release", "shadows"])):
+        albums, offset = [], 0
+        while True:
+            params = {"query": "", "artistCount": "0", "albumCount": "1", "songCount": "0",
+                      "albumOffset": str(offset), "c": f"albums {who}"}  # fmt: skip
+            xml = _get(sync, "search3", who, **params)
+            SCHEMA.assertValid(etree.fromstring(xml))
+            data = _json(sync, "search3", who, **params)
+            assert from_xml(ET.fromstring(xml)) == from_json(data)
+            got = data["searchResult3"].get("album", [])
+            albums += got
+            offset += len(got)
+            if not got:
+                break
+        assert [a["id"] for a in albums] == [f"al-{made[k]}" for k in expected], who
+        for album in albums:
+            whole = _json(sync, "getAlbum", who, id=album["id"])["album"]
+            assert album == {k: v for k, v in whole.items() if k != "song"}
+    light = _json(sync, "search3", query="", albumCount="1", songCount="0", artistCount="0")
+    assert light["searchResult3"]["album"][0]["songCount"] == len(VISIBLE) - 1  # "bare" has no album

@@ -18,7 +18,7 @@ choosing the page's ids first so that the skipped rows' credits and sizes are no
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -131,18 +131,28 @@ _BUILT: dict[tuple[str, str, bool], tuple[ColumnElement[bool], Select[Any]]] = {
 _LOCK = threading.Lock()
 
 
-def _statement(kind: str, dialect: str, viewer: Viewer) -> Select[Any]:
-    """The statement of `kind` (`_MAKERS`) for the viewer's visibility, built once: the condition
-    `catalog.visibility` gives now is compared with the one the cached statement was built with, so a
-    rule that came to depend on more than the viewer's role would rebuild it rather than be bypassed."""
-    visible = visibility.track_condition(viewer)
+def built_once(
+    kind: str,
+    dialect: str,
+    viewer: Viewer,
+    visible: ColumnElement[bool],
+    make: Callable[[str, ColumnElement[bool]], Select[Any]],
+) -> Select[Any]:
+    """The statement `make(dialect, visible)`, built once per kind, dialect and role: `visible` (the
+    condition `catalog.visibility` gives for this viewer now) is compared with the one the cached
+    statement was built with, so a rule that came to depend on more than the viewer's role would
+    rebuild the statement rather than be bypassed."""
     key = (kind, dialect, viewer.is_admin)
     built = _BUILT.get(key)
     if built is None or not built[0].compare(visible):
-        built = (visible, _MAKERS[kind](dialect, visible))
+        built = (visible, make(dialect, visible))
         with _LOCK:
             _BUILT[key] = built
     return built[1]
+
+
+def _statement(kind: str, dialect: str, viewer: Viewer) -> Select[Any]:
+    return built_once(f"song {kind}", dialect, viewer, visibility.track_condition(viewer), _MAKERS[kind])
 
 
 def page(

@@ -82,13 +82,24 @@ def albums_out(
 ) -> list[dict[str, Any]]:
     """`AlbumID3`s of the releases, in the order given (or folder `Child`s with `folders`)."""
     facts = browse.releases(s, viewer=viewer, release_ids=release_ids)
-    marks = marks_of(s, viewer, Kind.release, [f.id for f in facts])
-    shape = shapes.album_folder if folders else shapes.album
     order = {r: i for i, r in enumerate(release_ids)}
-    return [
-        shape(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
-        for f in sorted(facts, key=lambda f: order.get(f.id, len(order)))
-    ]
+    return albums_of(s, viewer, sorted(facts, key=lambda f: order.get(f.id, len(order))), folders=folders)
+
+
+def albums_of(
+    s: Session,
+    viewer: Viewer,
+    facts: Sequence[browse.ReleaseFacts],
+    *,
+    folders: bool = False,
+    ascending: bool = False,
+) -> list[dict[str, Any]]:
+    """`AlbumID3`s (or folder `Child`s) of the releases' facts, with the viewer's stars and ratings
+    (`ascending`: in id order, as a sync page)."""
+    marks = marks_of(s, viewer, Kind.release, [f.id for f in facts], ascending=ascending)
+    shape = shapes.album_folder if folders else shapes.album
+    none = (None, None)
+    return [shape(f, starred=marks.get(f.id, none)[0], rating=marks.get(f.id, none)[1]) for f in facts]
 
 
 def artists_out(
