@@ -71,6 +71,7 @@ _IN_ATTRIBUTE = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#09;"}
 )
 _IN_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_SPECIAL = re.compile(r'[&<>"\n\r\t]')
 
 
 def _write(out: list[str], tag: str, data: dict[str, Any]) -> None:
@@ -88,7 +89,10 @@ def _write(out: list[str], tag: str, data: dict[str, Any]) -> None:
         elif type(value) is int:
             head.append(f' {key}="{value}"')
         else:
-            head.append(f' {key}="{str(value).translate(_IN_ATTRIBUTE)}"')
+            value = str(value)
+            if _SPECIAL.search(value) is not None:  # rare: most values need no escape
+                value = value.translate(_IN_ATTRIBUTE)
+            head.append(f' {key}="{value}"')
     if text is None and not children:
         out.append("".join(head) + " />")
         return
