@@ -16,7 +16,11 @@ and this client on the same cores): the ping baseline of the same run shows how 
 
 Targets (issue 13): a full sync of 100k tracks in <= 10 s, p95 <= 20 ms per page.
 
-Usage: .venv/bin/python bench/subsonic_sync.py [--tracks 100000] [--syncs 2] [--list-calls 40]
+With `--profile`, no server is started: the app is called in process (its worker-thread hop made inline,
+so one thread does all the work) and the CPU of each page is read with `time.process_time`, for JSON and
+XML, then one JSON sync runs under cProfile and the functions costing the most are listed.
+
+Usage: .venv/bin/python bench/subsonic_sync.py [--tracks 100000] [--syncs 2] [--list-calls 40] [--profile]
 """
 
 from __future__ import annotations
@@ -179,12 +183,99 @@ def full_sync(client: httpx.Client, key: str) -> tuple[float, list[float], dict[
     return time.perf_counter() - begun, times, counts
 
 
+def _in_process_sync(client: httpx.AsyncClient, key: str, fmt: str) -> list[float]:
+    """CPU seconds of each page of one full sync through the ASGI app in this process."""
+    import asyncio
+
+    async def run() -> list[float]:
+        offsets, done, cpu = {"artist": 0, "album": 0, "song": 0}, set(), []
+        while len(done) < 3:
+            params = {"apiKey": key, "f": fmt, "query": ""}
+            for kind in offsets:
+                params[f"{kind}Count"] = "0" if kind in done else str(PAGE)
+                params[f"{kind}Offset"] = str(offsets[kind])
+            t0 = time.process_time()
+            resp = await client.get("/rest/search3", params=params)
+            cpu.append(time.process_time() - t0)
+            got = _page_counts(resp, fmt)
+            for kind in list(offsets):
+                if kind not in done:
+                    offsets[kind] += got[kind]
+                    if got[kind] < PAGE:
+                        done.add(kind)
+        return cpu
+
+    return asyncio.run(run())
+
+
+def _page_counts(resp: httpx.Response, fmt: str) -> dict[str, int]:
+    if fmt == "json":
+        body = resp.json()["subsonic-response"]
+        assert body["status"] == "ok", body
+        return {k: len(body["searchResult3"].get(k, [])) for k in ("artist", "album", "song")}
+    text_ = resp.text
+    assert 'status="ok"' in text_, text_[:500]
+    return {k: text_.count(f"<{k} ") for k in ("artist", "album", "song")}
+
+
+def profile(schema: str, token: str, tmp: Path) -> None:
+    """The app in process: CPU per page (JSON, XML) and a cProfile of one JSON sync."""
+    import cProfile
+    import pstats
+
+    import cadenza.web.subsonic as subsonic
+    from cadenza.bootstrap import bootstrap
+    from cadenza.config import Settings
+    from cadenza.web.app import create_app
+
+    async def inline(fn, *args):  # type: ignore[no-untyped-def]
+        return fn(*args)
+
+    subsonic.run_in_threadpool = inline  # one thread does all the work: cProfile sees one thread only
+    settings = Settings(data_dir=tmp, database_url=f"{PG}?options=-csearch_path%3D{schema}")  # type: ignore[call-arg]
+    state = bootstrap(settings, resume=False)
+    app = create_app(settings, wired=state)
+    import asyncio
+
+    async def make_key() -> str:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as c:
+            made = await c.post(
+                "/api/me/subsonic-keys", headers={"Authorization": f"Bearer {token}"}, json={"label": "p"}
+            )
+            assert made.status_code == 201, made.text
+            return str(made.json()["api_key"])
+
+    key = asyncio.run(make_key())
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
+    try:
+        print(f"in process, load average {os.getloadavg()[0]:.1f}")
+        for fmt in ("json", "json", "xml"):
+            cpu = [c * 1000 for c in _in_process_sync(client, key, fmt)]
+            print(
+                f"  {fmt:4} sync: {len(cpu)} pages, CPU {sum(cpu) / 1000:.2f} s, per page p50 "
+                f"{statistics.median(cpu):.1f} ms p95 {_pct(cpu, 95):.1f} ms (songs-only pages "
+                f"{statistics.median(cpu[21:] or cpu):.1f} ms)"
+            )
+        prof = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
+        prof.enable()
+        _in_process_sync(client, key, "json")
+        prof.disable()
+        stats = pstats.Stats(prof).strip_dirs()
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.print_callers(r"\(search\)|_dump_list|isoformat|fetchone")
+    finally:
+        asyncio.run(client.aclose())
+        state.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tracks", type=int, default=100_000)
     ap.add_argument("--syncs", type=int, default=2, help="full syncs (the first on a cold server)")
     ap.add_argument("--list-calls", type=int, default=40, help="getAlbumList2 calls per type")
     ap.add_argument("--port", type=int, default=8937)
+    ap.add_argument("--profile", action="store_true", help="the app in process, CPU per page and cProfile")
     args = ap.parse_args()
 
     schema = f"bench_subsonic_{uuid.uuid4().hex[:8]}"
@@ -196,6 +287,9 @@ def main() -> None:
     try:
         token, seeded = seed(schema, args.tracks)
         print(f"seeded {args.tracks:,} tracks (COPY) in {seeded:.1f} s")
+        if args.profile:
+            profile(schema, token, tmp)
+            return
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT / "src"),
@@ -242,6 +336,15 @@ def main() -> None:
                 print(
                     f"  server process CPU {server_cpu:.2f} s for the sync = "
                     f"{server_cpu / len(times) * 1000:.1f} ms per page (PostgreSQL's own CPU not included)"
+                )
+                mixed, songs_only = (
+                    times[: -(-args.tracks // 10 // PAGE) + 1],
+                    times[-(-args.tracks // 10 // PAGE) + 1 :],
+                )
+                print(
+                    f"  pages with albums or artists ({len(mixed)}): p50 {statistics.median(mixed):.1f} ms "
+                    f"p95 {_pct(mixed, 95):.1f} ms; songs only ({len(songs_only)}): p50 "
+                    f"{statistics.median(songs_only):.1f} ms p95 {_pct(songs_only, 95):.1f} ms"
                 )
                 assert counts["song"] == args.tracks
             ping = []

@@ -79,67 +79,30 @@ def songs(session: Session, *, viewer: Viewer, track_ids: Sequence[int]) -> list
     return [found[i] for i in ids if i in found]
 
 
-def song_page(
-    session: Session, *, viewer: Viewer, size: int, offset: int, after: int | None = None
-) -> list[SongFacts]:
-    """One page of the songs the viewer may see, in id order, facts and all: `track_page` and `songs`
-    in one statement for the page (plus one for the credits and one for the MP3 sizes)."""
-    if not 0 <= size <= MAX_PAGE:
-        raise InvalidInput(f"size must be between 0 and {MAX_PAGE}")
-    if size == 0:
-        return []
-    return _song_facts(session, viewer, None, size=size, offset=offset, after=after)
-
-
-def _song_facts(
-    session: Session,
-    viewer: Viewer,
-    which: Any,
-    *,
-    size: int | None = None,
-    offset: int = 0,
-    after: int | None = None,
-) -> list[SongFacts]:
-    """Song facts read as plain columns (no ORM entities: a page of 500 costs a fraction of the CPU)."""
+def _song_facts(session: Session, viewer: Viewer, which: Any) -> list[SongFacts]:
+    """Song facts read as plain columns (no ORM entities: a page of 500 costs a fraction of the CPU).
+    Listings that send hundreds of songs read `catalog.song_rows` instead (one statement, no objects)."""
     query = (
         select(*_SONG_COLUMNS)
         .outerjoin(Release, Release.id == Track.release_id)
-        .where(visibility.track_condition(viewer))
+        .where(visibility.track_condition(viewer), which)
     )
-    if which is not None:
-        query = query.where(which)
-    if size is not None:
-        query = query.order_by(Track.id)
-        query = query.where(Track.id > after) if after is not None else query.offset(offset)
-        query = query.limit(size)
     rows = session.execute(query).all()
     if not rows:
         return []
     ids = [r[0] for r in rows]
-    # a page in id order covers one id range: its credits and sizes are read by range (an index range,
-    # no array of 500 ids to bind); rows of tracks in the range but not on the page are ignored
-    credit_of = (
-        TrackArtist.track_id.between(ids[0], ids[-1])
-        if size is not None
-        else one_of(session, TrackArtist.track_id, ids)
-    )
-    size_of = (
-        TrackVariant.track_id.between(ids[0], ids[-1])
-        if size is not None
-        else one_of(session, TrackVariant.track_id, ids)
-    )
     artists: dict[int, list[tuple[int, str]]] = {}
     for tid, aid, name in session.execute(
         select(TrackArtist.track_id, Artist.id, Artist.name)
         .join(Artist, Artist.id == TrackArtist.artist_id)
-        .where(credit_of)
+        .where(one_of(session, TrackArtist.track_id, ids))
         .order_by(TrackArtist.track_id, TrackArtist.position)
     ):
         artists.setdefault(tid, []).append((aid, name))
     sizes = dict(
         session.execute(
             select(TrackVariant.track_id, TrackVariant.size_bytes).where(
-                size_of, TrackVariant.quality == "mp3_320"
+                one_of(session, TrackVariant.track_id, ids), TrackVariant.quality == "mp3_320"
             )
         ).all()
     )
@@ -172,16 +135,17 @@ def releases(session: Session, *, viewer: Viewer, release_ids: Sequence[int]) ->
         .group_by(Track.release_id)
         .subquery()
     )
-    rows = session.execute(
-        select(Release, Artist.name, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
+    rows = session.execute(  # plain columns, no ORM entities (a sync page asks for 500)
+        select(
+            Release.id, Release.title, Release.artist_id, Artist.name, Release.release_date,
+            Release.created_at, stats.c.n, stats.c.d, stats.c.p, stats.c.g,
+        )
         .join(stats, stats.c.release_id == Release.id)
         .outerjoin(Artist, Artist.id == Release.artist_id)
-    ).all()
+    ).all()  # fmt: skip
     found = {
-        r.id: ReleaseFacts(
-            r.id, r.title, r.artist_id, name, r.release_date, r.created_at, int(n), float(d), int(p), g
-        )
-        for r, name, n, d, p, g in rows
+        i: ReleaseFacts(i, title, artist_id, name, day, created, int(n), float(d), int(p), g)
+        for i, title, artist_id, name, day, created, n, d, p, g in rows
     }
     return [found[i] for i in ids if i in found]
 

@@ -4,49 +4,77 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from cadenza.catalog import browse, lyrics
+from cadenza.catalog import browse, lyrics, song_rows
 from cadenza.catalog.visibility import Viewer
 from cadenza.db.engine import reading
-from cadenza.db.lists import one_of
+from cadenza.db.lists import dialect_of, in_list, list_value
 from cadenza.library.marks import MARKS, Kind
 from cadenza.web.subsonic import ids, shapes
-from cadenza.web.subsonic.envelope import NOT_FOUND, SubsonicError
+from cadenza.web.subsonic.envelope import NOT_FOUND, Clean, SubsonicError
 from cadenza.web.subsonic.registry import Call, method
 
 IGNORED_ARTICLES = "The El La Los Las Le Les"
 
 
 def marks_of(
-    s: Session, viewer: Viewer, kind: Kind, item_ids: Sequence[int]
+    s: Session, viewer: Viewer, kind: Kind, item_ids: Sequence[int], *, ascending: bool = False
 ) -> dict[int, tuple[datetime | None, int | None]]:
-    """The viewer's star time and rating of each marked item."""
+    """The viewer's star time and rating of each marked item, in one statement built once per kind and
+    dialect. Ids given in ascending order (a sync page) are looked up as their range (binding 500 ids
+    as an array cost 3 ms of CPU a page); others bound as one list."""
     if not item_ids or viewer.user_id is None:
         return {}
-    m = MARKS[kind]
-    rows = s.execute(
-        select(m.item_id, m.model.starred_at, m.model.rating).where(
-            m.model.user_id == viewer.user_id, one_of(s, m.item_id, item_ids)
+    if ascending:
+        rows = s.execute(
+            _marks_statement(kind, "range"),
+            {"user": viewer.user_id, "lo": item_ids[0], "hi": item_ids[-1]},
         )
+        wanted = set(item_ids)
+        return {i: (st, r) for i, st, r in rows if i in wanted}
+    dialect = dialect_of(s)
+    rows = s.execute(
+        _marks_statement(kind, dialect), {"user": viewer.user_id, "ids": list_value(dialect, item_ids)}
     )
     return {i: (st, r) for i, st, r in rows}
 
 
+@cache
+def _marks_statement(kind: Kind, dialect: str) -> Select[tuple[int, datetime | None, int | None]]:
+    """Marks of one user among a list of ids (`dialect`) or in the id range lo..hi ("range")."""
+    m = MARKS[kind]
+    which = (
+        m.item_id.between(bindparam("lo"), bindparam("hi"))
+        if dialect == "range"
+        else in_list(dialect, m.item_id)
+    )
+    return select(m.item_id, m.model.starred_at, m.model.rating).where(
+        m.model.user_id == bindparam("user"), which
+    )
+
+
 def songs_out(s: Session, viewer: Viewer, track_ids: Sequence[int]) -> list[dict[str, Any]]:
-    return songs_of(s, viewer, browse.songs(s, viewer=viewer, track_ids=track_ids))
+    """`Child`s of the songs the viewer may see, in the order given."""
+    return songs_of(s, viewer, song_rows.of_ids(s, viewer=viewer, track_ids=track_ids))
 
 
-def songs_of(s: Session, viewer: Viewer, facts: Sequence[browse.SongFacts]) -> list[dict[str, Any]]:
-    """`Child`s of the songs, with the viewer's stars and ratings."""
-    marks = marks_of(s, viewer, Kind.track, [f.id for f in facts])
-    return [
-        shapes.song(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
-        for f in facts
-    ]
+def songs_of(
+    s: Session, viewer: Viewer, rows: Sequence[song_rows.SongRow], *, ascending: bool = False
+) -> list[dict[str, Any]]:
+    """`Child`s of the songs' rows, with the viewer's stars and ratings (`ascending`: the rows are in id
+    order, as a sync page's)."""
+    marks = marks_of(s, viewer, Kind.track, [r[0] for r in rows], ascending=ascending)
+    if not marks:  # the common case: a listener has starred or rated none of the page
+        return Clean(shapes.song(r) for r in rows)
+    none = (None, None)
+    return Clean(
+        shapes.song(r, starred=marks.get(r[0], none)[0], rating=marks.get(r[0], none)[1]) for r in rows
+    )
 
 
 def albums_out(
@@ -54,13 +82,24 @@ def albums_out(
 ) -> list[dict[str, Any]]:
     """`AlbumID3`s of the releases, in the order given (or folder `Child`s with `folders`)."""
     facts = browse.releases(s, viewer=viewer, release_ids=release_ids)
-    marks = marks_of(s, viewer, Kind.release, [f.id for f in facts])
-    shape = shapes.album_folder if folders else shapes.album
     order = {r: i for i, r in enumerate(release_ids)}
-    return [
-        shape(f, starred=marks.get(f.id, (None, None))[0], rating=marks.get(f.id, (None, None))[1])
-        for f in sorted(facts, key=lambda f: order.get(f.id, len(order)))
-    ]
+    return albums_of(s, viewer, sorted(facts, key=lambda f: order.get(f.id, len(order))), folders=folders)
+
+
+def albums_of(
+    s: Session,
+    viewer: Viewer,
+    facts: Sequence[browse.ReleaseFacts],
+    *,
+    folders: bool = False,
+    ascending: bool = False,
+) -> list[dict[str, Any]]:
+    """`AlbumID3`s (or folder `Child`s) of the releases' facts, with the viewer's stars and ratings
+    (`ascending`: in id order, as a sync page)."""
+    marks = marks_of(s, viewer, Kind.release, [f.id for f in facts], ascending=ascending)
+    shape = shapes.album_folder if folders else shapes.album
+    none = (None, None)
+    return [shape(f, starred=marks.get(f.id, none)[0], rating=marks.get(f.id, none)[1]) for f in facts]
 
 
 def artists_out(

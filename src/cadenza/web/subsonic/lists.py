@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from cadenza.accounts.models import User
-from cadenza.catalog import browse
+from cadenza.catalog import browse, release_rows, song_rows
 from cadenza.db.base import utcnow
 from cadenza.db.engine import reading, transaction
 from cadenza.errors import NotFound
@@ -16,7 +16,7 @@ from cadenza.library import entries, favourites, history, playlists, queue, rati
 from cadenza.library.marks import MARKS, Kind
 from cadenza.search import service as search
 from cadenza.web.subsonic import ids, shapes
-from cadenza.web.subsonic.browsing import albums_out, artists_out, songs_of, songs_out
+from cadenza.web.subsonic.browsing import albums_of, albums_out, artists_out, songs_of, songs_out
 from cadenza.web.subsonic.envelope import MISSING_PARAMETER, SubsonicError
 from cadenza.web.subsonic.registry import Call, method
 
@@ -85,22 +85,20 @@ def _search(call: Call, *, folders: bool) -> dict[str, Any]:
                 cursors.gave(owner, "artist", offsets["artist"], walked)
             else:
                 artists = []
-            release_ids = []
+            albums = []
             if counts["album"]:
                 after = cursors.after(owner, "album", offsets["album"])
-                release_ids = browse.release_page(
-                    s, viewer=viewer, order="byId", size=counts["album"], offset=offsets["album"], after=after
+                albums = release_rows.page(
+                    s, viewer=viewer, size=counts["album"], offset=offsets["album"], after=after
                 )
-                cursors.gave(owner, "album", offsets["album"], release_ids)
+                cursors.gave(owner, "album", offsets["album"], [f.id for f in albums])
             after = cursors.after(owner, "song", offsets["song"])
-            page = browse.song_page(
-                s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after
-            )
-            cursors.gave(owner, "song", offsets["song"], [f.id for f in page])
+            page = song_rows.page(s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after)
+            cursors.gave(owner, "song", offsets["song"], [r[0] for r in page])
             return {
                 "artist": artists,
-                "album": albums_out(s, viewer, release_ids, folders=folders),
-                "song": songs_of(s, viewer, page),
+                "album": albums_of(s, viewer, albums, folders=folders, ascending=True),
+                "song": songs_of(s, viewer, page, ascending=True),
             }
         return {
             "artist": artists,
