@@ -25,7 +25,7 @@ export interface Track {
   artists: string[];
   release_id: number | null;
   duration_sec: number | null;
-  artwork?: Artwork | null;
+  artwork?: Artwork | null; // every listing carries it (the track's cover, else its release's)
   release_title?: string | null;
   loudness?: Loudness | null; // EBU R128 / ReplayGain 2.0 figures, null until measured
   track_number?: number | null;
@@ -80,6 +80,7 @@ export interface Favourite {
   starred_at: string;
   rating: number | null;
   available: boolean | null;
+  artwork: Artwork | null; // a track's cover (else its release's), a release's, an artist's latest release's
 }
 
 export interface SavedQueue {
