@@ -85,8 +85,9 @@ def cadenza_site(tmp: Path, uploads: list[Upload], **settings: Any) -> Iterator[
             rights.grant(s, track_id=track.id, right_type="stream")
         ids.append(track.id)
     create_user(c.sessions, email=EMAIL)
-    with serve(create_app(cfg, wired=App(c=c, runner=runner))) as base:
-        yield {"base": base, "ids": ids, "sessions": c.sessions, "c": c}
+    state = App(c=c, runner=runner)
+    with serve(create_app(cfg, wired=state)) as base:
+        yield {"base": base, "ids": ids, "sessions": c.sessions, "c": c, "state": state}
 
 
 @contextmanager
