@@ -25,7 +25,7 @@ export interface Track {
   artists: string[];
   release_id: number | null;
   duration_sec: number | null;
-  artwork?: Artwork | null;
+  artwork?: Artwork | null; // every listing carries it (the track's cover, else its release's)
   release_title?: string | null;
   loudness?: Loudness | null; // EBU R128 / ReplayGain 2.0 figures, null until measured
   track_number?: number | null;
@@ -80,6 +80,7 @@ export interface Favourite {
   starred_at: string;
   rating: number | null;
   available: boolean | null;
+  artwork: Artwork | null; // a track's cover (else its release's), a release's, an artist's latest release's
 }
 
 export interface SavedQueue {
@@ -116,6 +117,8 @@ export interface StreamGrant {
   flac_url: string | null;
   waveform_url: string | null;
   expires_at: number;
+  /** A protected track's Clear Key licence route (POST, short-lived token in it); absent when clear. */
+  licence_url?: string | null;
 }
 
 /** audiowaveform's JSON (version 2): `data` holds min/max pairs per pixel. */
@@ -173,15 +176,11 @@ export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function send(method: string, path: string, body?: BodyInit): Promise<Response> {
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  const resp = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const resp = await fetch(path, { method, headers, body });
   if (!resp.ok) {
     const detail = await resp.json().catch(() => ({}));
     if (resp.status === 401 && token) {
@@ -190,6 +189,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     }
     throw new ApiError(resp.status, detail.error ?? "", detail.reason ?? resp.statusText);
   }
+  return resp;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const resp = await send(method, path, body === undefined ? undefined : JSON.stringify(body));
   return resp.status === 204 ? (undefined as T) : ((await resp.json()) as T);
 }
 
@@ -247,6 +251,10 @@ export const api = {
 
   /** Signed URLs for one play, and the playback session the events below refer to. */
   stream: (id: number) => call<StreamGrant>("GET", `/api/tracks/${id}/stream`),
+  /** A protected track's key: the Clear Key CDM's request (JSON `{"kids": [...]}`) posted to the grant's
+   * `licence_url` with the listener's token; the answer is the JWK set for `MediaKeySession.update`. */
+  licence: async (url: string, request: ArrayBuffer): Promise<ArrayBuffer> =>
+    (await send("POST", url, request)).arrayBuffer(),
   waveform: async (url: string): Promise<WaveformPeaks> => {
     const resp = await fetch(url);
     if (!resp.ok) throw new ApiError(resp.status, "waveform", resp.statusText);

@@ -44,6 +44,7 @@ class Player {
           onEntry: (entry) => this.entered(entry),
           onLevel: (name) => update({ quality: name }),
           onError: (message) => update({ notice: message }),
+          onLicenceError: (e) => this.refused(e),
           pinned: () => (getState().qualityPin === "auto" ? null : getState().qualityPin),
         })
       : null;
@@ -127,6 +128,10 @@ class Player {
         if (seq === this.loadSeq) update({ notice: "This track cannot be played right now.", playing: false });
         return;
       }
+    } else if (grant.licence_url) {
+      // The browser's own HLS (Safari) takes `cbcs` from FairPlay, not the `cenc` set Cadenza serves.
+      update({ notice: "This browser cannot play protected tracks.", playing: false });
+      return;
     } else {
       this.audio.src = grant.hls_url; // the browser's own HLS
       update({ quality: "HLS (browser)" });
@@ -149,6 +154,7 @@ class Player {
       durationSec: p.grant.duration_sec,
       // A fresh grant is a fresh master URL with a fresh token for the track's segments.
       renew: async () => (await api.stream(p.track.id)).hls_url,
+      licence: p.grant.licence_url ? (request) => api.licence(p.grant.licence_url as string, request) : null,
       payload: p,
     };
   }
@@ -159,6 +165,7 @@ class Player {
   private upcoming(after: Source<Playing>) {
     const { queue, current, repeat } = getState();
     if (queue[current]?.id !== after.id || repeat === "one") return null;
+    if (after.payload.grant.licence_url) return null; // a protected track plays in a run of its own
     const at = nextIndex(queue.length, current, repeat, true, (i) => queue[i]?.available !== false);
     if (at <= current) return null;
     const track = queue[at];
@@ -207,6 +214,28 @@ class Player {
       () => this.audio.playbackRate);
     this.applyGain();
     this.onChange(p);
+  }
+
+  /** A protected track's key was not had: say why in the listener's words and let go of the run (Play asks
+   * for a fresh grant and licence). */
+  private refused(e: unknown): void {
+    const status = e instanceof ApiError ? e.status : 0;
+    const notice =
+      status === 451
+        ? "Not available in your country: the licence for this protected track was refused."
+        : status === 403 || status === 401
+          ? "The licence for this protected track was refused: press play to ask again."
+          : status === 404
+            ? "This protected track has no key to give: it cannot be played."
+            : e instanceof DOMException && e.name === "NotSupportedError"
+              ? "This browser cannot play protected tracks (no Clear Key decryption)."
+              : `This protected track cannot be decrypted here: ${e instanceof Error ? e.message : e}`;
+    this.loadSeq++;
+    this.finishSession();
+    this.playing = null;
+    this.engine?.stop();
+    this.audio.pause();
+    update({ notice, playing: false });
   }
 
   /** The quality for the royalty events, in the server's names ("hls" when the level is unknown). */

@@ -29,10 +29,9 @@ function saveSoon(): void {
 /** Read the saved queue once signed in; take it when this device has nothing queued. */
 async function restore(): Promise<void> {
   try {
-    const [saved, releases] = await Promise.all([api.savedQueue(), api.releases(200).catch(() => [])]);
+    const saved = await api.savedQueue();
     if (getState().queue.length || !saved.entries.length) return;
-    const covers = new Map(releases.map((r) => [r.id, r.artwork]));
-    const queue = saved.entries.map((e) => ({ ...e.track, available: e.available, artwork: e.track.release_id ? covers.get(e.track.release_id) : null }));
+    const queue = saved.entries.map((e) => ({ ...e.track, available: e.available })); // covers included
     const current = Math.min(saved.current_index, queue.length - 1);
     const seconds = saved.position_ms / 1000;
     resumeAt = { trackId: queue[current].id, seconds };

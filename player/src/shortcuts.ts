@@ -35,6 +35,13 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: ["?"], label: ["?"], does: "Show this list", run: () => update({ shortcutsOpen: true }) },
 ];
 
+/** A modal dialog is open (this help, "Add to playlist"): the keyboard is its. Asked of the document, not
+ * the store: a dialog the browser closes is closed at once, but its `close` event (which tells the store)
+ * comes later (Chromium fires it with the next animation frame). */
+function dialogOpen(): boolean {
+  return document.querySelector("dialog[open]") !== null;
+}
+
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   return !!el && (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) || el.isContentEditable);
@@ -43,9 +50,10 @@ function typing(target: EventTarget | null): boolean {
 export function installShortcuts(): void {
   document.addEventListener("keydown", (e) => {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || !getState().user || typing(e.target)) return;
-    // Space on a focused button presses that button.
-    if (e.key === " " && (e.target as HTMLElement).tagName === "BUTTON") return;
-    if (getState().shortcutsOpen && e.key !== "?") return; // the dialog has the keyboard
+    // Space on a focused button presses that button (not one left focused in a dialog just closed).
+    const target = e.target as HTMLElement;
+    if (e.key === " " && target.tagName === "BUTTON" && !target.closest("dialog:not([open])")) return;
+    if (dialogOpen()) return;
     if (/^[0-9]$/.test(e.key)) {
       e.preventDefault();
       return player.seek((getState().duration * Number(e.key)) / 10);

@@ -85,8 +85,9 @@ def cadenza_site(tmp: Path, uploads: list[Upload], **settings: Any) -> Iterator[
             rights.grant(s, track_id=track.id, right_type="stream")
         ids.append(track.id)
     create_user(c.sessions, email=EMAIL)
-    with serve(create_app(cfg, wired=App(c=c, runner=runner))) as base:
-        yield {"base": base, "ids": ids, "sessions": c.sessions, "c": c}
+    state = App(c=c, runner=runner)
+    with serve(create_app(cfg, wired=state)) as base:
+        yield {"base": base, "ids": ids, "sessions": c.sessions, "c": c, "state": state}
 
 
 @contextmanager
@@ -226,3 +227,146 @@ SUMMARY = """(quiet) => {
 
 def summary(page: Page, quiet: float = 0.01) -> dict:
     return page.evaluate(SUMMARY, quiet)
+
+
+# A sample-exact tap: an AudioWorklet on the player's output node keeps channel 0 of every render quantum
+# the graph renders, on the audio thread, and posts them in chunks with the frame each starts at (a
+# chunk cannot be lost or overwritten: messages queue until the page reads them). The ScriptProcessor
+# above hands its blocks to the main thread through two buffers the audio thread keeps rewriting: with
+# the main thread late by more than a block (a loaded machine), whole or partial blocks go missing or
+# repeat in the capture, which looks like a phase shift in audio that played perfectly.
+TAP_PROCESSOR = """
+class CadenzaTap extends AudioWorkletProcessor {
+  constructor() {
+    super();
+    this.parts = []; this.frames = 0; this.from = -1;
+    this.port.onmessage = () => this.flush(true);
+  }
+  process(inputs) {
+    const ch = inputs[0] && inputs[0][0];
+    const n = ch ? ch.length : 128;
+    if (this.from < 0) this.from = currentFrame;
+    this.parts.push(ch ? ch.slice() : new Float32Array(n));
+    this.frames += n;
+    if (this.frames >= 8192) this.flush();
+    return true;
+  }
+  flush(flushed = false) {
+    const data = new Float32Array(this.frames);
+    let o = 0; for (const p of this.parts) { data.set(p, o); o += p.length; }
+    this.port.postMessage({ from: this.from < 0 ? currentFrame : this.from, data, flushed }, [data.buffer]);
+    this.parts = []; this.frames = 0; this.from = -1;
+  }
+}
+registerProcessor('cadenza-tap', CadenzaTap);
+"""
+
+START_TAP = """async (source) => {
+  const out = window.cadenza.player.output();
+  if (!out) return false;
+  const ctx = out.context;
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  await ctx.audioWorklet.addModule(url);
+  const node = new AudioWorkletNode(ctx, 'cadenza-tap', { numberOfOutputs: 1, outputChannelCount: [1] });
+  const cap = { rate: ctx.sampleRate, chunks: [], marks: [], clock: [], node };
+  node.port.onmessage = (e) => cap.chunks.push(e.data);
+  // Where each track starts on the engine's timeline, read when the title changes to it; and pairs of
+  // (context frame, media time) while playing, which map that timeline onto the tap's frames.
+  const title = document.querySelector('.now-title');
+  const audio = document.querySelector('audio');
+  new MutationObserver(() => {
+    const engine = window.cadenza.player.engine;
+    const entry = engine && engine.entries.find(e => e.source.payload.track.title === title.textContent);
+    cap.marks.push({ title: title.textContent, frame: Math.round(ctx.currentTime * ctx.sampleRate),
+                     start: entry ? entry.placement.start : null });
+  }).observe(title, { childList: true, characterData: true, subtree: true });
+  audio.addEventListener('timeupdate', () => {
+    if (audio.paused || audio.seeking) return;
+    cap.clock.push([ctx.currentTime * ctx.sampleRate, audio.currentTime]);
+  });
+  out.connect(node);
+  node.connect(ctx.destination);  // pulled by the graph (it writes silence)
+  window.__tap = cap;
+  return true;
+}"""
+
+# The join, measured on the tap: the span of audible sound and its longest near-silence; every 10 ms
+# window's level against the median; and for a sine of `freq` Hz, its phase fitted on one second before and
+# one second after the join (0.4 s clear of it on each side): a continuous tone keeps its phase, a dropped
+# or repeated sample moves it by one sample (2π·f/rate radians); a constant latency moves both alike. The
+# join is placed on the tap's frames by the media clock (the engine's timeline position of the second track,
+# through the median offset between context frames and media time while playing), not by when the title
+# changed, which a busy main thread makes late; the title's frame is reported beside it.
+MEASURE_TAP = """async ([quiet, freq, joinTitle]) => {
+  const cap = window.__tap;
+  cap.node.port.postMessage('flush');
+  const t0 = performance.now();
+  while (!cap.chunks.some(c => c.flushed) && performance.now() - t0 < 5000) {
+    await new Promise(r => setTimeout(r, 20));
+  }
+  cap.node.disconnect();
+  const chunks = cap.chunks.filter(c => c.data.length);
+  // Context frames the graph did not render at all (the frame counter jumps; seen once, right after the
+  // context starts, on a loaded machine): nothing was pulled from the media element then, so the tap
+  // still holds every sample that played, in order. Reported, not a loss.
+  let skipped = 0;
+  for (let i = 1; i < chunks.length; i++) {
+    skipped += Math.abs(chunks[i].from - (chunks[i - 1].from + chunks[i - 1].data.length));
+  }
+  const start = chunks[0].from;
+  const n = chunks.reduce((s, c) => s + c.data.length, 0);
+  const x = new Float32Array(n);
+  let o = 0; for (const c of chunks) { x.set(c.data, o); o += c.data.length; }
+  const mark = cap.marks.find(m => m.title === joinTitle);
+  const offsets = cap.clock.map(([f, t]) => f - t * cap.rate).sort((a, b) => a - b);
+  const offset = offsets[Math.floor(offsets.length / 2)];
+  const join = mark && mark.start !== null && offsets.length
+    ? Math.round(offset + mark.start * cap.rate) - start : mark ? mark.frame - start : -1;
+  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
+  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
+  let run = 0, longest = 0;
+  for (let i = first; i <= last; i++) {
+    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
+  }
+  const win = Math.round(cap.rate / 100);
+  const levels = [];
+  for (let i = first + win; i + win < last - win; i += win) {
+    let s = 0; for (let j = i; j < i + win; j++) s += x[j] * x[j];
+    levels.push(10 * Math.log10(s / win + 1e-20));
+  }
+  const ls = [...levels].sort((a, b) => a - b);
+  const mid = ls[Math.floor(ls.length / 2)];
+  const w = 2 * Math.PI * freq / cap.rate;
+  const fit = (from, to) => {  // least squares a·sin(wn) + b·cos(wn)
+    let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
+    for (let i = from; i < to; i++) {
+      const s = Math.sin(w * i), c = Math.cos(w * i);
+      ss += s * s; cc += c * c; sc += s * c; xs += x[i] * s; xc += x[i] * c;
+    }
+    const det = ss * cc - sc * sc;
+    const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+    return { a, b, phase: Math.atan2(b, a), amp: Math.hypot(a, b) };
+  };
+  const wrap = (d) => Math.atan2(Math.sin(d), Math.cos(d));
+  const sec = cap.rate;
+  const pre = fit(Math.max(first, join - Math.round(1.4 * sec)), join - Math.round(0.4 * sec));
+  const post = fit(join + Math.round(0.4 * sec), Math.min(last, join + Math.round(1.4 * sec)));
+  return {
+    rate: cap.rate, contextFramesSkipped: skipped, seconds: (last - first) / cap.rate,
+    gapMs: 1000 * longest / cap.rate,
+    joinFound: join > first + sec && join < last - sec,
+    phaseShiftSamples: wrap(post.phase - pre.phase) / w, ampBefore: pre.amp, ampAfter: post.amp,
+    titleLateMs: mark ? 1000 * (mark.frame - start - join) / cap.rate : null,
+    levelDb: mid, levelLowDb: ls[0] - mid, levelHighDb: ls[ls.length - 1] - mid,
+  };
+}"""
+
+
+def start_tap(page: Page) -> None:
+    """Tap the player's output sample-exactly (an AudioWorklet): see `TAP_PROCESSOR`."""
+    page.wait_for_function("window.cadenza && window.cadenza.player.output() !== null")
+    assert page.evaluate(START_TAP, TAP_PROCESSOR)
+
+
+def measure_tap(page: Page, *, join_title: str, freq: float, quiet: float = 0.01) -> dict:
+    return page.evaluate(MEASURE_TAP, [quiet, freq, join_title])

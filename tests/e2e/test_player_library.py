@@ -118,6 +118,14 @@ def _go(page: Page, site: dict, hash_: str, heading: str) -> None:
     page.wait_for_function("!document.querySelector('#content').hasAttribute('aria-busy')")
 
 
+def _listings_asked(page: Page) -> list[str]:
+    """The catalogue listings (releases, artists) the page asks for from now on."""
+    asked: list[str] = []
+    listing = re.compile(r"/api/(releases|artists)(\?|$)")
+    page.on("request", lambda r: asked.append(r.url) if listing.search(r.url) else None)
+    return asked
+
+
 def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
@@ -229,10 +237,15 @@ def test_favourites_and_ratings_by_mouse_and_keyboard_reach_the_server_and_the_f
     want = ({(wombat, False, 4), (quokka, True, None)}, {(site["release"], True, 5)})
     assert _wait_for(lambda: marks() == want), marks()
 
+    asked = _listings_asked(page)
     _go(page, site, "favourites", "Favourites")
     expect(page.get_by_role("list", name="Favourite tracks").locator("li")).to_have_count(1)
     expect(page.get_by_role("list", name="Favourite tracks")).to_contain_text("Quokka Smile")
     expect(page.get_by_role("list", name="Favourite releases")).to_contain_text("Dawn Chorus")
+    # Covers come with the favourites themselves: no catalogue listing is fetched to find them.
+    expect(page.get_by_role("list", name="Favourite tracks").locator("img.cover")).to_have_count(1)
+    expect(page.get_by_role("list", name="Favourite releases").locator("img.cover")).to_have_count(1)
+    assert asked == [], asked
     _shot(page, "favourites")
     # The same heart everywhere: unstarring here shows on the release page too.
     page.get_by_role("list", name="Favourite tracks").get_by_role(
@@ -273,10 +286,13 @@ def test_playlists_are_made_filled_from_anywhere_edited_reordered_and_deleted(pa
 
     road = page.get_by_role("link", name="Road Trip")
     _go(page, site, "playlists", "Playlists")
+    asked = _listings_asked(page)
     road.first.click()
     expect(page.get_by_role("heading", name="Road Trip")).to_be_visible()
     rows = page.get_by_role("list", name="Tracks of Road Trip").locator("li")
     expect(rows).to_have_count(4)
+    expect(rows.nth(0).locator("img.cover")).to_have_count(1)  # the entry's own artwork
+    assert asked == [], asked
     # Not licensed here: greyed, says so, cannot be started.
     expect(rows.nth(3)).to_have_class(re.compile(r"\bunavailable\b"))
     expect(rows.nth(3).get_by_role("button", name="Tokyo Rain, unavailable")).to_have_attribute(

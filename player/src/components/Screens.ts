@@ -56,13 +56,6 @@ function ListActions(tracks: Track[], label: string): HTMLElement {
   );
 }
 
-/** Covers for tracks listed without one (playlist entries, recently played): their release's. */
-async function withCovers(tracks: Track[]): Promise<Track[]> {
-  if (!tracks.some((t) => !t.artwork && t.release_id)) return tracks;
-  const covers = new Map((await api.releases(200).catch(() => [])).map((r) => [r.id, r.artwork]));
-  return tracks.map((t) => (t.artwork || !t.release_id ? t : { ...t, artwork: covers.get(t.release_id) ?? null }));
-}
-
 function marked<T extends { id: number }>(kind: MarkKind, items: T[]): T[] {
   if (items.length) void loadMarks(kind, items.map((i) => i.id));
   return items;
@@ -72,8 +65,8 @@ export async function HomeScreen(): Promise<HTMLElement> {
   const [tracks, releases, playlists, recent] = await Promise.all([
     api.tracks(200), api.releases(200).catch(() => []), api.playlists().catch(() => []), api.recent(12).catch(() => []),
   ]);
-  const covers = new Map(releases.map((r) => [r.id, r.artwork]));
-  const played = recent.map((p) => ({ ...p.track, available: p.available, artwork: p.track.release_id ? covers.get(p.track.release_id) : null }));
+  // Every listed track carries its cover (the track's, else its release's): nothing to look up here.
+  const played = recent.map((p) => ({ ...p.track, available: p.available }));
   return h("section", { class: "screen home" },
     h("h1", { class: "visually-hidden" }, "Home"),
     played.length > 0 && h("h2", {}, "Recently played"),
@@ -186,7 +179,7 @@ export async function PlaylistScreen(id: number): Promise<HTMLElement> {
   const page = await api.playlistTracks(id);
   let p = page.playlist;
   const entries = page.entries.filter((e) => e.track);
-  const tracks = await withCovers(entries.map((e) => ({ ...(e.track as Track), available: e.available })));
+  const tracks = entries.map((e) => ({ ...(e.track as Track), available: e.available }));
   const gone = page.entries.length - entries.length;
   const reload = () => update({ route: { name: "playlist", id } });
 
@@ -269,26 +262,23 @@ function PlaylistEditor(p: Playlist, changed: (p: Playlist) => void): { toggle: 
 }
 
 export async function FavouritesScreen(): Promise<HTMLElement> {
-  const [tracks, releases, artists, allReleases, allArtists] = await Promise.all([
+  // Each favourite carries its artwork (a track's or release's cover, an artist's latest release's).
+  const [tracks, releases, artists] = await Promise.all([
     api.favourites("track"), api.favourites("release"), api.favourites("artist"),
-    api.releases(200).catch(() => []), api.artists(200).catch(() => []),
   ]);
-  const asTrack = (f: Favourite): Track => ({ id: f.id, title: f.title, artists: f.artists, release_id: null, duration_sec: null, available: f.available ?? undefined });
-  const byId = <T extends { id: number }>(all: T[]) => new Map(all.map((x) => [x.id, x]));
-  const rs = byId(allReleases), as = byId(allArtists);
+  const asTrack = (f: Favourite): Track => ({ id: f.id, title: f.title, artists: f.artists, release_id: null, duration_sec: null, artwork: f.artwork, available: f.available ?? undefined });
   const starredTracks = tracks.items.map(asTrack);
   return h("section", { class: "screen favourites" }, h("h1", {}, "Favourites"),
     h("h2", {}, "Tracks"),
     starredTracks.length > 0 && ListActions(starredTracks, "favourite tracks"),
     TrackList(starredTracks, { empty: "No favourite tracks yet: tap a heart.", label: "Favourite tracks" }),
     h("h2", {}, "Releases"),
-    Tiles(marked("release", releases.items).map((f) => {
-      const r = rs.get(f.id);
-      return Tile(`#/release/${f.id}`, r?.artwork ?? null, f.title, f.artists.join(", "), { kind: "release", id: f.id });
-    }), "No favourite releases yet.", "Favourite releases"),
+    Tiles(marked("release", releases.items).map((f) =>
+      Tile(`#/release/${f.id}`, f.artwork, f.title, f.artists.join(", "), { kind: "release", id: f.id })),
+    "No favourite releases yet.", "Favourite releases"),
     h("h2", {}, "Artists"),
     Tiles(marked("artist", artists.items).map((f) =>
-      Tile(`#/artist/${f.id}`, as.get(f.id)?.artwork ?? null, f.title, "Artist", { kind: "artist", id: f.id })), "No favourite artists yet.", "Favourite artists"),
+      Tile(`#/artist/${f.id}`, f.artwork, f.title, "Artist", { kind: "artist", id: f.id })), "No favourite artists yet.", "Favourite artists"),
   );
 }
 

@@ -13,8 +13,12 @@
 // level); a level change appends that level's init segment, the timeline does not move. Signed URLs are
 // renewed before they expire (or after a 403): the track's stream route gives a fresh master, whose token
 // goes into every later URL (engine/token.ts).
+//
+// Protected tracks (cenc CMAF, the same segments as their DASH MPD) are appended as they are, with the
+// browser's Clear Key CDM decrypting them (engine/eme.ts); such a track plays in a run of its own.
 
 import { BandwidthEstimator, chooseLevel } from "./abr";
+import { ClearKey, type LicenceFetch } from "./eme";
 import { timescaleOf, wholeLastFrame } from "./mp4";
 import { parseMaster, parseMedia, segmentAt, type Level, type MediaPlaylist } from "./playlist";
 import { tokenOf, withToken } from "./token";
@@ -32,6 +36,8 @@ export interface Source<P> {
   masterUrl: string;
   durationSec: number | null; // the catalogue's, to the microsecond: the heard samples (engine/trim.ts)
   renew: () => Promise<string>;
+  /** A protected track's licence exchange (engine/eme.ts); absent for a clear one. */
+  licence?: LicenceFetch | null;
   payload: P;
 }
 
@@ -53,6 +59,8 @@ export interface EngineHooks<P> {
   /** The level now audible changed. */
   onLevel(name: string): void;
   onError(message: string): void;
+  /** A protected track's key could not be had (the licence refused, no Clear Key here). */
+  onLicenceError?(error: unknown): void;
   /** The listener's pinned level ("aac_256"), or null for automatic. */
   pinned(): string | null;
 }
@@ -78,7 +86,8 @@ export class GaplessEngine<P> {
   private playing: Entry<P> | null = null;
   private audibleLevel: string | null = null;
   private opening: number | null = null; // the id of the next track being opened
-  private unplayable = new Set<number>(); // next tracks whose grant was refused: not joined
+  private unplayable = new Set<number>(); // next tracks whose grant was refused (or protected): not joined
+  private readonly keys: ClearKey;
 
   constructor(
     private readonly audio: HTMLAudioElement,
@@ -86,6 +95,7 @@ export class GaplessEngine<P> {
   ) {
     audio.addEventListener("timeupdate", () => this.watchPlayhead());
     audio.addEventListener("seeking", () => this.watchPlayhead());
+    this.keys = new ClearKey(audio, (e) => this.hooks.onLicenceError?.(e), MIME);
   }
 
   static supported(): boolean {
@@ -103,6 +113,15 @@ export class GaplessEngine<P> {
     this.sbLevel = -1;
     this.opening = null;
     this.unplayable.clear();
+    if (source.licence) {
+      try {
+        await this.keys.prepare(source.licence); // MediaKeys on the element before its source
+      } catch (e) {
+        this.hooks.onLicenceError?.(e); // no Clear Key here
+        throw e;
+      }
+      if (gen !== this.gen) return;
+    } else this.keys.reset();
     const ms = new MediaSource();
     this.ms = ms;
     this.sb = null;
@@ -129,6 +148,7 @@ export class GaplessEngine<P> {
     this.playing = null;
     this.ms = null;
     this.sb = null;
+    this.keys.reset();
   }
 
   /** The entry under the playhead. */
@@ -249,6 +269,8 @@ export class GaplessEngine<P> {
       this.opening = up.id;
       try {
         const source = await up.open();
+        // A protected track is not joined to another (its keys are its run's): the queue starts it.
+        if (source.licence || last.source.licence) throw new Error("not joined: protected");
         const entry = await this.open(source, last.placement.end);
         if (gen !== this.gen) throw new Cancelled();
         if (this.hooks.upcoming(last.source)?.id === source.id) this.entries.push(entry);
