@@ -115,126 +115,12 @@ def signed_in_page(base: str) -> Iterator[Page]:
             browser.close()
 
 
-# What the page hears: a ScriptProcessor on the player's output node (after the loudness gain), keeping
-# channel 0 of every block in order. Samples arrive at the real-time rate in headless Chromium.
-START_CAPTURE = """() => {
-  const out = window.cadenza.player.output();
-  if (!out) return false;
-  const ctx = out.context;
-  const proc = ctx.createScriptProcessor(4096, 2, 2);
-  const cap = { rate: ctx.sampleRate, blocks: [], marks: [] };
-  proc.onaudioprocess = (e) => {
-    cap.blocks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
-    cap.marks.push(document.querySelector('.now-title').textContent);
-  };
-  out.connect(proc);
-  proc.connect(ctx.destination);
-  window.__capture = cap;
-  window.__captureNode = proc;
-  return true;
-}"""
-
-# The measurements, made in the page (the capture is megabytes): the span from the first to the last
-# audible sample; the longest run of near-silence inside it; the level of every 10 ms window against the
-# median (a fade, dip or dropout shows); and, for a sine of `freq` Hz, its phase fitted on one second
-# before and one second after the join (where the title changed): a continuous tone keeps its phase, a
-# dropped or repeated sample moves it by one sample (2π·f/rate radians). The largest deviation of any
-# sample from the fitted sine near the join is reported too.
-MEASURE = """([quiet, freq, joinTitle]) => {
-  const cap = window.__capture;
-  window.__captureNode.disconnect();
-  const n = cap.blocks.reduce((s, b) => s + b.length, 0);
-  const x = new Float32Array(n);
-  let o = 0, join = -1;
-  cap.blocks.forEach((b, i) => {
-    if (join < 0 && cap.marks[i] === joinTitle) join = o;
-    x.set(b, o);
-    o += b.length;
-  });
-  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
-  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
-  let run = 0, longest = 0;
-  for (let i = first; i <= last; i++) {
-    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
-  }
-  const win = Math.round(cap.rate / 100);
-  const levels = [];
-  for (let i = first + win; i + win < last - win; i += win) {
-    let s = 0; for (let j = i; j < i + win; j++) s += x[j] * x[j];
-    levels.push(10 * Math.log10(s / win + 1e-20));
-  }
-  const ls = [...levels].sort((a, b) => a - b);
-  const mid = ls[Math.floor(ls.length / 2)];
-  const w = 2 * Math.PI * freq / cap.rate;
-  const fit = (from, to) => {  // least squares a·sin(wn) + b·cos(wn)
-    let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
-    for (let i = from; i < to; i++) {
-      const s = Math.sin(w * i), c = Math.cos(w * i);
-      ss += s * s; cc += c * c; sc += s * c; xs += x[i] * s; xc += x[i] * c;
-    }
-    const det = ss * cc - sc * sc;
-    const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
-    return { a, b, phase: Math.atan2(b, a), amp: Math.hypot(a, b) };
-  };
-  const sec = cap.rate;
-  const before = fit(Math.max(first, join - Math.round(1.4 * sec)), join - Math.round(0.4 * sec));
-  const after = fit(join + Math.round(0.4 * sec), Math.min(last, join + Math.round(1.4 * sec)));
-  let dphi = after.phase - before.phase;
-  dphi = Math.atan2(Math.sin(dphi), Math.cos(dphi));
-  let residual = 0;
-  const near = [Math.max(first, join - Math.round(0.4 * sec)), Math.min(last, join + Math.round(0.4 * sec))];
-  for (let i = near[0]; i < near[1]; i++) {
-    residual = Math.max(residual, Math.abs(x[i] - (before.a * Math.sin(w * i) + before.b * Math.cos(w * i))));
-  }
-  return {
-    rate: cap.rate, seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
-    joinFound: join > first,
-    phaseShiftSamples: dphi / w, ampBefore: before.amp, ampAfter: after.amp, maxResidual: residual,
-    levelDb: mid, levelLowDb: ls[0] - mid, levelHighDb: ls[ls.length - 1] - mid,
-  };
-}"""
-
-
-def start_capture(page: Page) -> None:
-    page.wait_for_function("window.cadenza && window.cadenza.player.output() !== null")
-    assert page.evaluate(START_CAPTURE)
-
-
-def measure(page: Page, *, join_title: str, freq: float, quiet: float = 0.01) -> dict:
-    return page.evaluate(MEASURE, [quiet, freq, join_title])
-
-
-# Level and gaps of what was captured since `start_capture` (first block dropped: it may predate play).
-SUMMARY = """(quiet) => {
-  const cap = window.__capture;
-  window.__captureNode.disconnect();
-  const blocks = cap.blocks.slice(1);
-  const n = blocks.reduce((s, b) => s + b.length, 0);
-  const x = new Float32Array(n);
-  let o = 0;
-  for (const b of blocks) { x.set(b, o); o += b.length; }
-  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
-  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
-  let run = 0, longest = 0, sum = 0;
-  for (let i = first; i <= last; i++) {
-    sum += x[i] * x[i];
-    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
-  }
-  return { seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
-           rmsDb: 10 * Math.log10(sum / Math.max(1, last - first + 1)) };
-}"""
-
-
-def summary(page: Page, quiet: float = 0.01) -> dict:
-    return page.evaluate(SUMMARY, quiet)
-
-
 # A sample-exact tap: an AudioWorklet on the player's output node keeps channel 0 of every render quantum
 # the graph renders, on the audio thread, and posts them in chunks with the frame each starts at (a
-# chunk cannot be lost or overwritten: messages queue until the page reads them). The ScriptProcessor
-# above hands its blocks to the main thread through two buffers the audio thread keeps rewriting: with
-# the main thread late by more than a block (a loaded machine), whole or partial blocks go missing or
-# repeat in the capture, which looks like a phase shift in audio that played perfectly.
+# chunk cannot be lost or overwritten: messages queue until the page reads them). A ScriptProcessor (what
+# the tests used before) hands its blocks to the main thread through two buffers the audio thread keeps
+# rewriting: with the main thread late by more than a block (a loaded machine), whole or partial blocks go
+# missing or repeat in the capture, which looks like a phase shift or a gap in audio that played perfectly.
 TAP_PROCESSOR = """
 class CadenzaTap extends AudioWorkletProcessor {
   constructor() {
@@ -265,8 +151,11 @@ START_TAP = """async (source) => {
   const out = window.cadenza.player.output();
   if (!out) return false;
   const ctx = out.context;
-  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-  await ctx.audioWorklet.addModule(url);
+  if (!ctx.__cadenzaTap) {  // a processor name registers once per context: a second tap reuses it
+    const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    await ctx.audioWorklet.addModule(url);
+    ctx.__cadenzaTap = true;
+  }
   const node = new AudioWorkletNode(ctx, 'cadenza-tap', { numberOfOutputs: 1, outputChannelCount: [1] });
   const cap = { rate: ctx.sampleRate, chunks: [], marks: [], clock: [], node };
   node.port.onmessage = (e) => cap.chunks.push(e.data);
@@ -370,3 +259,33 @@ def start_tap(page: Page) -> None:
 
 def measure_tap(page: Page, *, join_title: str, freq: float, quiet: float = 0.01) -> dict:
     return page.evaluate(MEASURE_TAP, [quiet, freq, join_title])
+
+
+# Level and gaps of what the tap heard since `start_tap`: the span of audible sound, its longest
+# near-silence and its mean level.
+SUMMARY_TAP = """async (quiet) => {
+  const cap = window.__tap;
+  cap.node.port.postMessage('flush');
+  const t0 = performance.now();
+  while (!cap.chunks.some(c => c.flushed) && performance.now() - t0 < 5000) {
+    await new Promise(r => setTimeout(r, 20));
+  }
+  cap.node.disconnect();
+  const chunks = cap.chunks.filter(c => c.data.length);
+  const n = chunks.reduce((s, c) => s + c.data.length, 0);
+  const x = new Float32Array(n);
+  let o = 0; for (const c of chunks) { x.set(c.data, o); o += c.data.length; }
+  let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
+  let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
+  let run = 0, longest = 0, sum = 0;
+  for (let i = first; i <= last; i++) {
+    sum += x[i] * x[i];
+    if (Math.abs(x[i]) < quiet) { run++; longest = Math.max(longest, run); } else run = 0;
+  }
+  return { seconds: (last - first) / cap.rate, gapMs: 1000 * longest / cap.rate,
+           rmsDb: 10 * Math.log10(sum / Math.max(1, last - first + 1)) };
+}"""
+
+
+def summary(page: Page, quiet: float = 0.01) -> dict:
+    return page.evaluate(SUMMARY_TAP, quiet)

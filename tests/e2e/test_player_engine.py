@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import m3u8
 import pytest
-from player_world import Upload, cadenza_site, signed_in_page, start_capture, summary, tone
+from player_world import Upload, cadenza_site, signed_in_page, start_tap, summary, tone
 from playwright.sync_api import Page, expect
 
 from audio import make_audio
@@ -61,7 +61,7 @@ def _api(page: Page, site: dict, path: str) -> dict:
 
 
 def _level(page: Page, seconds: float = 1.5) -> float:
-    start_capture(page)
+    start_tap(page)
     time.sleep(seconds)
     return float(summary(page)["rmsDb"])
 
@@ -150,7 +150,7 @@ def test_a_token_expiring_mid_track_is_renewed_with_no_gap(page: Page, site: dic
     # listened through: the segments not yet fetched need a token that outlives the old one.
     time.sleep(max(0.0, expires - 9 - time.time()))
     page.get_by_role("button", name="Play", exact=True).click()
-    start_capture(page)
+    start_tap(page)
     page.wait_for_function("document.querySelector('audio').currentTime > 17", timeout=30_000)
     heard = summary(page)
     tokens = _tokens(page)

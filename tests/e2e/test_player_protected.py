@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from player_world import Upload, cadenza_site, signed_in_page, start_capture, summary
+from player_world import Upload, cadenza_site, signed_in_page, start_tap, summary
 from playwright.sync_api import Page, Route, expect
 from sqlalchemy import delete, select
 
@@ -71,7 +71,7 @@ def test_a_protected_track_plays_through_clear_key_with_one_licence(page: Page, 
         lambda r: grants.append(r.json()) if r.url.endswith(f"/api/tracks/{site['ids'][0]}/stream") else None,
     )
     page.get_by_role("button", name=f"Play {LOCKED}", exact=True).first.click()
-    start_capture(page)
+    start_tap(page)
     page.wait_for_function("document.querySelector('audio').currentTime > 3", timeout=20_000)
     assert page.evaluate("document.querySelector('audio').error") is None
     assert grants and grants[0]["licence_url"]  # the server says it is protected
