@@ -211,10 +211,11 @@ def main() -> None:
                 done = rollups.refresh(engine, rules=rules)
                 assert done.days == ()
                 runs.append((done.seconds, done.sessions))
-            best = min(s for s, _ in runs)
+            best, sessions = min(runs)
             print(f"incremental refresh after {k:>7,} new events  {best:7.3f} s  ratio {best / full:.4f} of "
-                  f"the full recount; {best / k * 1e6:6.1f} us per new event; {runs[0][1]:,} sessions "
-                  f"recounted (runs {' / '.join(f'{s:.3f}' for s, _ in runs)} s)")  # fmt: skip
+                  f"the full recount; {best / k * 1e6:6.1f} us per new event, {best / sessions * 1e3:.2f} ms "
+                  f"per session ({sessions:,} recounted); runs {' / '.join(f'{s:.3f}' for s, _ in runs)} s; "
+                  f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
         incremental = sums(engine)
         rollups.recompute(engine, start=DAY, end=DAY + timedelta(days=1), rules=rules)
         recount = sums(engine)
