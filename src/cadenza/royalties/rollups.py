@@ -335,6 +335,14 @@ _WORK_TABLES = {
     "refresh_before": _OUTCOME,
     "refresh_after": _OUTCOME,
     "refresh_groups": "day DATE NOT NULL, user_id BIGINT NOT NULL, track_id BIGINT NOT NULL",
+    # Every session of the groups whose cap ranking may change, with its verdict before and now.
+    "refresh_members": (
+        "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL, user_id BIGINT NOT NULL, "
+        "track_id BIGINT NOT NULL, territory CHAR(2) NOT NULL, quality VARCHAR(32) NOT NULL, "
+        "user_tier VARCHAR(16) NOT NULL, "
+        "qualified INTEGER NOT NULL, counted INTEGER NOT NULL, over_cap INTEGER NOT NULL, "
+        "now_counted INTEGER NOT NULL, now_over_cap INTEGER NOT NULL"
+    ),
     # Sessions whose verdict the cap ranking changes, with the change.
     "refresh_reranked": (
         "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL, track_id BIGINT NOT NULL, "
@@ -359,24 +367,27 @@ SELECT day, user_id, track_id FROM refresh_before WHERE user_id IS NOT NULL
 UNION
 SELECT day, user_id, track_id FROM refresh_after WHERE user_id IS NOT NULL"""
 
-# The daily cap again, for the affected groups only (sessions without a listener are never capped): the
-# sessions whose verdict changes, with the change (the marked sessions were stored uncapped).
+# The daily cap again, for the affected groups only (sessions without a listener are never capped): every
+# session of those groups with its verdict now, read once for the changes and the groups' discards (the
+# marked sessions were stored uncapped).
+_MEMBERS = """
+INSERT INTO refresh_members
+SELECT session_id, day, user_id, track_id, territory, quality, user_tier, qualified, counted, over_cap,
+       CASE WHEN qualified = 1 AND nth <= {cap} THEN 1 ELSE 0 END,
+       CASE WHEN qualified = 1 AND nth > {cap} THEN 1 ELSE 0 END
+FROM (
+  SELECT c.session_id, c.day, c.user_id, c.track_id, c.territory, c.quality, c.user_tier, c.qualified,
+         c.counted, c.over_cap,
+         ROW_NUMBER() OVER (PARTITION BY c.day, c.user_id, c.track_id, c.qualified
+                            ORDER BY c.started_at, c.session_id) AS nth
+  FROM refresh_groups g JOIN playback_session_counts c ON {in_group}
+) r"""
+
 _RERANK = """
 INSERT INTO refresh_reranked
 SELECT session_id, day, track_id, territory, quality, user_tier, now_counted, now_over_cap,
        now_counted - counted, now_over_cap - over_cap
-FROM (
-  SELECT r.*, CASE WHEN r.qualified = 1 AND r.nth <= {cap} THEN 1 ELSE 0 END AS now_counted,
-         CASE WHEN r.qualified = 1 AND r.nth > {cap} THEN 1 ELSE 0 END AS now_over_cap
-  FROM (
-    SELECT c.session_id, c.day, c.track_id, c.territory, c.quality, c.user_tier, c.qualified, c.counted,
-           c.over_cap,
-           ROW_NUMBER() OVER (PARTITION BY c.day, c.user_id, c.track_id, c.qualified
-                              ORDER BY c.started_at, c.session_id) AS nth
-    FROM refresh_groups g JOIN playback_session_counts c ON {in_group}
-  ) r
-) x
-WHERE now_counted <> counted OR now_over_cap <> over_cap"""
+FROM refresh_members WHERE now_counted <> counted OR now_over_cap <> over_cap"""
 
 _APPLY_RERANK = """
 UPDATE playback_session_counts SET counted = r.counted, over_cap = r.over_cap
@@ -419,13 +430,14 @@ DELETE FROM playback_discards WHERE EXISTS (
 }
 
 # Only tracks and listeners that still exist (the table's keys); a full recount only sees those.
-_DISCARDS_INSERT = f"""
+_DISCARDS_INSERT = """
 INSERT INTO playback_discards (day, user_id, track_id, qualified, discarded)
-SELECT c.day, c.user_id, c.track_id, SUM(c.qualified), SUM(c.over_cap)
-FROM refresh_groups g JOIN playback_session_counts c ON {_IN_GROUP}
-WHERE EXISTS (SELECT 1 FROM tracks t WHERE t.id = c.track_id)
-  AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id)
-GROUP BY c.day, c.user_id, c.track_id HAVING SUM(c.over_cap) > 0"""
+SELECT m.day, m.user_id, m.track_id, SUM(m.qualified), SUM(m.now_over_cap)
+FROM refresh_members m
+GROUP BY m.day, m.user_id, m.track_id
+HAVING SUM(m.now_over_cap) > 0
+  AND EXISTS (SELECT 1 FROM tracks t WHERE t.id = m.track_id)
+  AND EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id)"""
 
 
 def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
@@ -486,7 +498,8 @@ def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
         conn.execute(text(_GROUPS))
         if d.postgres:
             conn.execute(text("ANALYZE refresh_groups"))
-        conn.execute(text(_RERANK.format(cap=int(rules.daily_cap_per_track), in_group=_IN_GROUP)))
+        conn.execute(text(_MEMBERS.format(cap=int(rules.daily_cap_per_track), in_group=_IN_GROUP)))
+        conn.execute(text(_RERANK))
         if d.postgres:
             conn.execute(text("ANALYZE refresh_reranked"))
         conn.execute(text(_APPLY_RERANK))
