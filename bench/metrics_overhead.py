@@ -57,8 +57,9 @@ def _seed(state: App, n: int) -> tuple[list[int], str]:
         return [t.id for t in tracks], token
 
 
-async def _drive(app: object, ids: list[int], token: str, n: int) -> float:
-    """CPU seconds for `n` stream requests through `app` (raw ASGI)."""
+async def _drive(app: object, ids: list[int], token: str, n: int) -> tuple[float, float]:
+    """CPU seconds for `n` stream requests through `app` (raw ASGI): the whole process's, and the event
+    loop thread's alone (where the layer runs; the playback-session writer's thread is not in it)."""
     headers = [(b"authorization", f"Bearer {token}".encode()), (b"host", b"bench")]
     statuses: list[int] = []
 
@@ -69,7 +70,7 @@ async def _drive(app: object, ids: list[int], token: str, n: int) -> float:
         if message["type"] == "http.response.start":
             statuses.append(int(message["status"]))  # type: ignore[arg-type]
 
-    t0 = time.process_time()
+    t0, th0 = time.process_time(), time.thread_time()
     for i in range(n):
         path = f"/api/tracks/{ids[i % len(ids)]}/stream"
         scope = {
@@ -79,9 +80,36 @@ async def _drive(app: object, ids: list[int], token: str, n: int) -> float:
             "state": {},
         }  # fmt: skip
         await app(scope, receive, send)  # type: ignore[operator]
-    spent = time.process_time() - t0
+    spent, thread = time.process_time() - t0, time.thread_time() - th0
     assert statuses.count(200) == n, {s: statuses.count(s) for s in set(statuses)}
-    return spent
+    return spent, thread
+
+
+async def _layer_alone(n: int) -> tuple[float, float]:
+    """Event-loop CPU microseconds per call of a no-op ASGI app, without and with the layer in front."""
+
+    async def noop(scope: object, receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: object) -> None:
+        return None
+
+    wrapped = Observability(noop, state=lambda: None, metrics_token=None)  # type: ignore[arg-type]
+    scope = {"type": "http", "method": "GET", "path": "/api/tracks/1/stream", "headers": [], "client": None}
+    out = []
+    for app in (noop, wrapped):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.thread_time()
+            for _ in range(n):
+                await app(dict(scope), receive, send)  # type: ignore[operator]
+            best = min(best, time.thread_time() - t0)
+        out.append(best / n * 1e6)
+    return out[0], out[1]
 
 
 def main() -> None:
@@ -100,25 +128,33 @@ def main() -> None:
     without.user_middleware = [m for m in without.user_middleware if m.cls is not Observability]
     assert len(without.user_middleware) == len(with_layer.user_middleware) - 1
 
-    async def run() -> dict[str, list[float]]:
-        out: dict[str, list[float]] = {"with": [], "without": []}
+    async def run() -> dict[str, list[tuple[float, float]]]:
+        out: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
         for app in (with_layer, without):  # warm: caches filled, code paths compiled
             await _drive(app, ids, token, 500)
         pair = [("with", with_layer), ("without", without)]
         for r in range(args.rounds):  # the order flips each round: neither variant always goes first
             for name, app in pair if r % 2 == 0 else pair[::-1]:
-                out[name].append(await _drive(app, ids, token, args.requests) / args.requests * 1e6)
+                spent, thread = await _drive(app, ids, token, args.requests)
+                out[name].append((spent / args.requests * 1e6, thread / args.requests * 1e6))
         return out
 
     result = asyncio.run(run())
+    alone = asyncio.run(_layer_alone(20_000))
     state.close()
-    w, wo = statistics.median(result["with"]), statistics.median(result["without"])
     mode = "multiprocess (mmap)" if args.multiprocess else "single process"
-    print(f"prometheus-client mode: {mode}; {args.rounds} rounds x {args.requests} stream requests")
-    for name, median in (("without the layer", wo), ("with the layer", w)):
-        rounds = ", ".join(f"{x:.0f}" for x in result[name.split()[0]])
-        print(f"  {name:18s} {median:7.1f} us CPU per request (rounds: {rounds})")
-    print(f"  overhead: {w - wo:+.1f} us per request, ratio with/without {w / wo:.3f}")
+    print(f"prometheus-client mode: {mode}; {args.rounds} rounds x {args.requests} stream requests; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
+    for i, what in enumerate(("process CPU (all threads)", "event-loop thread CPU")):
+        w = statistics.median(x[i] for x in result["with"])
+        wo = statistics.median(x[i] for x in result["without"])
+        print(f"{what}:")
+        for name, median in (("without the layer", wo), ("with the layer", w)):
+            rounds = ", ".join(f"{x[i]:.0f}" for x in result[name.split()[0]])
+            print(f"  {name:18s} {median:7.1f} us per request (rounds: {rounds})")
+        print(f"  overhead: {w - wo:+.1f} us per request, ratio with/without {w / wo:.3f}")
+    print(f"the layer alone (a no-op app behind it, best of 3 x 20,000 calls): {alone[1] - alone[0]:.1f} us "
+          f"per request ({alone[0]:.1f} -> {alone[1]:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -205,6 +205,8 @@ class Cluster:
         self.s3_port = _free_port()
         self.redis_port = _free_port()
         self.api_ports = [_free_port() for _ in range(options.api_processes)]
+        # Known before the API processes start: they read the edge's stub_status for /metrics.
+        self.edge_port = _free_port()
 
     # --- where things are -------------------------------------------------------------------------
 
@@ -254,6 +256,7 @@ class Cluster:
             "CADENZA_ROYALTIES__REFRESH_INTERVAL_SEC": "0",
             "CADENZA_OPS__JSON_LOGS": "true",
             "CADENZA_OPS__METRICS_TOKEN": self.metrics_token,
+            "CADENZA_OPS__NGINX_STATUS_URL": f"http://127.0.0.1:{self.edge_port}/_edge/status",
             "CADENZA_OPS__REAPER_EVERY_SEC": str(o.reaper_every_sec),
             "CADENZA_OPS__ROLLUPS_EVERY_SEC": str(o.rollups_every_sec),
             "CADENZA_INGEST__STAGE_TIMEOUT_SEC": str(o.stage_timeout_sec),
@@ -395,6 +398,7 @@ class Cluster:
                 upstream=self.api_urls,
                 keys=self.signing_keys,
                 origin_secret=self.origin_secret,
+                port=self.edge_port,
                 worker_processes=1,
             )
         except BaseException:
@@ -484,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logs:              {cluster.root / 'logs'}")
         print("environment for `cadenza` commands against this cluster:")
         for key, value in cluster.env().items():
-            if key.startswith("CADENZA_"):
+            if (
+                key.startswith("CADENZA_") or key == "PROMETHEUS_MULTIPROC_DIR"
+            ):  # `cadenza import` reports there
                 print(f"  export {key}='{value}'")
         while not stop:
             time.sleep(0.5)

@@ -156,6 +156,10 @@ class Ops(BaseModel):
     # Bearer token Prometheus sends to scrape /metrics; unset, /metrics answers 404 (and nginx never
     # passes /metrics from outside: deploy/nginx/cadenza.conf).
     metrics_token: str | None = None
+    # The edge's stub_status page (deploy/nginx/cadenza.conf: http://127.0.0.1:<port>/_edge/status), read
+    # at each scrape into cadenza_nginx_* (telemetry/nginx.py); unset, nginx is not reported.
+    nginx_status_url: str | None = None
+    nginx_status_timeout_sec: float = Field(default=1.0, gt=0, le=10)
     # Celery beat: rollup refresh, leftovers clean-up, stale-track reaper (seconds between runs).
     rollups_every_sec: float = Field(default=60, gt=0)
     cleanup_every_sec: float = Field(default=600, gt=0)

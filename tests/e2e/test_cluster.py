@@ -103,3 +103,6 @@ def test_health_readiness_and_metrics(cluster: Any, published: dict[str, Any]) -
     assert cf.sample(text, "cadenza_queue_depth", queue="cadenza-ingest") is not None
     # Objects the shield fetched from the origin (its misses).
     assert (cf.sample(text, http, method="GET", route="/origin", status="2xx") or 0) >= 1
+    # The edge's own counters, from its stub_status: it has served the upload and the play above.
+    assert cf.sample(text, "cadenza_nginx_up") == 1
+    assert (cf.sample(text, "cadenza_nginx_http_requests_total") or 0) >= 10

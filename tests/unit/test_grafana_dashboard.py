@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from cadenza.telemetry import metrics
+from cadenza.telemetry import metrics, nginx
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "cadenza.json"
 
@@ -15,6 +15,7 @@ DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "cadenz
 def test_every_panel_queries_a_metric_cadenza_exports() -> None:
     defined = {m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")}
     defined.add("cadenza_queue_depth")  # computed at scrape time (telemetry/queues.py)
+    defined.update(nginx.METRICS)  # read from the edge at scrape time (telemetry/nginx.py)
     dashboard = json.loads(DASHBOARD.read_text())
     used = set()
     for panel in dashboard["panels"]:

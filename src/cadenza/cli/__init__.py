@@ -70,6 +70,7 @@ def import_(
     from cadenza.errors import CadenzaError
     from cadenza.ingest import bulk
     from cadenza.ingest.runner import InProcessRunner
+    from cadenza.telemetry.imports import ImportProgress
 
     sources = [*(paths or []), *([manifest] if manifest else [])]
     if not sources:
@@ -82,8 +83,9 @@ def import_(
         raise typer.Exit(1)
     wired = bootstrap(get_settings(), resume=False)
     c = wired.c
+    name = batch or bulk.batch_name(sources)
     with transaction(c.sessions) as s:
-        batch_id = bulk.open_batch(s, name=batch or bulk.batch_name(sources)).id
+        batch_id = bulk.open_batch(s, name=name).id
     try:
         entries = bulk.from_manifest(manifest) if manifest else bulk.from_paths(paths or [])
         total = bulk.plan(c.sessions, batch_id=batch_id, entries=entries)
@@ -114,12 +116,14 @@ def import_(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
+    figures = ImportProgress(name)  # cadenza_import_* in /metrics (docs/deployment.md)
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("importing", total=total)
 
         def tick() -> None:
             with c.sessions() as s:
                 t = bulk.tally(s, batch_id=batch_id)
+            figures.report(bulk.progress(t))
             progress.update(
                 bar,
                 completed=t.finished if wait else t.total - t.pending,

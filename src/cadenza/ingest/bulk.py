@@ -43,6 +43,7 @@ from cadenza.errors import CadenzaError, InvalidInput
 from cadenza.ingest import pipeline
 from cadenza.ingest.models import ImportBatch, ImportItem
 from cadenza.ingest.service import Submitter, accept_upload
+from cadenza.telemetry import imports
 
 AUDIO_SUFFIXES = frozenset(
     {".flac", ".wav", ".wave", ".aif", ".aiff", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".alac"}
@@ -207,6 +208,18 @@ class Tally:
     @property
     def finished(self) -> int:
         return self.total - self.pending - self.processing
+
+
+def progress(t: Tally) -> imports.Figures:
+    """A tally as the import's progress metrics count it (telemetry/imports.py): a similar track is done
+    (it was imported), a rejected file failed, a file with the same bytes as an earlier one skipped."""
+    return imports.Figures(
+        done=t.ready,
+        failed=t.failed + t.rejected,
+        skipped=t.duplicates,
+        processing=t.processing,
+        pending=t.pending,
+    )
 
 
 def tally(session: Session, *, batch_id: int) -> Tally:

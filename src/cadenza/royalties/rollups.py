@@ -171,6 +171,7 @@ _COUNT_COLS = (
     "session_id, day, track_id, user_id, started_at, territory, user_tier, quality, credited_ms, qualified, "
     "counted, over_cap"
 )
+_C_COUNT_COLS = ", ".join(f"c.{col.strip()}" for col in _COUNT_COLS.split(","))
 _IN_DAYS = "WHERE day >= :d0 AND day < :d1"
 
 
@@ -322,13 +323,34 @@ def refresh(engine: Engine, *, rules: Royalties, max_days: int | None = None) ->
 
 # Work tables of an incremental refresh (temporary: private to its connection, gone at commit on
 # PostgreSQL). Days are typed like the tables' own columns, so SQLite compares the same text.
+_OUTCOME = (
+    "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL, track_id BIGINT NOT NULL, user_id BIGINT, "
+    "started_at {ts} NOT NULL, territory CHAR(2) NOT NULL, user_tier VARCHAR(16) NOT NULL, "
+    "quality VARCHAR(32) NOT NULL, credited_ms BIGINT NOT NULL, qualified INTEGER NOT NULL, "
+    "counted INTEGER NOT NULL, over_cap INTEGER NOT NULL"
+)
 _WORK_TABLES = {
     "refresh_sessions": "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL",
+    # The marked sessions' outcomes as the rollups hold them, and as recounted (before the cap).
+    "refresh_before": _OUTCOME,
+    "refresh_after": _OUTCOME,
     "refresh_groups": "day DATE NOT NULL, user_id BIGINT NOT NULL, track_id BIGINT NOT NULL",
-    "refresh_before": (
-        "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL, track_id BIGINT NOT NULL, territory CHAR(2), "
-        "quality VARCHAR(32), user_tier VARCHAR(16), credited_ms BIGINT, counted INTEGER, over_cap INTEGER"
+    # Every session of the groups whose cap ranking may change, with its verdict before and now.
+    "refresh_members": (
+        "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL, user_id BIGINT NOT NULL, "
+        "track_id BIGINT NOT NULL, territory CHAR(2) NOT NULL, quality VARCHAR(32) NOT NULL, "
+        "user_tier VARCHAR(16) NOT NULL, "
+        "qualified INTEGER NOT NULL, counted INTEGER NOT NULL, over_cap INTEGER NOT NULL, "
+        "now_counted INTEGER NOT NULL, now_over_cap INTEGER NOT NULL"
     ),
+    # Sessions whose verdict the cap ranking changes, with the change.
+    "refresh_reranked": (
+        "session_id VARCHAR(36) NOT NULL, day DATE NOT NULL, track_id BIGINT NOT NULL, "
+        "territory CHAR(2) NOT NULL, quality VARCHAR(32) NOT NULL, user_tier VARCHAR(16) NOT NULL, "
+        "counted INTEGER NOT NULL, over_cap INTEGER NOT NULL, d_counted INTEGER NOT NULL, "
+        "d_over_cap INTEGER NOT NULL"
+    ),
+    # Changes to playback_daily, one row per rollup row that moves.
     "refresh_delta": (
         "day DATE NOT NULL, track_id BIGINT NOT NULL, territory CHAR(2) NOT NULL, "
         "quality VARCHAR(32) NOT NULL, user_tier VARCHAR(16) NOT NULL, sessions BIGINT, streams BIGINT, "
@@ -341,48 +363,47 @@ _IN_GROUP = "c.day = g.day AND c.user_id = g.user_id AND c.track_id = g.track_id
 # The groups whose cap ranking may change: each marked session's listener, track and day, before and after.
 _GROUPS = """
 INSERT INTO refresh_groups (day, user_id, track_id)
-SELECT c.day, c.user_id, c.track_id FROM refresh_sessions o
-  JOIN playback_session_counts c ON c.session_id = o.session_id WHERE c.user_id IS NOT NULL
+SELECT day, user_id, track_id FROM refresh_before WHERE user_id IS NOT NULL
 UNION
-SELECT s.day, s.user_id, s.track_id FROM refresh_sessions o
-  JOIN playback_sessions s ON s.id = o.session_id WHERE s.user_id IS NOT NULL"""
+SELECT day, user_id, track_id FROM refresh_after WHERE user_id IS NOT NULL"""
 
-# What the rollups hold now for every session whose contribution may change.
-_BEFORE_COLS = (
-    "c.session_id, c.day, c.track_id, c.territory, c.quality, c.user_tier, c.credited_ms, c.counted, "
-    "c.over_cap"
-)
-_BEFORE = f"""
-INSERT INTO refresh_before
-SELECT {_BEFORE_COLS}
-FROM refresh_sessions o JOIN playback_session_counts c ON c.session_id = o.session_id
-UNION
-SELECT {_BEFORE_COLS}
-FROM playback_session_counts c JOIN refresh_groups g ON {_IN_GROUP}"""
-
-# The daily cap again, for the affected groups only (sessions without a listener are never capped).
-_RERANK = """
-UPDATE playback_session_counts SET
-  counted = CASE WHEN r.qualified = 1 AND r.nth <= {cap} THEN 1 ELSE 0 END,
-  over_cap = CASE WHEN r.qualified = 1 AND r.nth > {cap} THEN 1 ELSE 0 END
+# The daily cap again, for the affected groups only (sessions without a listener are never capped): every
+# session of those groups with its verdict now, read once for the changes and the groups' discards (the
+# marked sessions were stored uncapped).
+_MEMBERS = """
+INSERT INTO refresh_members
+SELECT session_id, day, user_id, track_id, territory, quality, user_tier, qualified, counted, over_cap,
+       CASE WHEN qualified = 1 AND nth <= {cap} THEN 1 ELSE 0 END,
+       CASE WHEN qualified = 1 AND nth > {cap} THEN 1 ELSE 0 END
 FROM (
-  SELECT c.session_id, c.qualified,
+  SELECT c.session_id, c.day, c.user_id, c.track_id, c.territory, c.quality, c.user_tier, c.qualified,
+         c.counted, c.over_cap,
          ROW_NUMBER() OVER (PARTITION BY c.day, c.user_id, c.track_id, c.qualified
                             ORDER BY c.started_at, c.session_id) AS nth
-  FROM playback_session_counts c JOIN refresh_groups g ON {in_group}
-) r
-WHERE playback_session_counts.session_id = r.session_id AND (
-  playback_session_counts.counted <> CASE WHEN r.qualified = 1 AND r.nth <= {cap} THEN 1 ELSE 0 END
-  OR playback_session_counts.over_cap <> CASE WHEN r.qualified = 1 AND r.nth > {cap} THEN 1 ELSE 0 END)"""
+  FROM refresh_groups g JOIN playback_session_counts c ON {in_group}
+) r"""
 
-# New contributions minus old ones, per rollup row.
+_RERANK = """
+INSERT INTO refresh_reranked
+SELECT session_id, day, track_id, territory, quality, user_tier, now_counted, now_over_cap,
+       now_counted - counted, now_over_cap - over_cap
+FROM refresh_members WHERE now_counted <> counted OR now_over_cap <> over_cap"""
+
+_APPLY_RERANK = """
+UPDATE playback_session_counts SET counted = r.counted, over_cap = r.over_cap
+FROM refresh_reranked r WHERE playback_session_counts.session_id = r.session_id"""
+
+# New contributions minus old ones, per rollup row: all from the work tables (no second reading of the
+# big ones).
 _DELTA = f"""
 INSERT INTO refresh_delta
 SELECT {_DIM}, SUM(n), SUM(counted), SUM(over_cap), SUM(credited_ms) FROM (
-  SELECT {_DIM}, 1 AS n, counted, over_cap, credited_ms FROM playback_session_counts
-  WHERE session_id IN (SELECT session_id FROM refresh_before UNION SELECT session_id FROM refresh_sessions)
+  SELECT {_DIM}, -1 AS n, -counted AS counted, -over_cap AS over_cap, -credited_ms AS credited_ms
+  FROM refresh_before
   UNION ALL
-  SELECT {_DIM}, -1, -counted, -over_cap, -credited_ms FROM refresh_before
+  SELECT {_DIM}, 1, counted, over_cap, credited_ms FROM refresh_after
+  UNION ALL
+  SELECT {_DIM}, 0, d_counted, d_over_cap, 0 FROM refresh_reranked
 ) u
 GROUP BY {_DIM}
 HAVING SUM(n) <> 0 OR SUM(counted) <> 0 OR SUM(over_cap) <> 0 OR SUM(credited_ms) <> 0"""
@@ -397,30 +418,39 @@ ON CONFLICT ({_DIM}) DO UPDATE SET
   played_ms = playback_daily.played_ms + excluded.played_ms
 RETURNING {_DIM}, sessions"""
 
-_DISCARDS_DELETE = """
+_DISCARDS_DELETE = {
+    # Group by group off the primary key (day, user_id, track_id).
+    "postgresql": """
+DELETE FROM playback_discards d USING refresh_groups g
+WHERE d.day = g.day AND d.user_id = g.user_id AND d.track_id = g.track_id""",
+    "sqlite": """
 DELETE FROM playback_discards WHERE EXISTS (
   SELECT 1 FROM refresh_groups g WHERE g.day = playback_discards.day
-    AND g.user_id = playback_discards.user_id AND g.track_id = playback_discards.track_id)"""
+    AND g.user_id = playback_discards.user_id AND g.track_id = playback_discards.track_id)""",
+}
 
 # Only tracks and listeners that still exist (the table's keys); a full recount only sees those.
-_DISCARDS_INSERT = f"""
+_DISCARDS_INSERT = """
 INSERT INTO playback_discards (day, user_id, track_id, qualified, discarded)
-SELECT c.day, c.user_id, c.track_id, SUM(c.qualified), SUM(c.over_cap)
-FROM playback_session_counts c JOIN refresh_groups g ON {_IN_GROUP}
-WHERE EXISTS (SELECT 1 FROM tracks t WHERE t.id = c.track_id)
-  AND EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id)
-GROUP BY c.day, c.user_id, c.track_id HAVING SUM(c.over_cap) > 0"""
+SELECT m.day, m.user_id, m.track_id, SUM(m.qualified), SUM(m.now_over_cap)
+FROM refresh_members m
+GROUP BY m.day, m.user_id, m.track_id
+HAVING SUM(m.now_over_cap) > 0
+  AND EXISTS (SELECT 1 FROM tracks t WHERE t.id = m.track_id)
+  AND EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id)"""
 
 
 def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
     """Recount the sessions marked since the last refresh, and only them; return how many.
 
-    Cost follows the new events, not the day: each marked session's events are read again (off the
-    counting index: a session's events sit together), its old outcome (`playback_session_counts`) is
-    subtracted from the rollups and its new one added; the daily cap is ranked again only within the
-    marked sessions' (listener, track, day) groups, and the sessions whose verdict that changes move the
-    rollups too. The result is the same as a full recount of those days (tested on random event streams
-    with late and duplicate events, on both databases).
+    Cost follows the new events, not the day, and each big table is reached once per marked session, by
+    key, in key order (the marks are sorted first): the session's old outcome is taken out of
+    `playback_session_counts` (kept in a work table), its events are read again off the counting index
+    and its new outcome stored; the daily cap is ranked again only within the marked sessions' (listener,
+    track, day) groups, and only the sessions whose verdict that changes are written. The change to the
+    rollups is then summed from the work tables alone (new outcomes - old ones + verdict changes). The
+    result is the same as a full recount of those days (tested on random event streams with late and
+    duplicate events, on both databases).
 
     One incremental refresh runs at a time (an advisory lock on PostgreSQL; SQLite has one writer), and
     it takes the lock of each day it touches, in order, so a whole-day rebuild never interleaves with it."""
@@ -434,7 +464,9 @@ def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
             # key; a hash or merge join would scan a whole table (a day of events) instead.
             conn.execute(text("SET LOCAL enable_hashjoin = off"))
             conn.execute(text("SET LOCAL enable_mergejoin = off"))
+        ts = "TIMESTAMP WITH TIME ZONE" if d.postgres else "TEXT"
         for name, columns in _WORK_TABLES.items():
+            columns = columns.format(ts=ts)
             if d.postgres:
                 conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP"))
             else:
@@ -445,28 +477,32 @@ def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
             return 0
         for (day,) in conn.execute(text("SELECT DISTINCT day FROM refresh_sessions ORDER BY day")):
             _lock_day(conn, _as_date(day))
-        conn.execute(text(_GROUPS))
         if d.postgres:  # the planner knows nothing of fresh temporary tables
             conn.execute(text("ANALYZE refresh_sessions"))
-            conn.execute(text("ANALYZE refresh_groups"))
-        conn.execute(text(_BEFORE))
-        conn.execute(
-            text(
-                "DELETE FROM playback_session_counts "
-                "WHERE session_id IN (SELECT session_id FROM refresh_sessions)"
-            )
-        )
+        _take_outcomes(conn)
         # Outcomes of the marked sessions, provisionally uncapped; the ranking below caps them.
         conn.execute(
             _sql(
                 f"{scored_sql(d.name, rules, only='refresh_sessions')}\n"
-                f"INSERT INTO playback_session_counts ({_COUNT_COLS}) "
+                f"INSERT INTO refresh_after ({_COUNT_COLS}) "
                 f"SELECT id, day, track_id, user_id, started_at, territory, user_tier, quality, credited_ms, "
                 f"{_qualified(rules)}, {_qualified(rules)}, 0 FROM scored"
             )
         )
-        cap = int(rules.daily_cap_per_track)
-        conn.execute(text(_RERANK.format(cap=cap, in_group=_IN_GROUP)))
+        conn.execute(
+            text(
+                f"INSERT INTO playback_session_counts ({_COUNT_COLS}) "
+                f"SELECT {_COUNT_COLS} FROM refresh_after ORDER BY session_id"
+            )
+        )
+        conn.execute(text(_GROUPS))
+        if d.postgres:
+            conn.execute(text("ANALYZE refresh_groups"))
+        conn.execute(text(_MEMBERS.format(cap=int(rules.daily_cap_per_track), in_group=_IN_GROUP)))
+        conn.execute(text(_RERANK))
+        if d.postgres:
+            conn.execute(text("ANALYZE refresh_reranked"))
+        conn.execute(text(_APPLY_RERANK))
         conn.execute(text(_DELTA))
         emptied = [
             {"day": r[0], "track_id": r[1], "territory": r[2], "quality": r[3], "user_tier": r[4]}
@@ -481,7 +517,7 @@ def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
                 ),
                 emptied,
             )
-        conn.execute(text(_DISCARDS_DELETE))
+        conn.execute(text(_DISCARDS_DELETE["postgresql" if d.postgres else "sqlite"]))
         conn.execute(text(_DISCARDS_INSERT))
         moved = conn.execute(
             text(
@@ -494,13 +530,14 @@ def refresh_sessions(engine: Engine, *, rules: Royalties) -> int:
 
 
 def _take_marks(conn: Connection) -> int:
-    """Move the marks into `refresh_sessions` (one row per session) and delete them, atomically: the
-    marks deleted are exactly the ones read."""
+    """Move the marks into `refresh_sessions` (one row per session, in the counting index's order) and
+    delete them, atomically: the marks deleted are exactly the ones read."""
     if conn.dialect.name == "postgresql":
         conn.execute(
             text(
                 "WITH taken AS (DELETE FROM playback_dirty_sessions RETURNING session_id, day) "
-                "INSERT INTO refresh_sessions SELECT DISTINCT session_id, day FROM taken"
+                "INSERT INTO refresh_sessions (session_id, day) "
+                "SELECT DISTINCT session_id, day FROM taken ORDER BY day, session_id"
             )
         )
     else:
@@ -513,9 +550,35 @@ def _take_marks(conn: Connection) -> int:
         if rows:
             conn.execute(
                 text("INSERT INTO refresh_sessions (session_id, day) VALUES (:s, :d)"),
-                [{"s": sid, "d": day} for sid, day in sorted(rows)],
+                [{"s": sid, "d": day} for sid, day in sorted(rows, key=lambda r: (r[1], r[0]))],
             )
     return int(conn.execute(text("SELECT COUNT(*) FROM refresh_sessions")).scalar_one())
+
+
+def _take_outcomes(conn: Connection) -> None:
+    """Move the marked sessions' stored outcomes into `refresh_before` (one probe of the primary key per
+    session on PostgreSQL: the delete returns what it removes)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text(
+                f"WITH gone AS (DELETE FROM playback_session_counts c USING refresh_sessions o "
+                f"WHERE c.session_id = o.session_id RETURNING c.*) "
+                f"INSERT INTO refresh_before ({_COUNT_COLS}) SELECT {_COUNT_COLS} FROM gone"
+            )
+        )
+        return
+    conn.execute(
+        text(
+            f"INSERT INTO refresh_before ({_COUNT_COLS}) SELECT {_C_COUNT_COLS} "
+            "FROM refresh_sessions o JOIN playback_session_counts c ON c.session_id = o.session_id"
+        )
+    )
+    conn.execute(
+        text(
+            "DELETE FROM playback_session_counts "
+            "WHERE session_id IN (SELECT session_id FROM refresh_sessions)"
+        )
+    )
 
 
 def recompute(engine: Engine, *, start: date, end: date, rules: Royalties, workers: int = 1) -> RefreshResult:

@@ -13,7 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -47,6 +54,30 @@ tracks_failed = Counter(
 )
 stale_requeued = Counter(
     "cadenza_pipeline_stale_requeued", "Tracks the reaper found stuck in processing and queued again."
+)
+
+# `cadenza import` (ingest/bulk.py, through telemetry/imports.py): the batch's state as the database holds
+# it, so a resumed import (another process) carries on from the same figures. `mostrecent`: in
+# multiprocess mode the last value written by any process is reported, and stays after the import ends.
+import_tracks = Gauge(
+    "cadenza_import_tracks",
+    "Files of an import by state: done (ready), failed (failed or rejected), skipped (the same bytes as "
+    "an earlier file of the batch), processing, pending.",
+    ["batch", "state"],
+    multiprocess_mode="mostrecent",
+)
+import_planned = Gauge(
+    "cadenza_import_planned_tracks",
+    "Files an import holds in all (every state).",
+    ["batch"],
+    multiprocess_mode="mostrecent",
+)
+import_eta = Gauge(
+    "cadenza_import_eta_seconds",
+    "Estimated time until every file of the import is finished, at this run's pace so far (NaN until one "
+    "has finished; 0 when none is left).",
+    ["batch"],
+    multiprocess_mode="mostrecent",
 )
 
 

@@ -17,11 +17,14 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
+
 from cadenza.bootstrap import App
 from cadenza.delivery import clientip
 from cadenza.ingest.queue import QUEUE
 from cadenza.ingest.reprocess import QUEUE as ANALYSIS_QUEUE
-from cadenza.telemetry import logs, metrics, queues
+from cadenza.telemetry import logs, metrics, nginx, queues
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,6 +55,11 @@ class Observability:
         self._token = metrics_token.encode() if metrics_token else None
         self._children: dict[tuple[str, str, int], Any] = {}
         self._grants: dict[tuple[str, str], Any] = {}
+        # A listener's (peer, X-Forwarded-For) repeats from grant to grant: its territory is worked out
+        # once per wired app (behind nginx, walking the header parses each hop's address: ~30 Python
+        # calls); emptied when full, like any bounded memo.
+        self._territories: dict[tuple[str, str | None], str] = {}
+        self._territories_of: App | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,8 +103,15 @@ class Observability:
         if state is None:
             return
         peer = (scope.get("client") or ("", 0))[0]
-        ip = clientip.client_ip(peer, _header(scope, b"x-forwarded-for"), state.trusted_proxies)
-        key = (state.geo.territory(ip) or "unknown", "issued" if status == 200 else "unavailable")
+        forwarded = _header(scope, b"x-forwarded-for")
+        if state is not self._territories_of:
+            self._territories, self._territories_of = {}, state
+        territory = self._territories.get((peer, forwarded))
+        if territory is None:
+            if len(self._territories) >= 50_000:
+                self._territories.clear()
+            territory = self._territories[peer, forwarded] = _territory(state, peer, forwarded)
+        key = (territory, _OUTCOMES[status])
         child = self._grants.get(key)
         if child is None:  # bounded: territories x 2 outcomes
             child = self._grants[key] = metrics.stream_grants.labels(*key)
@@ -113,11 +128,29 @@ class Observability:
             )
             return
         state = self._state()
-        extra = []
-        if state is not None and state.c.settings.broker_url:
-            extra.append(queues.QueueDepthCollector(state.c.settings.broker_url, [QUEUE, ANALYSIS_QUEUE]))
-        body, content_type = metrics.render(extra)
+        extra: list[Collector] = []
+        if state is not None:
+            settings = state.c.settings
+            if settings.broker_url:
+                extra.append(queues.QueueDepthCollector(settings.broker_url, [QUEUE, ANALYSIS_QUEUE]))
+            if settings.ops.nginx_status_url:
+                extra.append(
+                    nginx.NginxStatusCollector(
+                        settings.ops.nginx_status_url, timeout=settings.ops.nginx_status_timeout_sec
+                    )
+                )
+        # The broker and nginx are asked over the network: off the event loop, so a slow one delays
+        # the scrape, never the requests this process is serving.
+        body, content_type = await run_in_threadpool(metrics.render, extra)
         await _plain(send, 200, body, [(b"cache-control", b"no-store")], content_type=content_type)
+
+
+_OUTCOMES = {200: "issued", 451: "unavailable"}
+
+
+def _territory(state: App, peer: str, forwarded_for: str | None) -> str:
+    ip = clientip.client_ip(peer, forwarded_for, state.trusted_proxies)
+    return state.geo.territory(ip) or "unknown"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
