@@ -116,6 +116,16 @@ export interface StreamGrant {
   flac_url: string | null;
   waveform_url: string | null;
   expires_at: number;
+  /** Asked for with `inline`: what the first requests of a play would bring (delivery/start.py). */
+  start?: StreamStart | null;
+}
+
+/** The signed master playlist, the lightest level's URL and playlist, and its init section (base64). */
+export interface StreamStart {
+  master: string;
+  level_url: string;
+  level: string;
+  init: string;
 }
 
 /** audiowaveform's JSON (version 2): `data` holds min/max pairs per pixel. */
@@ -245,8 +255,10 @@ export const api = {
   search: (text: string, type: "track" | "artist" | "release", limit = 20) =>
     call<{ hits: SearchHit[]; total: number }>("GET", `/api/search?${q({ q: text, type, limit })}`),
 
-  /** Signed URLs for one play, and the playback session the events below refer to. */
-  stream: (id: number) => call<StreamGrant>("GET", `/api/tracks/${id}/stream`),
+  /** Signed URLs for one play, and the playback session the events below refer to; with `inline`, what
+   *  the play starts from too (`start`), so that its next request is the first segment. */
+  stream: (id: number, inline = false) =>
+    call<StreamGrant>("GET", `/api/tracks/${id}/stream${inline ? "?inline=start" : ""}`),
   waveform: async (url: string): Promise<WaveformPeaks> => {
     const resp = await fetch(url);
     if (!resp.ok) throw new ApiError(resp.status, "waveform", resp.statusText);

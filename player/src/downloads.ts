@@ -173,7 +173,7 @@ export async function remove(kind: Kind, id: number): Promise<void> {
  * prefetch.ts), or offline the one kept with the download. */
 export async function streamGrant(trackId: number): Promise<StreamGrant> {
   try {
-    return await (takePrefetched(trackId) ?? api.stream(trackId));
+    return await (takePrefetched(trackId) ?? api.stream(trackId, true)); // with its start pieces
   } catch (e) {
     const kept = book.tracks[String(trackId)];
     if (e instanceof ApiError || !kept) {

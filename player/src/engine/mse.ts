@@ -8,11 +8,15 @@
 // padding at sample precision, so the decoder plays one continuous stream. The next track is prefetched
 // while the current one plays (its stream grant is asked for then, not at the join).
 //
-// Adaptive bit rate is kept: every segment is fetched from the level chosen by engine/abr.ts (lightest
-// first for the soonest audio, then the highest the measured throughput carries, or the listener's pinned
-// level); a level change appends that level's init segment, the timeline does not move. Signed URLs are
-// renewed before they expire (or after a 403): the track's stream route gives a fresh master, whose token
-// goes into every later URL (engine/token.ts).
+// Adaptive bit rate is kept: every segment is fetched from the level chosen by engine/abr.ts (the
+// lightest for a play's first segment, the soonest audio whatever was measured before, then the highest
+// the measured throughput carries, or the listener's pinned level); a level change appends that level's
+// init segment, the timeline does not move. Signed URLs are renewed before they expire (or after a 403):
+// the track's stream route gives a fresh master, whose token goes into every later URL (engine/token.ts).
+//
+// A play starts from what its stream grant carries when it carries it (`StartHints`: the master, the
+// lightest level's playlist and init section, and the first segment if prefetch.ts asked for it on
+// hover), so its one request before audio is the first segment, asked for while the MediaSource opens.
 
 import { BandwidthEstimator, chooseLevel } from "./abr";
 import { timescaleOf, wholeLastFrame } from "./mp4";
@@ -33,6 +37,24 @@ export interface Source<P> {
   durationSec: number | null; // the catalogue's, to the microsecond: the heard samples (engine/trim.ts)
   renew: () => Promise<string>;
   payload: P;
+  start?: StartHints; // what the grant carried to start with (the server's delivery/start.py)
+}
+
+/** Bytes fetched, and how long the fetch took (for the throughput estimate). */
+export interface Fetched {
+  bytes: ArrayBuffer;
+  ms: number;
+}
+
+/** What answers the first requests of a play would bring, already in hand: the master's text (signed),
+ *  the URL, text and init section of the level the play starts on, and perhaps its first segment being
+ *  fetched (URLs as the playlists name them). */
+export interface StartHints {
+  master: string;
+  levelUrl: string;
+  level: string;
+  init: ArrayBuffer;
+  first?: { url: string; fetched: Promise<Fetched> };
 }
 
 export interface Entry<P> {
@@ -79,6 +101,8 @@ export class GaplessEngine<P> {
   private audibleLevel: string | null = null;
   private opening: number | null = null; // the id of the next track being opened
   private unplayable = new Set<number>(); // next tracks whose grant was refused: not joined
+  private ready = new Map<string, Promise<Fetched>>(); // fetched or being fetched ahead, by playlist URL
+  private startLevel: { entry: Entry<P>; level: number } | null = null; // a play's first segment's level
 
   constructor(
     private readonly audio: HTMLAudioElement,
@@ -103,20 +127,25 @@ export class GaplessEngine<P> {
     this.sbLevel = -1;
     this.opening = null;
     this.unplayable.clear();
+    this.ready.clear();
     const ms = new MediaSource();
     this.ms = ms;
     this.sb = null;
     const opened = new Promise((resolve) => ms.addEventListener("sourceopen", resolve, { once: true }));
     if (this.audio.src.startsWith("blob:")) URL.revokeObjectURL(this.audio.src);
     this.audio.src = URL.createObjectURL(ms);
-    const entry = await this.open(source, 0);
+    const entry = await this.open(source, 0, true);
+    const level = entry.playlists.findIndex(Boolean);
+    const playlist = entry.playlists[level] as MediaPlaylist;
+    entry.next = segmentAt(playlist, at + AAC_PRIMING_SAMPLES / entry.placement.rate);
+    this.startLevel = { entry, level };
+    // The first segment is asked for now, while the MediaSource opens (unless the hover asked already).
+    this.ahead(entry, playlist.segments[entry.next].url);
     await opened;
     if (gen !== this.gen) return;
     this.sb = ms.addSourceBuffer(MIME);
     this.entries = [entry];
     this.setDuration(entry.placement.end);
-    const primed = at + AAC_PRIMING_SAMPLES / entry.placement.rate;
-    entry.next = segmentAt(entry.playlists.find(Boolean) as MediaPlaylist, primed);
     if (at > 0) this.audio.currentTime = entry.placement.start + at;
     this.watchPlayhead();
     void this.run(gen);
@@ -291,15 +320,22 @@ export class GaplessEngine<P> {
     })();
   }
 
-  /** Fetch a track's master, one level's playlist and init: enough to place it on the timeline. */
-  private async open(source: Source<P>, start: number): Promise<Entry<P>> {
-    const masterText = await (await this.fetchOk(source.masterUrl)).text();
+  /** Fetch a track's master, one level's playlist and init: enough to place it on the timeline. A play
+   *  (`fresh`) opens on the lightest level (or the pinned one), from its start hints when it has them. */
+  private async open(source: Source<P>, start: number, fresh = false): Promise<Entry<P>> {
+    const hints = source.start;
+    const masterText = hints ? hints.master : await (await this.fetchOk(source.masterUrl)).text();
     const levels = parseMaster(masterText, new URL(source.masterUrl, location.href).toString());
     if (!levels.length) throw new Error("the stream has no levels");
     const token = tokenOf(levels[0].url);
-    const first = chooseLevel(levels, this.bandwidth.estimate, this.level, this.hooks.pinned());
-    const playlist = parseMedia(await (await this.fetchOk(levels[first].url)).text(), levels[first].url);
-    const rate = timescaleOf(await (await this.fetchOk(playlist.initUrl)).arrayBuffer()) ?? 44_100;
+    const first = chooseLevel(levels, fresh ? null : this.bandwidth.estimate, this.level, this.hooks.pinned());
+    const url = levels[first].url;
+    const hinted = hints && new URL(hints.levelUrl, location.href).toString() === url ? hints : null;
+    const playlist = parseMedia(hinted ? hinted.level : await (await this.fetchOk(url)).text(), url);
+    const init = hinted ? hinted.init : await (await this.fetchOk(playlist.initUrl)).arrayBuffer();
+    this.keep(playlist.initUrl, Promise.resolve({ bytes: init, ms: 0 })); // appended with the first segment
+    if (hinted?.first) this.keep(hinted.first.url, hinted.first.fetched);
+    const rate = timescaleOf(init) ?? 44_100;
     const playlists: (MediaPlaylist | null)[] = levels.map(() => null);
     playlists[first] = playlist;
     const placement = place(start, heardSamples(source.durationSec, playlist.total, rate), rate);
@@ -307,17 +343,17 @@ export class GaplessEngine<P> {
   }
 
   private async appendNext(e: Entry<P>, gen: number): Promise<void> {
-    const level = chooseLevel(e.levels, this.bandwidth.estimate, this.level, this.hooks.pinned());
+    const starting = this.startLevel?.entry === e ? this.startLevel : null;
+    const level = starting ? starting.level : chooseLevel(e.levels, this.bandwidth.estimate, this.level, this.hooks.pinned());
     const playlist = e.playlists[level] ?? (e.playlists[level] = parseMedia(
       await (await this.signedFetch(e, e.levels[level].url)).text(),
       e.levels[level].url,
     ));
     const seg = playlist.segments[Math.min(e.next, playlist.segments.length - 1)];
     const needInit = this.sbEntry !== e || this.sbLevel !== level;
-    const init = needInit ? await (await this.signedFetch(e, playlist.initUrl)).arrayBuffer() : null;
-    const t0 = performance.now();
-    const fetched = await (await this.signedFetch(e, seg.url)).arrayBuffer();
-    this.bandwidth.sample(fetched.byteLength, performance.now() - t0, seg.duration);
+    const init = needInit ? (await this.take(e, playlist.initUrl)).bytes : null;
+    const { bytes: fetched, ms } = await this.take(e, seg.url);
+    if (ms > 0) this.bandwidth.sample(fetched.byteLength, ms, seg.duration);
     const last = seg === playlist.segments[playlist.segments.length - 1];
     const data = last ? wholeLastFrame(fetched, AAC_FRAME_SAMPLES) : fetched;
     if (gen !== this.gen) throw new Cancelled();
@@ -331,6 +367,7 @@ export class GaplessEngine<P> {
     if (gen !== this.gen) throw new Cancelled();
     await this.append(data);
     this.level = level;
+    if (starting && this.startLevel === starting) this.startLevel = null; // then climb
     const p = e.placement;
     const from = Math.max(p.start, p.timestampOffset + seg.start);
     this.appended.push({ from, to: Math.min(p.end, p.timestampOffset + seg.start + seg.duration), level: e.levels[level].name });
@@ -412,6 +449,42 @@ export class GaplessEngine<P> {
       await this.idle();
       this.appended = this.appended.filter((a) => a.to > cut);
     }
+  }
+
+  /** Keep bytes fetched ahead for `url` (a few: a track's init section, a play's first segment). */
+  private keep(url: string, fetched: Promise<Fetched>): void {
+    fetched.catch(() => {}); // a failed fetch ahead is fetched again when needed
+    this.ready.delete(url);
+    this.ready.set(url, fetched);
+    for (const old of this.ready.keys()) {
+      if (this.ready.size <= 8) break;
+      this.ready.delete(old);
+    }
+  }
+
+  /** Start fetching `url` for `e` now, unless it is already fetched or under way. */
+  private ahead(e: Entry<P>, url: string): void {
+    if (!this.ready.has(url)) this.keep(url, this.fetchBytes(e, url));
+  }
+
+  /** The bytes of `url` fetched ahead, else fetched now. */
+  private async take(e: Entry<P>, url: string): Promise<Fetched> {
+    const early = this.ready.get(url);
+    if (early) {
+      this.ready.delete(url);
+      try {
+        return await early;
+      } catch {
+        // fetched again below, with a renewed token if that was the trouble
+      }
+    }
+    return this.fetchBytes(e, url);
+  }
+
+  private async fetchBytes(e: Entry<P>, url: string): Promise<Fetched> {
+    const t0 = performance.now();
+    const bytes = await (await this.signedFetch(e, url)).arrayBuffer();
+    return { bytes, ms: performance.now() - t0 };
   }
 
   /** Fetch with the entry's newest token, renewing it when nearly expired or refused. */
