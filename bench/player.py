@@ -71,11 +71,18 @@ new MutationObserver((_, obs) => {
 # Click time (capture phase, before the app's handler) and the audio's first `playing`.
 CLICK_PROBE = """() => {
   window.__click = null; window.__playing = null;
+  performance.clearResourceTimings();
   const now = () => performance.now();
   document.addEventListener('click', () => { window.__click ??= now(); }, { capture: true, once: true });
   const audio = document.querySelector('audio');
   audio.addEventListener('playing', () => { window.__playing ??= now(); }, { once: true });
 }"""
+# What the page fetched for the play, relative to the click (negative: before it, i.e. on hover).
+REQUESTS = """() => performance.getEntriesByType('resource').map((e) => ({
+  name: e.name, start: e.startTime - window.__click, end: e.responseEnd - window.__click }))"""
+KINDS = {
+    "/stream": "grant", "master.m3u8": "master", "index.m3u8": "level", ".mp4": "init", ".m4s": "segment"
+}  # fmt: skip
 BASELINE_PLAY = """async (url) => {
   const a = new Audio();
   document.body.append(a);
@@ -131,13 +138,20 @@ def _login(page: Page, base: str) -> None:
     page.get_by_role("heading", name="New tracks").wait_for()
 
 
-def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def _kind(url: str) -> str | None:
+    path = url.split("?", 1)[0]
+    return next((kind for end, kind in KINDS.items() if path.endswith(end)), None)
+
+
+def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, list]:  # type: ignore[no-untyped-def]
     """Milliseconds per play, interleaved: the player with the pointer resting on the button before the
     click (`hover`, prefetch.ts starts then), the player clicked with no hover (touch), the baseline.
-    The browser's HTTP cache is emptied before each play, so every play fetches as a first play does."""
+    The browser's HTTP cache is emptied before each play, so every play fetches as a first play does.
+    Per player play also (`<mode>_requests`): the requests the play made, by kind, started after the
+    click, and when the first segment's last byte arrived, relative to the click."""
     page.goto(base + "/#/tracks")
     page.get_by_role("heading", name="Tracks", exact=True).wait_for()
-    out: dict[str, list[float]] = {"hover": [], "touch": [], "baseline": []}
+    out: dict[str, list] = {k: [] for k in ("hover", "touch", "baseline", "hover_requests", "touch_requests")}
     for i in range(plays):
         for mode in ("hover", "touch"):
             page.mouse.move(0, 0)
@@ -152,6 +166,15 @@ def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, li
                 button.dispatch_event("click")  # no pointer over it first: what a tap gives
             page.wait_for_function("window.__playing !== null", timeout=30_000)
             out[mode].append(page.evaluate("window.__playing - window.__click"))
+            after: dict[str, int] = {}
+            segment_end = None
+            for r in page.evaluate(REQUESTS):
+                kind = _kind(r["name"])
+                if kind and r["start"] >= 0:
+                    after[kind] = after.get(kind, 0) + 1
+                if kind == "segment" and segment_end is None:
+                    segment_end = r["end"]
+            out[f"{mode}_requests"].append((after, segment_end))
             page.evaluate("document.querySelector('audio').pause()")
         cdp.send("Network.clearBrowserCache")
         out["baseline"].append(page.evaluate(BASELINE_PLAY, f"{base}/assets/{BASELINE}?play={i}"))
@@ -183,6 +206,19 @@ def shell_load(browser, base: str, runs: int) -> dict[str, list[float]]:  # type
                 page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
         context.close()
     return out
+
+
+def _requests(name: str, plays: list[tuple[dict[str, int], float | None]]) -> str:
+    """Requests started after the click, summed over the plays, and the median time the first segment's
+    bytes were in hand (relative to the click)."""
+    total: dict[str, int] = {}
+    for after, _ in plays:
+        for kind, n in after.items():
+            total[kind] = total.get(kind, 0) + n
+    ends = [end for _, end in plays if end is not None]
+    counts = ", ".join(f"{kind} {total.get(kind, 0)}" for kind in KINDS.values())
+    end = f"{statistics.median(ends):.1f} ms" if ends else "-"
+    return f"{name}requests after the click over {len(plays)} plays: {counts}; first segment in hand at {end}"
 
 
 def _summary(name: str, values: list[float], unit: str = "ms") -> str:
@@ -224,6 +260,8 @@ def main() -> None:
                 print(f"    ratios to the baseline (medians): hover "
                       f"{statistics.median(r['hover']) / base_median:.2f}, tap "
                       f"{statistics.median(r['touch']) / base_median:.2f}")  # fmt: skip
+                for mode in ("hover", "touch"):
+                    print(_requests(f"    {mode}: ", r[f"{mode}_requests"]))
             context.close()
 
             shell = shell_load(browser, base, args.shell_runs)
