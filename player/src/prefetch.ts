@@ -22,11 +22,13 @@ const DWELL_MS = 120;
 const FRESH_MS = 20_000; // well inside the grant's start token (60 s by default)
 
 let early: { trackId: number; at: number; grant: Promise<StreamGrant> } | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined; // a prefetch waiting for the dwell (or for focus)
 let first: { session: string; url: string; fetched: Promise<Fetched> } | null = null;
 
 /** The grant asked for ahead of the click on `trackId`, once, if it is still fresh. A prefetch the
  *  network failed is asked for again; the server's refusal (451, 404) stands. */
 export function takePrefetched(trackId: number, now = Date.now()): Promise<StreamGrant> | null {
+  clearTimeout(timer); // the click came: a prefetch armed by its own pointer or focus would be a second grant
   if (!early || early.trackId !== trackId || now - early.at > FRESH_MS) return null;
   const grant = early.grant;
   early = null;
@@ -87,7 +89,6 @@ function fetchFirst(grant: StreamGrant): void {
 
 /** Watch the track lists' Play buttons (`[data-track-id] .track-title`) for a resting pointer or focus. */
 export function startPrefetching(): void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const arm = (e: Event) => {
     const target = e.target instanceof Element ? e.target : null;
     const row = target?.closest(".track-title") ? target.closest("[data-track-id]") : null;
