@@ -103,6 +103,7 @@ export class GaplessEngine<P> {
   private unplayable = new Set<number>(); // next tracks whose grant was refused: not joined
   private ready = new Map<string, Promise<Fetched>>(); // fetched or being fetched ahead, by playlist URL
   private startLevel: { entry: Entry<P>; level: number } | null = null; // a play's first segment's level
+  private firstBody: { url: string; response: Promise<Response>; t0: number } | null = null; // appended as it arrives
 
   constructor(
     private readonly audio: HTMLAudioElement,
@@ -128,6 +129,7 @@ export class GaplessEngine<P> {
     this.opening = null;
     this.unplayable.clear();
     this.ready.clear();
+    this.dropFirstBody();
     const ms = new MediaSource();
     this.ms = ms;
     this.sb = null;
@@ -139,8 +141,15 @@ export class GaplessEngine<P> {
     const playlist = entry.playlists[level] as MediaPlaylist;
     entry.next = segmentAt(playlist, at + AAC_PRIMING_SAMPLES / entry.placement.rate);
     this.startLevel = { entry, level };
-    // The first segment is asked for now, while the MediaSource opens (unless the hover asked already).
-    this.ahead(entry, playlist.segments[entry.next].url);
+    // The first segment is asked for now, while the MediaSource opens (unless the hover asked already),
+    // and appended as its bytes arrive: audio can start on its first fraction of a second.
+    const url = playlist.segments[entry.next].url;
+    if (this.ready.has(url) || entry.next === playlist.segments.length - 1) this.ahead(entry, url);
+    else {
+      const response = this.signedFetch(entry, url);
+      response.catch(() => {}); // fetched again when appended
+      this.firstBody = { url, response, t0: performance.now() };
+    }
     await opened;
     if (gen !== this.gen) return;
     this.sb = ms.addSourceBuffer(MIME);
@@ -352,10 +361,12 @@ export class GaplessEngine<P> {
     const seg = playlist.segments[Math.min(e.next, playlist.segments.length - 1)];
     const needInit = this.sbEntry !== e || this.sbLevel !== level;
     const init = needInit ? (await this.take(e, playlist.initUrl)).bytes : null;
-    const { bytes: fetched, ms } = await this.take(e, seg.url);
-    if (ms > 0) this.bandwidth.sample(fetched.byteLength, ms, seg.duration);
+    const streamed = this.firstBody?.url === seg.url ? this.firstBody : null;
+    this.dropFirstBody(streamed);
+    const got = streamed ? null : await this.take(e, seg.url);
+    if (got && got.ms > 0) this.bandwidth.sample(got.bytes.byteLength, got.ms, seg.duration);
     const last = seg === playlist.segments[playlist.segments.length - 1];
-    const data = last ? wholeLastFrame(fetched, AAC_FRAME_SAMPLES) : fetched;
+    const data = got && (last ? wholeLastFrame(got.bytes, AAC_FRAME_SAMPLES) : got.bytes);
     if (gen !== this.gen) throw new Cancelled();
     await this.idle();
     if (gen !== this.gen || !this.sb) throw new Cancelled();
@@ -365,7 +376,8 @@ export class GaplessEngine<P> {
       this.sbLevel = level;
     }
     if (gen !== this.gen) throw new Cancelled();
-    await this.append(data);
+    if (streamed) await this.appendAsItArrives(streamed, seg.duration, gen);
+    else await this.append(data as ArrayBuffer);
     this.level = level;
     if (starting && this.startLevel === starting) this.startLevel = null; // then climb
     const p = e.placement;
@@ -375,6 +387,45 @@ export class GaplessEngine<P> {
     if (e.next >= playlist.segments.length) e.done = true;
     if (e !== this.entries[0]) this.setDuration(p.end);
     this.watchPlayhead();
+  }
+
+  /** Append a response's bytes as they arrive (never for a track's last segment, which `wholeLastFrame`
+   *  needs whole): the SourceBuffer parses the samples it has, so audio starts on the first of them. */
+  private async appendAsItArrives(
+    body: { response: Promise<Response>; t0: number },
+    seconds: number,
+    gen: number,
+  ): Promise<void> {
+    const resp = await body.response;
+    const reader = resp.body?.getReader();
+    if (!reader) return this.append(await resp.arrayBuffer());
+    let bytes = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (gen !== this.gen || !this.sb) throw new Cancelled();
+        bytes += value.byteLength;
+        await this.append(value);
+      }
+    } catch (e) {
+      void reader.cancel().catch(() => {});
+      if (gen === this.gen && this.sb && this.ms?.readyState === "open") {
+        // half a segment appended: reset the parser, and with it the placement (init and windows again)
+        await this.idle();
+        this.sb.abort();
+        this.sbEntry = null;
+      }
+      throw e;
+    }
+    this.bandwidth.sample(bytes, performance.now() - body.t0, seconds);
+  }
+
+  /** Forget the first segment's response unless it is `kept` (its body is not read: cancel it). */
+  private dropFirstBody(kept: unknown = null): void {
+    const body = this.firstBody;
+    this.firstBody = null;
+    if (body && body !== kept) void body.response.then((r) => r.body?.cancel()).catch(() => {});
   }
 
   /** Point the SourceBuffer at `e`'s place on the timeline. */
@@ -390,7 +441,7 @@ export class GaplessEngine<P> {
     this.sbLevel = -1; // a new file: its init segment goes first
   }
 
-  private append(data: ArrayBuffer): Promise<void> {
+  private append(data: BufferSource): Promise<void> {
     const sb = this.sb as SourceBuffer;
     return new Promise((resolve, reject) => {
       const done = () => {
