@@ -137,6 +137,7 @@ export class GaplessEngine<P> {
     if (this.audio.src.startsWith("blob:")) URL.revokeObjectURL(this.audio.src);
     this.audio.src = URL.createObjectURL(ms);
     const entry = await this.open(source, 0, true);
+    if (gen !== this.gen) return; // a later play replaced this one while it opened
     const level = entry.playlists.findIndex(Boolean);
     const playlist = entry.playlists[level] as MediaPlaylist;
     entry.next = segmentAt(playlist, at + AAC_PRIMING_SAMPLES / entry.placement.rate);
