@@ -90,7 +90,7 @@ BASELINE_PLAY = """async (url) => {
   const playing = new Promise((r) => a.addEventListener('playing', () => r(performance.now()), {once: true}));
   a.src = url; a.play();
   const t1 = await playing;
-  a.pause(); a.remove();
+  a.pause(); a.removeAttribute('src'); a.load(); a.remove();  // its download stops with it
   return t1 - t0;
 }"""
 
@@ -100,7 +100,7 @@ class _Later:
         return None
 
 
-def build_site(tmp: Path) -> tuple[Settings, App, Path]:
+def build_site(tmp: Path, built: Path = static.BUILT) -> tuple[Settings, App, Path]:
     settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'data' / 'c.db'}", env="test")
     c = build_collaborators(settings)
     for i, title in enumerate(TITLES):
@@ -113,7 +113,7 @@ def build_site(tmp: Path) -> tuple[Settings, App, Path]:
     create_user(c.sessions, email=EMAIL)
     # The player's build plus the baseline file: the same music, AAC 128 kbps, progressive MP4.
     site = tmp / "static"
-    shutil.copytree(static.BUILT, site)
+    shutil.copytree(built, site)
     subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(tmp / "0.flac"), "-c:a", "aac", "-b:a", "128k",
          "-movflags", "+faststart", str(site / "assets" / BASELINE)],
@@ -175,7 +175,7 @@ def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, li
                 if kind == "segment" and segment_end is None:
                     segment_end = r["end"]
             out[f"{mode}_requests"].append((after, segment_end))
-            page.evaluate("document.querySelector('audio').pause()")
+            page.evaluate("window.cadenza.player.stop()")  # the next play starts on a quiet link
         cdp.send("Network.clearBrowserCache")
         out["baseline"].append(page.evaluate(BASELINE_PLAY, f"{base}/assets/{BASELINE}?play={i}"))
     return out
@@ -233,12 +233,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plays", type=int, default=20)
     ap.add_argument("--shell-runs", type=int, default=5)
+    ap.add_argument("--static", type=Path, default=static.BUILT, help="the player build to serve")
     args = ap.parse_args()
-    if not (static.BUILT / "index.html").is_file():
+    if not (args.static / "index.html").is_file():
         sys.exit("the player is not built: run scripts/setup.sh (or cd player && npm run build)")
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-player-"))
     try:
-        settings, wired, site = build_site(tmp)
+        settings, wired, site = build_site(tmp, args.static)
         with serve(create_app(settings, wired=wired, static_dir=site)) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             context = browser.new_context(service_workers="block")

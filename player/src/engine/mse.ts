@@ -104,6 +104,7 @@ export class GaplessEngine<P> {
   private ready = new Map<string, Promise<Fetched>>(); // fetched or being fetched ahead, by playlist URL
   private startLevel: { entry: Entry<P>; level: number } | null = null; // a play's first segment's level
   private firstBody: { url: string; response: Promise<Response>; t0: number } | null = null; // appended as it arrives
+  private fetches = new AbortController(); // the run's requests: a new play or a stop cancels them
 
   constructor(
     private readonly audio: HTMLAudioElement,
@@ -120,6 +121,7 @@ export class GaplessEngine<P> {
   /** Start a new run with `source` at `at` seconds into it. */
   async start(source: Source<P>, at = 0): Promise<void> {
     const gen = ++this.gen;
+    this.cancelFetches(); // the last run's segments would share the link with this play's first one
     this.entries = [];
     this.appended = [];
     this.playing = null;
@@ -164,6 +166,7 @@ export class GaplessEngine<P> {
   /** Stop and let go of the MediaSource. */
   stop(): void {
     this.gen++;
+    this.cancelFetches();
     this.entries = [];
     this.playing = null;
     this.ms = null;
@@ -503,6 +506,11 @@ export class GaplessEngine<P> {
     }
   }
 
+  private cancelFetches(): void {
+    this.fetches.abort();
+    this.fetches = new AbortController();
+  }
+
   /** Keep bytes fetched ahead for `url` (a few: a track's init section, a play's first segment). */
   private keep(url: string, fetched: Promise<Fetched>): void {
     fetched.catch(() => {}); // a failed fetch ahead is fetched again when needed
@@ -543,10 +551,11 @@ export class GaplessEngine<P> {
   private async signedFetch(e: Entry<P>, url: string): Promise<Response> {
     if (e.token && e.token.expires - Date.now() / 1000 < RENEW_BEFORE_SEC) await this.renew(e);
     const signed = () => (e.token ? withToken(url, e.token.token) : url);
-    let resp = await fetch(signed());
+    const signal = this.fetches.signal;
+    let resp = await fetch(signed(), { signal });
     if ((resp.status === 403 || resp.status === 410) && e.token) {
       await this.renew(e);
-      resp = await fetch(signed());
+      resp = await fetch(signed(), { signal });
     }
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     return resp;
@@ -560,7 +569,7 @@ export class GaplessEngine<P> {
   }
 
   private async fetchOk(url: string): Promise<Response> {
-    const resp = await fetch(url);
+    const resp = await fetch(url, { signal: this.fetches.signal });
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     return resp;
   }
