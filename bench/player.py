@@ -77,9 +77,12 @@ CLICK_PROBE = """() => {
   const audio = document.querySelector('audio');
   audio.addEventListener('playing', () => { window.__playing ??= now(); }, { once: true });
 }"""
-# What the page fetched for the play, relative to the click (negative: before it, i.e. on hover).
+# What the page fetched for the play, relative to the click (negative: before it, i.e. on hover). An entry
+# is written when the response's last byte is in: the first segment's, appended as it arrives, may come
+# after the audio started, so the bench waits for it.
 REQUESTS = """() => performance.getEntriesByType('resource').map((e) => ({
   name: e.name, start: e.startTime - window.__click, end: e.responseEnd - window.__click }))"""
+SEGMENT_IN = "performance.getEntriesByType('resource').some((e) => e.name.endsWith('.m4s'))"
 KINDS = {
     "/stream": "grant", "master.m3u8": "master", "index.m3u8": "level", ".mp4": "init", ".m4s": "segment"
 }  # fmt: skip
@@ -147,8 +150,8 @@ def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, li
     """Milliseconds per play, interleaved: the player with the pointer resting on the button before the
     click (`hover`, prefetch.ts starts then), the player clicked with no hover (touch), the baseline.
     The browser's HTTP cache is emptied before each play, so every play fetches as a first play does.
-    Per player play also (`<mode>_requests`): the requests the play made, by kind, started after the
-    click, and when the first segment's last byte arrived, relative to the click."""
+    Per player play also (`<mode>_requests`): the requests the play made between the click and its audio,
+    by kind, and when the first segment's last byte arrived, relative to the click."""
     page.goto(base + "/#/tracks")
     page.get_by_role("heading", name="Tracks", exact=True).wait_for()
     out: dict[str, list] = {k: [] for k in ("hover", "touch", "baseline", "hover_requests", "touch_requests")}
@@ -166,11 +169,13 @@ def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, li
                 button.dispatch_event("click")  # no pointer over it first: what a tap gives
             page.wait_for_function("window.__playing !== null", timeout=30_000)
             out[mode].append(page.evaluate("window.__playing - window.__click"))
+            audio_at = out[mode][-1]
+            page.wait_for_function(SEGMENT_IN, timeout=10_000)
             after: dict[str, int] = {}
             segment_end = None
             for r in page.evaluate(REQUESTS):
                 kind = _kind(r["name"])
-                if kind and r["start"] >= 0:
+                if kind and 0 <= r["start"] <= audio_at:
                     after[kind] = after.get(kind, 0) + 1
                 if kind == "segment" and segment_end is None:
                     segment_end = r["end"]
@@ -209,8 +214,8 @@ def shell_load(browser, base: str, runs: int) -> dict[str, list[float]]:  # type
 
 
 def _requests(name: str, plays: list[tuple[dict[str, int], float | None]]) -> str:
-    """Requests started after the click, summed over the plays, and the median time the first segment's
-    bytes were in hand (relative to the click)."""
+    """Requests started between the click and the audio, summed over the plays, and the median time the
+    first segment's last byte was in (relative to the click)."""
     total: dict[str, int] = {}
     for after, _ in plays:
         for kind, n in after.items():
@@ -218,7 +223,7 @@ def _requests(name: str, plays: list[tuple[dict[str, int], float | None]]) -> st
     ends = [end for _, end in plays if end is not None]
     counts = ", ".join(f"{kind} {total.get(kind, 0)}" for kind in KINDS.values())
     end = f"{statistics.median(ends):.1f} ms" if ends else "-"
-    return f"{name}requests after the click over {len(plays)} plays: {counts}; first segment in hand at {end}"
+    return f"{name}requests between click and audio, {len(plays)} plays: {counts}; first segment's end {end}"
 
 
 def _summary(name: str, values: list[float], unit: str = "ms") -> str:
