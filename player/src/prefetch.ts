@@ -5,9 +5,11 @@
 //
 // When the pointer rests on a track's Play button (or the keyboard focuses it), the grant is asked for
 // at once and then the first segment, and the click that usually follows is given both, the promises
-// themselves: it waits for what is under way and never fetches the same bytes a second time (relying on
-// the HTTP cache did: a click during the prefetch's download fetched the segment again, sharing the
-// link with it; on emulated 4G a hover made the click slower than a tap, 628 vs 446 ms).
+// themselves: it waits for what is under way and never fetches the same bytes a second time. The click
+// also cancels a prefetch armed by its own pointer or focus: before it did, the focus that a click gives
+// its button started a second grant and a second master/level/init/segment after the click, sharing the
+// link with the play (with the engine starting on its last measured level, a hover made the click slower
+// than a tap on emulated 4G, 628 vs 446 ms; bench/player.py).
 //
 // The cost: a grant opens a playback session on the server, so a hover that is not followed by a click
 // leaves a session with no listening in the statistics (never a stream: counting needs 30 s heard).
