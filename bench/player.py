@@ -71,11 +71,21 @@ new MutationObserver((_, obs) => {
 # Click time (capture phase, before the app's handler) and the audio's first `playing`.
 CLICK_PROBE = """() => {
   window.__click = null; window.__playing = null;
+  performance.clearResourceTimings();
   const now = () => performance.now();
   document.addEventListener('click', () => { window.__click ??= now(); }, { capture: true, once: true });
   const audio = document.querySelector('audio');
   audio.addEventListener('playing', () => { window.__playing ??= now(); }, { once: true });
 }"""
+# What the page fetched for the play, relative to the click (negative: before it, i.e. on hover). An entry
+# is written when the response's last byte is in: the first segment's, appended as it arrives, may come
+# after the audio started, so the bench waits for it.
+REQUESTS = """() => performance.getEntriesByType('resource').map((e) => ({
+  name: e.name, start: e.startTime - window.__click, end: e.responseEnd - window.__click }))"""
+SEGMENT_IN = "performance.getEntriesByType('resource').some((e) => e.name.endsWith('.m4s'))"
+KINDS = {
+    "/stream": "grant", "master.m3u8": "master", "index.m3u8": "level", ".mp4": "init", ".m4s": "segment"
+}  # fmt: skip
 BASELINE_PLAY = """async (url) => {
   const a = new Audio();
   document.body.append(a);
@@ -83,7 +93,7 @@ BASELINE_PLAY = """async (url) => {
   const playing = new Promise((r) => a.addEventListener('playing', () => r(performance.now()), {once: true}));
   a.src = url; a.play();
   const t1 = await playing;
-  a.pause(); a.remove();
+  a.pause(); a.removeAttribute('src'); a.load(); a.remove();  // its download stops with it
   return t1 - t0;
 }"""
 
@@ -93,7 +103,7 @@ class _Later:
         return None
 
 
-def build_site(tmp: Path) -> tuple[Settings, App, Path]:
+def build_site(tmp: Path, built: Path = static.BUILT) -> tuple[Settings, App, Path]:
     settings = Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'data' / 'c.db'}", env="test")
     c = build_collaborators(settings)
     for i, title in enumerate(TITLES):
@@ -106,7 +116,7 @@ def build_site(tmp: Path) -> tuple[Settings, App, Path]:
     create_user(c.sessions, email=EMAIL)
     # The player's build plus the baseline file: the same music, AAC 128 kbps, progressive MP4.
     site = tmp / "static"
-    shutil.copytree(static.BUILT, site)
+    shutil.copytree(built, site)
     subprocess.run(
         ["ffmpeg", "-v", "error", "-i", str(tmp / "0.flac"), "-c:a", "aac", "-b:a", "128k",
          "-movflags", "+faststart", str(site / "assets" / BASELINE)],
@@ -131,13 +141,20 @@ def _login(page: Page, base: str) -> None:
     page.get_by_role("heading", name="New tracks").wait_for()
 
 
-def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def _kind(url: str) -> str | None:
+    path = url.split("?", 1)[0]
+    return next((kind for end, kind in KINDS.items() if path.endswith(end)), None)
+
+
+def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, list]:  # type: ignore[no-untyped-def]
     """Milliseconds per play, interleaved: the player with the pointer resting on the button before the
     click (`hover`, prefetch.ts starts then), the player clicked with no hover (touch), the baseline.
-    The browser's HTTP cache is emptied before each play, so every play fetches as a first play does."""
+    The browser's HTTP cache is emptied before each play, so every play fetches as a first play does.
+    Per player play also (`<mode>_requests`): the requests the play made between the click and its audio,
+    by kind, and when the first segment's last byte arrived, relative to the click."""
     page.goto(base + "/#/tracks")
     page.get_by_role("heading", name="Tracks", exact=True).wait_for()
-    out: dict[str, list[float]] = {"hover": [], "touch": [], "baseline": []}
+    out: dict[str, list] = {k: [] for k in ("hover", "touch", "baseline", "hover_requests", "touch_requests")}
     for i in range(plays):
         for mode in ("hover", "touch"):
             page.mouse.move(0, 0)
@@ -152,7 +169,18 @@ def click_to_first_audio(page: Page, cdp, base: str, plays: int) -> dict[str, li
                 button.dispatch_event("click")  # no pointer over it first: what a tap gives
             page.wait_for_function("window.__playing !== null", timeout=30_000)
             out[mode].append(page.evaluate("window.__playing - window.__click"))
-            page.evaluate("document.querySelector('audio').pause()")
+            audio_at = out[mode][-1]
+            page.wait_for_function(SEGMENT_IN, timeout=10_000)
+            after: dict[str, int] = {}
+            segment_end = None
+            for r in page.evaluate(REQUESTS):
+                kind = _kind(r["name"])
+                if kind and 0 <= r["start"] <= audio_at:
+                    after[kind] = after.get(kind, 0) + 1
+                if kind == "segment" and segment_end is None:
+                    segment_end = r["end"]
+            out[f"{mode}_requests"].append((after, segment_end))
+            page.evaluate("window.cadenza.player.stop()")  # the next play starts on a quiet link
         cdp.send("Network.clearBrowserCache")
         out["baseline"].append(page.evaluate(BASELINE_PLAY, f"{base}/assets/{BASELINE}?play={i}"))
     return out
@@ -185,6 +213,19 @@ def shell_load(browser, base: str, runs: int) -> dict[str, list[float]]:  # type
     return out
 
 
+def _requests(name: str, plays: list[tuple[dict[str, int], float | None]]) -> str:
+    """Requests started between the click and the audio, summed over the plays, and the median time the
+    first segment's last byte was in (relative to the click)."""
+    total: dict[str, int] = {}
+    for after, _ in plays:
+        for kind, n in after.items():
+            total[kind] = total.get(kind, 0) + n
+    ends = [end for _, end in plays if end is not None]
+    counts = ", ".join(f"{kind} {total.get(kind, 0)}" for kind in KINDS.values())
+    end = f"{statistics.median(ends):.1f} ms" if ends else "-"
+    return f"{name}requests between click and audio, {len(plays)} plays: {counts}; first segment's end {end}"
+
+
 def _summary(name: str, values: list[float], unit: str = "ms") -> str:
     q = statistics.quantiles(values, n=10) if len(values) > 2 else values
     return (
@@ -197,12 +238,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plays", type=int, default=20)
     ap.add_argument("--shell-runs", type=int, default=5)
+    ap.add_argument("--static", type=Path, default=static.BUILT, help="the player build to serve")
     args = ap.parse_args()
-    if not (static.BUILT / "index.html").is_file():
+    if not (args.static / "index.html").is_file():
         sys.exit("the player is not built: run scripts/setup.sh (or cd player && npm run build)")
     tmp = Path(tempfile.mkdtemp(prefix="cadenza-bench-player-"))
     try:
-        settings, wired, site = build_site(tmp)
+        settings, wired, site = build_site(tmp, args.static)
         with serve(create_app(settings, wired=wired, static_dir=site)) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             context = browser.new_context(service_workers="block")
@@ -224,6 +266,8 @@ def main() -> None:
                 print(f"    ratios to the baseline (medians): hover "
                       f"{statistics.median(r['hover']) / base_median:.2f}, tap "
                       f"{statistics.median(r['touch']) / base_median:.2f}")  # fmt: skip
+                for mode in ("hover", "touch"):
+                    print(_requests(f"    {mode}: ", r[f"{mode}_requests"]))
             context.close()
 
             shell = shell_load(browser, base, args.shell_runs)

@@ -119,6 +119,16 @@ export interface StreamGrant {
   expires_at: number;
   /** A protected track's Clear Key licence route (POST, short-lived token in it); absent when clear. */
   licence_url?: string | null;
+  /** Asked for with `inline`: what the first requests of a play would bring (delivery/start.py). */
+  start?: StreamStart | null;
+}
+
+/** The signed master playlist, the lightest level's URL and playlist, and its init section (base64). */
+export interface StreamStart {
+  master: string;
+  level_url: string;
+  level: string;
+  init: string;
 }
 
 /** audiowaveform's JSON (version 2): `data` holds min/max pairs per pixel. */
@@ -249,8 +259,10 @@ export const api = {
   search: (text: string, type: "track" | "artist" | "release", limit = 20) =>
     call<{ hits: SearchHit[]; total: number }>("GET", `/api/search?${q({ q: text, type, limit })}`),
 
-  /** Signed URLs for one play, and the playback session the events below refer to. */
-  stream: (id: number) => call<StreamGrant>("GET", `/api/tracks/${id}/stream`),
+  /** Signed URLs for one play, and the playback session the events below refer to; with `inline`, what
+   *  the play starts from too (`start`), so that its next request is the first segment. */
+  stream: (id: number, inline = false) =>
+    call<StreamGrant>("GET", `/api/tracks/${id}/stream${inline ? "?inline=start" : ""}`),
   /** A protected track's key: the Clear Key CDM's request (JSON `{"kids": [...]}`) posted to the grant's
    * `licence_url` with the listener's token; the answer is the JWK set for `MediaKeySession.update`. */
   licence: async (url: string, request: ArrayBuffer): Promise<ArrayBuffer> =>

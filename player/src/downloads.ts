@@ -170,10 +170,14 @@ export async function remove(kind: Kind, id: number): Promise<void> {
 }
 
 /** The stream grant to play a track with: the server's (asked for on hover when it could be, see
- * prefetch.ts), or offline the one kept with the download. */
+ * prefetch.ts), or offline the one kept with the download. A downloaded track plays from its stored
+ * copy, whose master names the one level kept: its grant goes without the start pieces (the lightest
+ * level's, which may not be the one stored). */
 export async function streamGrant(trackId: number): Promise<StreamGrant> {
   try {
-    return await (takePrefetched(trackId) ?? api.stream(trackId));
+    const stored = book.tracks[String(trackId)] !== undefined;
+    const grant = await (takePrefetched(trackId) ?? api.stream(trackId, !stored));
+    return stored ? { ...grant, start: null } : grant;
   } catch (e) {
     const kept = book.tracks[String(trackId)];
     if (e instanceof ApiError || !kept) {

@@ -1,4 +1,4 @@
-// The little of HLS playlists the app reads itself (downloads and prefetching): engine/playlist.ts reads the rest.
+// The little of HLS playlists the downloads read themselves: engine/playlist.ts reads the rest.
 
 /** The master playlist reduced to the one variant of `quality` (so the player, offline, never asks for
  * another level), and that variant's URI; null when the master has no such variant. */
@@ -24,17 +24,4 @@ export function playlistUris(playlist: string): string[] {
     else if (line && !line.startsWith("#")) uris.push(line);
   }
   return uris;
-}
-
-/** The URI of the master's lightest variant (the level a play starts on: playback.ts `startLevel: 0`). */
-export function lightestVariant(master: string): string | null {
-  const lines = master.split(/\r?\n/).map((l) => l.trim());
-  let best: { uri: string; bandwidth: number } | null = null;
-  for (let i = 0; i < lines.length - 1; i++) {
-    const bw = /^#EXT-X-STREAM-INF:.*\bBANDWIDTH=(\d+)/.exec(lines[i]);
-    if (bw && lines[i + 1] && !lines[i + 1].startsWith("#") && (!best || Number(bw[1]) < best.bandwidth)) {
-      best = { uri: lines[i + 1], bandwidth: Number(bw[1]) };
-    }
-  }
-  return best?.uri ?? null;
 }

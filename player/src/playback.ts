@@ -12,6 +12,7 @@ import { PlaybackReport } from "./reporting";
 import { currentTrack, getState, update } from "./store";
 import { streamGrant } from "./downloads"; // offline: the grant kept with a download
 import { eventSink } from "./outbox"; // undelivered events wait in the outbox
+import { startHints } from "./prefetch";
 
 /** What one track on the timeline carries: its queue item and its stream grant. */
 export interface Playing {
@@ -156,6 +157,7 @@ class Player {
       renew: async () => (await api.stream(p.track.id)).hls_url,
       licence: p.grant.licence_url ? (request) => api.licence(p.grant.licence_url as string, request) : null,
       payload: p,
+      start: startHints(p.grant), // what the grant carried: the first segment is the only request left
     };
   }
 

@@ -100,10 +100,28 @@ describe("the playback event outbox", () => {
   });
 });
 
-describe("prefetching on hover", () => {
-  it("finds the lightest level a play starts on", async () => {
-    const { lightestVariant } = await import("../src/hlstext");
-    expect(lightestVariant(MASTER)).toBe("/media/tok/tracks/1/v/hls/aac_128/index.m3u8");
-    expect(lightestVariant("#EXTM3U\n")).toBeNull();
+describe("starting from the grant's start pieces", () => {
+  const level = '#EXTM3U\n#EXT-X-MAP:URI="0a1b.mp4"\n#EXTINF:6.0,\nf00d.m4s\n#EXTINF:6.0,\nbeef.m4s\n#EXT-X-ENDLIST\n';
+  const grant = {
+    track_id: 1, session_id: "s1", territory: null, duration_sec: 12, hls_url: "/media/t0/tracks/1/v/hls/master.m3u8",
+    mp3_url: null, flac_url: null, waveform_url: null, expires_at: 0,
+    start: { master: MASTER, level_url: "/media/tok/tracks/1/v/hls/aac_128/index.m3u8", level, init: btoa("\0\0\0\x18ftyp") },
+  };
+
+  it("names the first segment as the engine resolves it: under the level's signed URL", async () => {
+    const { firstSegmentUrl } = await import("../src/prefetch");
+    expect(firstSegmentUrl(grant, ORIGIN + "/")).toBe(`${ORIGIN}/media/tok/tracks/1/v/hls/aac_128/f00d.m4s`);
+    expect(firstSegmentUrl({ ...grant, start: null }, ORIGIN + "/")).toBeNull();
+    expect(firstSegmentUrl({ ...grant, start: { ...grant.start, level: "#EXTM3U\n" } }, ORIGIN + "/")).toBeNull();
+  });
+
+  it("hands the engine the pieces with the init section decoded, and nothing for a grant without them", async () => {
+    const { startHints } = await import("../src/prefetch");
+    const hints = startHints(grant);
+    expect(hints?.master).toBe(MASTER);
+    expect(hints?.levelUrl).toBe(grant.start.level_url);
+    expect(Array.from(new Uint8Array(hints!.init))).toEqual([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]);
+    expect(hints?.first).toBeUndefined(); // no hover asked for the first segment
+    expect(startHints({ ...grant, start: undefined })).toBeUndefined();
   });
 });

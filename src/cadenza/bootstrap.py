@@ -22,6 +22,7 @@ from cadenza.db.engine import engine_of, make_engine, make_session_factory
 from cadenza.delivery.clientip import parse_trusted
 from cadenza.delivery.service import TrackMedia, load_track_media
 from cadenza.delivery.signing import Keyring
+from cadenza.delivery.start import StartPiecesCache
 from cadenza.ingest.leftovers import clean_leftovers
 from cadenza.ingest.pipeline import Collaborators
 from cadenza.protection.envelope import MasterKeys
@@ -113,6 +114,7 @@ class App:
     subsonic: SubsonicSignIns = field(init=False)
     page_cursors: PageCursors = field(init=False)
     track_media: RefreshAhead[int, TrackMedia] = field(init=False)
+    start_pieces: StartPiecesCache = field(init=False)
     recorder: SessionRecorder = field(init=False)
     royalty_rules: Royalties = field(init=False)
     playback: Ingestor = field(init=False)
@@ -144,6 +146,8 @@ class App:
             name="tracks",
             gather=1.0,
         )
+        # What a grant asked with `?inline=start` carries, read once per media version (delivery/start.py)
+        self.start_pieces = StartPiecesCache(self.c.store)
         self.recorder = SessionRecorder(self.c.sessions)
         self.royalty_rules = royalty_settings(settings)
         # Playback event intake: an event may name a session the recorder has not written yet, so the

@@ -130,8 +130,9 @@ def test_search_as_you_type_finds_the_track_and_plays_it_through_hls(page: Page,
     assert not page.errors  # type: ignore[attr-defined]
     assert page.locator(".quality").inner_text().startswith("aac_")  # hls.js switched to a level
     fetched = page.requests  # type: ignore[attr-defined]
-    assert any("/master.m3u8" in u for u in fetched)
-    assert any(u.split("?")[0].endswith("/index.m3u8") for u in fetched)  # a level's playlist
+    # the grant carried the master, the lightest level's playlist and its init section (?inline=start)
+    assert any(u.split("?")[0].endswith("/stream") and "inline=start" in u for u in fetched)
+    assert any(u.split("?")[0].endswith("/index.m3u8") for u in fetched)  # a level climbed to
     assert any(".m4s" in u or ".mp4" in u for u in fetched)  # fMP4 segments
 
 

@@ -8,11 +8,15 @@
 // padding at sample precision, so the decoder plays one continuous stream. The next track is prefetched
 // while the current one plays (its stream grant is asked for then, not at the join).
 //
-// Adaptive bit rate is kept: every segment is fetched from the level chosen by engine/abr.ts (lightest
-// first for the soonest audio, then the highest the measured throughput carries, or the listener's pinned
-// level); a level change appends that level's init segment, the timeline does not move. Signed URLs are
-// renewed before they expire (or after a 403): the track's stream route gives a fresh master, whose token
-// goes into every later URL (engine/token.ts).
+// Adaptive bit rate is kept: every segment is fetched from the level chosen by engine/abr.ts (the
+// lightest for a play's first segment, the soonest audio whatever was measured before, then the highest
+// the measured throughput carries, or the listener's pinned level); a level change appends that level's
+// init segment, the timeline does not move. Signed URLs are renewed before they expire (or after a 403):
+// the track's stream route gives a fresh master, whose token goes into every later URL (engine/token.ts).
+//
+// A play starts from what its stream grant carries when it carries it (`StartHints`: the master, the
+// lightest level's playlist and init section, and the first segment if prefetch.ts asked for it on
+// hover), so its one request before audio is the first segment, asked for while the MediaSource opens.
 //
 // Protected tracks (cenc CMAF, the same segments as their DASH MPD) are appended as they are, with the
 // browser's Clear Key CDM decrypting them (engine/eme.ts); such a track plays in a run of its own.
@@ -39,6 +43,24 @@ export interface Source<P> {
   /** A protected track's licence exchange (engine/eme.ts); absent for a clear one. */
   licence?: LicenceFetch | null;
   payload: P;
+  start?: StartHints; // what the grant carried to start with (the server's delivery/start.py)
+}
+
+/** Bytes fetched, and how long the fetch took (for the throughput estimate). */
+export interface Fetched {
+  bytes: ArrayBuffer;
+  ms: number;
+}
+
+/** What answers the first requests of a play would bring, already in hand: the master's text (signed),
+ *  the URL, text and init section of the level the play starts on, and perhaps its first segment being
+ *  fetched (URLs as the playlists name them). */
+export interface StartHints {
+  master: string;
+  levelUrl: string;
+  level: string;
+  init: ArrayBuffer;
+  first?: { url: string; fetched: Promise<Fetched> };
 }
 
 export interface Entry<P> {
@@ -88,6 +110,10 @@ export class GaplessEngine<P> {
   private opening: number | null = null; // the id of the next track being opened
   private unplayable = new Set<number>(); // next tracks whose grant was refused (or protected): not joined
   private readonly keys: ClearKey;
+  private ready = new Map<string, Promise<Fetched>>(); // fetched or being fetched ahead, by playlist URL
+  private startLevel: { entry: Entry<P>; level: number } | null = null; // a play's first segment's level
+  private firstBody: { url: string; response: Promise<Response>; t0: number } | null = null; // appended as it arrives
+  private fetches = new AbortController(); // the run's requests: a new play or a stop cancels them
 
   constructor(
     private readonly audio: HTMLAudioElement,
@@ -105,6 +131,7 @@ export class GaplessEngine<P> {
   /** Start a new run with `source` at `at` seconds into it. */
   async start(source: Source<P>, at = 0): Promise<void> {
     const gen = ++this.gen;
+    this.cancelFetches(); // the last run's segments would share the link with this play's first one
     this.entries = [];
     this.appended = [];
     this.playing = null;
@@ -113,6 +140,8 @@ export class GaplessEngine<P> {
     this.sbLevel = -1;
     this.opening = null;
     this.unplayable.clear();
+    this.ready.clear();
+    this.dropFirstBody();
     if (source.licence) {
       try {
         await this.keys.prepare(source.licence); // MediaKeys on the element before its source
@@ -128,14 +157,26 @@ export class GaplessEngine<P> {
     const opened = new Promise((resolve) => ms.addEventListener("sourceopen", resolve, { once: true }));
     if (this.audio.src.startsWith("blob:")) URL.revokeObjectURL(this.audio.src);
     this.audio.src = URL.createObjectURL(ms);
-    const entry = await this.open(source, 0);
+    const entry = await this.open(source, 0, true);
+    if (gen !== this.gen) return; // a later play replaced this one while it opened
+    const level = entry.playlists.findIndex(Boolean);
+    const playlist = entry.playlists[level] as MediaPlaylist;
+    entry.next = segmentAt(playlist, at + AAC_PRIMING_SAMPLES / entry.placement.rate);
+    this.startLevel = { entry, level };
+    // The first segment is asked for now, while the MediaSource opens (unless the hover asked already),
+    // and appended as its bytes arrive: audio can start on its first fraction of a second.
+    const url = playlist.segments[entry.next].url;
+    if (this.ready.has(url) || entry.next === playlist.segments.length - 1) this.ahead(entry, url);
+    else {
+      const response = this.signedFetch(entry, url);
+      response.catch(() => {}); // fetched again when appended
+      this.firstBody = { url, response, t0: performance.now() };
+    }
     await opened;
     if (gen !== this.gen) return;
     this.sb = ms.addSourceBuffer(MIME);
     this.entries = [entry];
     this.setDuration(entry.placement.end);
-    const primed = at + AAC_PRIMING_SAMPLES / entry.placement.rate;
-    entry.next = segmentAt(entry.playlists.find(Boolean) as MediaPlaylist, primed);
     if (at > 0) this.audio.currentTime = entry.placement.start + at;
     this.watchPlayhead();
     void this.run(gen);
@@ -144,6 +185,7 @@ export class GaplessEngine<P> {
   /** Stop and let go of the MediaSource. */
   stop(): void {
     this.gen++;
+    this.cancelFetches();
     this.entries = [];
     this.playing = null;
     this.ms = null;
@@ -313,15 +355,22 @@ export class GaplessEngine<P> {
     })();
   }
 
-  /** Fetch a track's master, one level's playlist and init: enough to place it on the timeline. */
-  private async open(source: Source<P>, start: number): Promise<Entry<P>> {
-    const masterText = await (await this.fetchOk(source.masterUrl)).text();
+  /** Fetch a track's master, one level's playlist and init: enough to place it on the timeline. A play
+   *  (`fresh`) opens on the lightest level (or the pinned one), from its start hints when it has them. */
+  private async open(source: Source<P>, start: number, fresh = false): Promise<Entry<P>> {
+    const hints = source.start;
+    const masterText = hints ? hints.master : await (await this.fetchOk(source.masterUrl)).text();
     const levels = parseMaster(masterText, new URL(source.masterUrl, location.href).toString());
     if (!levels.length) throw new Error("the stream has no levels");
     const token = tokenOf(levels[0].url);
-    const first = chooseLevel(levels, this.bandwidth.estimate, this.level, this.hooks.pinned());
-    const playlist = parseMedia(await (await this.fetchOk(levels[first].url)).text(), levels[first].url);
-    const rate = timescaleOf(await (await this.fetchOk(playlist.initUrl)).arrayBuffer()) ?? 44_100;
+    const first = chooseLevel(levels, fresh ? null : this.bandwidth.estimate, this.level, this.hooks.pinned());
+    const url = levels[first].url;
+    const hinted = hints && new URL(hints.levelUrl, location.href).toString() === url ? hints : null;
+    const playlist = parseMedia(hinted ? hinted.level : await (await this.fetchOk(url)).text(), url);
+    const init = hinted ? hinted.init : await (await this.fetchOk(playlist.initUrl)).arrayBuffer();
+    this.keep(playlist.initUrl, Promise.resolve({ bytes: init, ms: 0 })); // appended with the first segment
+    if (hinted?.first) this.keep(hinted.first.url, hinted.first.fetched);
+    const rate = timescaleOf(init) ?? 44_100;
     const playlists: (MediaPlaylist | null)[] = levels.map(() => null);
     playlists[first] = playlist;
     const placement = place(start, heardSamples(source.durationSec, playlist.total, rate), rate);
@@ -329,19 +378,21 @@ export class GaplessEngine<P> {
   }
 
   private async appendNext(e: Entry<P>, gen: number): Promise<void> {
-    const level = chooseLevel(e.levels, this.bandwidth.estimate, this.level, this.hooks.pinned());
+    const starting = this.startLevel?.entry === e ? this.startLevel : null;
+    const level = starting ? starting.level : chooseLevel(e.levels, this.bandwidth.estimate, this.level, this.hooks.pinned());
     const playlist = e.playlists[level] ?? (e.playlists[level] = parseMedia(
       await (await this.signedFetch(e, e.levels[level].url)).text(),
       e.levels[level].url,
     ));
     const seg = playlist.segments[Math.min(e.next, playlist.segments.length - 1)];
     const needInit = this.sbEntry !== e || this.sbLevel !== level;
-    const init = needInit ? await (await this.signedFetch(e, playlist.initUrl)).arrayBuffer() : null;
-    const t0 = performance.now();
-    const fetched = await (await this.signedFetch(e, seg.url)).arrayBuffer();
-    this.bandwidth.sample(fetched.byteLength, performance.now() - t0, seg.duration);
+    const init = needInit ? (await this.take(e, playlist.initUrl)).bytes : null;
+    const streamed = this.firstBody?.url === seg.url ? this.firstBody : null;
+    this.dropFirstBody(streamed);
+    const got = streamed ? null : await this.take(e, seg.url);
+    if (got && got.ms > 0) this.bandwidth.sample(got.bytes.byteLength, got.ms, seg.duration);
     const last = seg === playlist.segments[playlist.segments.length - 1];
-    const data = last ? wholeLastFrame(fetched, AAC_FRAME_SAMPLES) : fetched;
+    const data = got && (last ? wholeLastFrame(got.bytes, AAC_FRAME_SAMPLES) : got.bytes);
     if (gen !== this.gen) throw new Cancelled();
     await this.idle();
     if (gen !== this.gen || !this.sb) throw new Cancelled();
@@ -351,8 +402,10 @@ export class GaplessEngine<P> {
       this.sbLevel = level;
     }
     if (gen !== this.gen) throw new Cancelled();
-    await this.append(data);
+    if (streamed) await this.appendAsItArrives(streamed, seg.duration, gen);
+    else await this.append(data as ArrayBuffer);
     this.level = level;
+    if (starting && this.startLevel === starting) this.startLevel = null; // then climb
     const p = e.placement;
     const from = Math.max(p.start, p.timestampOffset + seg.start);
     this.appended.push({ from, to: Math.min(p.end, p.timestampOffset + seg.start + seg.duration), level: e.levels[level].name });
@@ -360,6 +413,45 @@ export class GaplessEngine<P> {
     if (e.next >= playlist.segments.length) e.done = true;
     if (e !== this.entries[0]) this.setDuration(p.end);
     this.watchPlayhead();
+  }
+
+  /** Append a response's bytes as they arrive (never for a track's last segment, which `wholeLastFrame`
+   *  needs whole): the SourceBuffer parses the samples it has, so audio starts on the first of them. */
+  private async appendAsItArrives(
+    body: { response: Promise<Response>; t0: number },
+    seconds: number,
+    gen: number,
+  ): Promise<void> {
+    const resp = await body.response;
+    const reader = resp.body?.getReader();
+    if (!reader) return this.append(await resp.arrayBuffer());
+    let bytes = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (gen !== this.gen || !this.sb) throw new Cancelled();
+        bytes += value.byteLength;
+        await this.append(value);
+      }
+    } catch (e) {
+      void reader.cancel().catch(() => {});
+      if (gen === this.gen && this.sb && this.ms?.readyState === "open") {
+        // half a segment appended: reset the parser, and with it the placement (init and windows again)
+        await this.idle();
+        this.sb.abort();
+        this.sbEntry = null;
+      }
+      throw e;
+    }
+    this.bandwidth.sample(bytes, performance.now() - body.t0, seconds);
+  }
+
+  /** Forget the first segment's response unless it is `kept` (its body is not read: cancel it). */
+  private dropFirstBody(kept: unknown = null): void {
+    const body = this.firstBody;
+    this.firstBody = null;
+    if (body && body !== kept) void body.response.then((r) => r.body?.cancel()).catch(() => {});
   }
 
   /** Point the SourceBuffer at `e`'s place on the timeline. */
@@ -375,7 +467,7 @@ export class GaplessEngine<P> {
     this.sbLevel = -1; // a new file: its init segment goes first
   }
 
-  private append(data: ArrayBuffer): Promise<void> {
+  private append(data: BufferSource): Promise<void> {
     const sb = this.sb as SourceBuffer;
     return new Promise((resolve, reject) => {
       const done = () => {
@@ -436,14 +528,56 @@ export class GaplessEngine<P> {
     }
   }
 
+  private cancelFetches(): void {
+    this.fetches.abort();
+    this.fetches = new AbortController();
+  }
+
+  /** Keep bytes fetched ahead for `url` (a few: a track's init section, a play's first segment). */
+  private keep(url: string, fetched: Promise<Fetched>): void {
+    fetched.catch(() => {}); // a failed fetch ahead is fetched again when needed
+    this.ready.delete(url);
+    this.ready.set(url, fetched);
+    for (const old of this.ready.keys()) {
+      if (this.ready.size <= 8) break;
+      this.ready.delete(old);
+    }
+  }
+
+  /** Start fetching `url` for `e` now, unless it is already fetched or under way. */
+  private ahead(e: Entry<P>, url: string): void {
+    if (!this.ready.has(url)) this.keep(url, this.fetchBytes(e, url));
+  }
+
+  /** The bytes of `url` fetched ahead, else fetched now. */
+  private async take(e: Entry<P>, url: string): Promise<Fetched> {
+    const early = this.ready.get(url);
+    if (early) {
+      this.ready.delete(url);
+      try {
+        return await early;
+      } catch {
+        // fetched again below, with a renewed token if that was the trouble
+      }
+    }
+    return this.fetchBytes(e, url);
+  }
+
+  private async fetchBytes(e: Entry<P>, url: string): Promise<Fetched> {
+    const t0 = performance.now();
+    const bytes = await (await this.signedFetch(e, url)).arrayBuffer();
+    return { bytes, ms: performance.now() - t0 };
+  }
+
   /** Fetch with the entry's newest token, renewing it when nearly expired or refused. */
   private async signedFetch(e: Entry<P>, url: string): Promise<Response> {
     if (e.token && e.token.expires - Date.now() / 1000 < RENEW_BEFORE_SEC) await this.renew(e);
     const signed = () => (e.token ? withToken(url, e.token.token) : url);
-    let resp = await fetch(signed());
+    const signal = this.fetches.signal;
+    let resp = await fetch(signed(), { signal });
     if ((resp.status === 403 || resp.status === 410) && e.token) {
       await this.renew(e);
-      resp = await fetch(signed());
+      resp = await fetch(signed(), { signal });
     }
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     return resp;
@@ -457,7 +591,7 @@ export class GaplessEngine<P> {
   }
 
   private async fetchOk(url: string): Promise<Response> {
-    const resp = await fetch(url);
+    const resp = await fetch(url, { signal: this.fetches.signal });
     if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
     return resp;
   }

@@ -19,6 +19,7 @@ from cadenza.catalog.models import DASH, FLAC_STREAM, Track, TrackVariant
 from cadenza.catalog.visibility import listable_track
 from cadenza.config import Delivery
 from cadenza.delivery import replaygain, signing
+from cadenza.delivery.start import StartInline, StartPieces, inline, master_key
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
 from cadenza.rights import policy
 from cadenza.rights.models import TrackRight
@@ -70,6 +71,9 @@ class StreamGrant:
     # Protected tracks: where the player's Clear Key CDM posts its licence request (EME), with a
     # short-lived token bound to this listener, this track and this client address.
     licence_url: str | None = None
+    # Asked for with `?inline=start` (delivery/start.py): the master, the lightest level's playlist and
+    # its init section, so that a player's next request is the first segment. None for protected tracks.
+    start: StartInline | None = None
 
 
 # The three reads of `load_track_media`, built once: building and keying a statement costs about as much
@@ -139,8 +143,11 @@ def authorize_stream(
     at: datetime,
     bind_ip: bool = True,
     now: float | None = None,
+    start: StartPieces | None = None,
 ) -> tuple[StreamGrant, NewSession]:
-    """Apply the rights rules and sign the URLs; the returned session is for the recorder to store."""
+    """Apply the rights rules and sign the URLs; the returned session is for the recorder to store.
+    With `start` (the track's start pieces), the grant carries them signed as its master URL's answer
+    would be."""
     if media is None:
         raise NotFound(f"track {track_id} not found")
     if not policy.can_stream(media.rights, territory, at):
@@ -170,7 +177,7 @@ def authorize_stream(
         session_id=playback.id,
         territory=territory,
         duration_sec=media.duration_sec,
-        hls_url=url(f"{media.media_prefix}/hls/master.m3u8", start_ttl),
+        hls_url=url(master_key(media.media_prefix), start_ttl),
         mp3_url=url(mp3, long_ttl) if mp3 and may_download else None,
         flac_url=url(flac, long_ttl) if flac and listener.tier == Tier.hifi else None,
         waveform_url=url(media.waveform_key, long_ttl) if media.waveform_key else None,
@@ -183,6 +190,9 @@ def authorize_stream(
             keyring, track_id=media.id, user_id=listener.id, ttl=start_ttl, ip=client, now=t0
         )
         if media.protected
+        else None,
+        start=inline(start, keyring=keyring, ttl=long_ttl, ip=client, now=t0)
+        if start is not None and not media.protected
         else None,
     )
     return grant, playback

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Literal
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from cadenza.bootstrap import App
 from cadenza.db.base import utcnow
 from cadenza.delivery import service, signing
+from cadenza.errors import InvalidInput
 from cadenza.web.deps import CallerDep, Id, caller_of, lean_route, path_id
 
 router = APIRouter(prefix="/api/tracks", tags=["delivery"])
@@ -24,6 +26,34 @@ async def _media(state: App, track_id: int) -> service.TrackMedia | None:
     """A track's delivery facts from the per-process cache (refreshed ahead in the background); a miss
     is read in the next batch of misses."""
     return await state.track_media.get_async(track_id)
+
+
+def _wants_start(request: Request) -> bool:
+    """`?inline=start`: the player asks for the start pieces (delivery/start.py). Other clients send no
+    query, and this costs them one empty check."""
+    query = request.scope.get("query_string")
+    if not query:
+        return False
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("inline")
+    if not values:
+        return False
+    if values != ["start"]:
+        raise InvalidInput("query.inline: the only value is 'start'")
+    return True
+
+
+_STREAM_DOC = lean_route("track_id")
+_STREAM_DOC["parameters"] = [
+    *_STREAM_DOC["parameters"],  # type: ignore[misc]
+    {
+        "name": "inline",
+        "in": "query",
+        "required": False,
+        "description": "start: the grant also carries `start` (the signed master playlist, the lightest "
+        "level's playlist and its init section in base64), so that the next request is the first segment",
+        "schema": {"type": "string", "enum": ["start"]},
+    },
+]
 
 
 @router.get(
@@ -36,7 +66,7 @@ async def _media(state: App, track_id: int) -> service.TrackMedia | None:
         451: {"description": "not available in the listener's territory"},
         503: {"description": "playback cannot be recorded right now (Retry-After)"},
     },
-    openapi_extra=lean_route("track_id"),
+    openapi_extra=_STREAM_DOC,
 )
 async def stream(request: Request) -> Response:
     """Signed URLs to play a track: HLS master (short-lived start token), MP3 with a download right,
@@ -46,7 +76,9 @@ async def stream(request: Request) -> Response:
     state, user, ip = caller.state, caller.user, caller.ip
     settings = state.c.settings
 
+    wants_start = _wants_start(request)
     media = await _media(state, track_id)
+    start = await state.start_pieces.get(media.media_prefix) if wants_start and media is not None else None
     grant, playback = service.authorize_stream(
         media,
         track_id=track_id,
@@ -58,10 +90,12 @@ async def stream(request: Request) -> Response:
         cfg=settings.delivery,
         at=utcnow(),
         bind_ip=settings.signing.bind_ip,
+        start=start,
     )
     state.recorder.record(playback)
     # The grant is already exactly StreamOut's shape; skipping a second validation keeps this path lean.
-    return Response(content=json.dumps(grant.__dict__), media_type="application/json")
+    body = grant.__dict__ if grant.start is None else {**grant.__dict__, "start": grant.start.__dict__}
+    return Response(content=json.dumps(body), media_type="application/json")
 
 
 @router.get(
