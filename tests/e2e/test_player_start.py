@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from player_world import Upload, cadenza_site, signed_in_page, start_capture, summary, tone
+from player_world import Upload, cadenza_site, signed_in_page, start_tap, summary, tone
 from playwright.sync_api import Page, expect
 
 from audio import make_audio
@@ -114,7 +114,7 @@ def test_a_first_segment_appended_as_it_arrives_on_4g_plays_without_a_gap(page: 
     cdp.send("Network.emulateNetworkConditions", FOUR_G)
     page.evaluate(PROBE)
     page.get_by_role("button", name="Play Start Tone", exact=True).dispatch_event("click")
-    start_capture(page)  # the graph exists from the click on: the capture holds the start
+    start_tap(page)  # the graph exists from the click on: the capture holds the start
     # past the first 6 s segment into the second, fetched on the level the measured throughput allows
     page.wait_for_function("document.querySelector('audio').currentTime > 8", timeout=30_000)
     heard = summary(page)
