@@ -35,6 +35,23 @@ window.play = (url, protection) => {
   player.initialize(document.getElementById('a'), url, true);
   window.player = player;
 };
+// Click-to-first-audio as the web player would spend it: the stream grant, then dash.js on its MPD (with
+// the Clear Key licence URL when the grant names one), until the element's first `playing`; in ms.
+window.timePlay = async (base, trackId, bearer) => {
+  const audio = document.getElementById('a');
+  const t0 = performance.now();
+  const playing = new Promise((resolve) =>
+    audio.addEventListener('playing', () => resolve(performance.now()), {once: true}));
+  const answer = await fetch(`${base}/api/tracks/${trackId}/stream`,
+                             {headers: {Authorization: 'Bearer ' + bearer}});
+  const grant = await answer.json();
+  const protection = grant.licence_url ? {'org.w3.clearkey': {
+    serverURL: base + grant.licence_url, httpRequestHeaders: {Authorization: 'Bearer ' + bearer}}} : null;
+  window.play(base + grant.dash_url, protection);
+  const timeout = new Promise((_, reject) => setTimeout(
+    () => reject(new Error('no playing event in 30 s: ' + window.failures.join('; '))), 30000));
+  return (await Promise.race([playing, timeout])) - t0;
+};
 window.playHls = (url, licence, bearer) => {
   const config = licence ? {
     emeEnabled: true,
@@ -65,7 +82,9 @@ def missing() -> str | None:
 
 
 def open_page(context, base: str):  # type: ignore[no-untyped-def]
-    """A page at `base` + PAGE_PATH with dash.js loaded and `window.play(url, protection)` defined."""
+    """A page at `base` + PAGE_PATH with dash.js loaded and `window.play(url, protection)`,
+    `window.playHls(url, licence, bearer)` and `window.timePlay(base, track_id, bearer)` (bench/
+    protected_start.py) defined."""
     page = context.new_page()
     page.route(
         base + PAGE_PATH,
