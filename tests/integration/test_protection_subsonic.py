@@ -70,7 +70,7 @@ def _auth(token: str) -> dict[str, str]:
 def _sessions_of(world: dict, track_id: int) -> int:
     world["state"].recorder.flush()
     with world["c"].sessions() as s:
-        return int(s.scalar(select(func.count()).where(PlaybackSession.track_id == track_id)) or 0)
+        return int(s.scalar(select(func.count()).select_from(PlaybackSession).where(PlaybackSession.track_id == track_id)) or 0)
 
 
 @pytest.mark.parametrize("which", ["locked", "pending"])
