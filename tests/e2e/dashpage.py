@@ -29,16 +29,18 @@ window.failures = [];
 window.licence = [];
 // What dash.js did about protection, in order (for a failing test's message).
 window.trace = [];
-document.getElementById('a').addEventListener('encrypted', (e) => window.trace.push('encrypted:' + e.initDataType));
-const PROTECTION_EVENTS = ['public_protectioncreated', 'public_keySystemAccessComplete', 'public_keySystemSelected',
-  'public_keySessionCreated', 'public_keyMessage', 'public_licenseRequestSending', 'public_licenseRequestComplete',
-  'public_keyAdded', 'public_keyError', 'public_keyStatusesChanged'];
+document.getElementById('a').addEventListener(
+  'encrypted', (e) => window.trace.push('encrypted:' + e.initDataType));
+const PROTECTION_EVENTS = ['public_protectioncreated', 'public_keySystemAccessComplete',
+  'public_keySystemSelected', 'public_keySessionCreated', 'public_keyMessage', 'public_licenseRequestSending',
+  'public_licenseRequestComplete', 'public_keyAdded', 'public_keyError', 'public_keyStatusesChanged'];
 window.play = (url, protection) => {
   const player = dashjs.MediaPlayer().create();
   player.updateSettings({debug: {logLevel: 0}});
   player.on(dashjs.MediaPlayer.events.ERROR, (e) => window.failures.push(JSON.stringify(e.error || e)));
   for (const name of PROTECTION_EVENTS) {
-    player.on(name, (e) => window.trace.push(name.replace('public_', '') + (e && e.error ? ':' + (e.error.message || e.error) : '')));
+    player.on(name, (e) => window.trace.push(
+      name.replace('public_', '') + (e && e.error ? ':' + (e.error.message || e.error) : '')));
   }
   if (protection) player.setProtectionData(protection);
   player.initialize(document.getElementById('a'), url, true);

@@ -160,12 +160,12 @@ def rewrap_batches(
 ) -> Iterator[RewrapBatch]:
     """Re-wrap every content key not under `masters.active`, `batch` rows per transaction, in id order.
 
-    Each batch commits on its own, so a stopped run has lost at most one batch and a second run picks up
-    what is still under an old master (it selects by master id, not by position). With `dry_run` every
-    row is unwrapped (so the real run's failures show) in a read-only session and nothing is written. A row that does not open
-    (its master key not configured, or tampered) is reported and skipped, never half-written: the key
-    and the wrapping change in one UPDATE. Rows are locked (`FOR UPDATE`, PostgreSQL) so two runs at
-    once do not wrap the same row twice."""
+    Each batch commits on its own, so a stopped run has lost at most one batch and a second run picks
+    up what is still under an old master (it selects by master id, not by position). With `dry_run`
+    every row is unwrapped (so the real run's failures show) in a read-only session and nothing is
+    written. A row that does not open (its master key not configured, or tampered) is reported and
+    skipped, never half-written: the key and its wrapping change in one UPDATE. Rows are locked (`FOR
+    UPDATE`, PostgreSQL) so two runs at once do not wrap the same row twice."""
     after = 0
     while True:
         failed: dict[int, str] = {}
