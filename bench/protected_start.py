@@ -12,7 +12,7 @@ the MPD, init segments and the first media segment, MSE; for a protected track a
 Each play starts from a freshly loaded page (a new dash.js, no MediaKeys or session left from the
 previous play) with the browser's HTTP cache emptied (CDP `Network.clearBrowserCache`); plays are
 interleaved (clear, protected, then protected, clear, ...) so load on this shared machine falls on both
-alike. Prints medians, p10–p90, the ratio of medians (target: protected <= 1.3x clear) and the load
+alike. Prints medians, p10-p90, the ratio of medians (target: protected <= 1.3x clear) and the load
 average.
 
     .venv/bin/python bench/protected_start.py [--plays 20]
@@ -86,7 +86,9 @@ def one_play(page: Page, cdp, base: str, track_id: int, bearer: str) -> float:  
     return ms
 
 
-def plays(page: Page, cdp, base: str, tracks: dict[str, list[int]], bearer: str, n: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def plays(
+    page: Page, cdp, base: str, tracks: dict[str, list[int]], bearer: str, n: int
+) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
     out: dict[str, list[float]] = {"clear": [], "protected": []}
     for i in range(n):
         order = ("clear", "protected") if i % 2 == 0 else ("protected", "clear")
@@ -98,11 +100,13 @@ def plays(page: Page, cdp, base: str, tracks: dict[str, list[int]], bearer: str,
 
 def _summary(name: str, values: list[float]) -> str:
     q = statistics.quantiles(values, n=10)
-    return f"  {name:10s} median {statistics.median(values):7.1f} ms  p10 {q[0]:7.1f}  p90 {q[-1]:7.1f}  (n={len(values)})"
+    median = statistics.median(values)
+    return f"  {name:10s} median {median:7.1f} ms  p10 {q[0]:7.1f}  p90 {q[-1]:7.1f}  (n={len(values)})"
 
 
 def _load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min; {os.cpu_count()} cores)"
 
 
 def main() -> None:

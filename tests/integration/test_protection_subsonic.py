@@ -39,7 +39,9 @@ def vault(world: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
             release_date=date(2025, 1, 1), genre="Ambient", track_number=n,
         )  # fmt: skip
         source = make_audio(tmp / f"{name}.flac", duration=6, seed=90 + n)
-        made[name] = accept_upload(c, InlineRunner(c), path=source, filename=f"{name}.flac", overrides=meta).id
+        made[name] = accept_upload(
+            c, InlineRunner(c), path=source, filename=f"{name}.flac", overrides=meta
+        ).id
         _grant(c, made[name], "stream", "download")
     admin = create_user(c.sessions, email="label@example.org", role="admin")
     state = world["app"].state.cadenza
@@ -70,7 +72,12 @@ def _auth(token: str) -> dict[str, str]:
 def _sessions_of(world: dict, track_id: int) -> int:
     world["state"].recorder.flush()
     with world["c"].sessions() as s:
-        return int(s.scalar(select(func.count()).select_from(PlaybackSession).where(PlaybackSession.track_id == track_id)) or 0)
+        return int(
+            s.scalar(
+                select(func.count()).select_from(PlaybackSession).where(PlaybackSession.track_id == track_id)
+            )
+            or 0
+        )
 
 
 @pytest.mark.parametrize("which", ["locked", "pending"])
@@ -135,7 +142,10 @@ def test_the_rest_api_hands_out_no_clear_file_of_a_protected_track(vault: dict) 
             assert "protected" in r.json()["reason"] and "web player" in r.json()["reason"]
             assert "location" not in r.headers
     r = httpx.get(f"{url}/api/tracks/{vault['clear']}/download", headers=_auth(vault["fan"]))
-    assert r.status_code == 307 and httpx.get(url + r.headers["location"]).content[:3] in (b"ID3", b"\xff\xfb")
+    assert r.status_code == 307 and httpx.get(url + r.headers["location"]).content[:3] in (
+        b"ID3",
+        b"\xff\xfb",
+    )
 
 
 def test_unprotecting_a_pending_track_gives_its_download_back_at_once(vault: dict) -> None:

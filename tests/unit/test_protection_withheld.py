@@ -59,4 +59,6 @@ def test_a_protected_track_gets_no_clear_file(media: service.TrackMedia) -> None
     assert grant.hls_url  # it still plays (encrypted, or clear until repackaged)
     for quality in ("mp3_320", "flac"):
         with pytest.raises(Forbidden, match="protected"):
-            service.authorize_download(media, track_id=7, listener=HIFI, territory=None, quality=quality, at=AT)
+            service.authorize_download(
+                media, track_id=7, listener=HIFI, territory=None, quality=quality, at=AT
+            )

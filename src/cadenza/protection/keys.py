@@ -19,10 +19,10 @@ answer only Clear Key, or nothing. Nothing here pretends to be Widevine or FairP
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
