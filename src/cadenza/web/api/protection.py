@@ -104,10 +104,6 @@ async def licence(request: Request) -> Response:
     state, user, ip = caller.state, caller.user, caller.ip
     settings = state.c.settings
     territory = state.geo.territory(ip)
-    # The body is read before any refusal: answering while the CDM's request body is still arriving
-    # made uvicorn close the connection with the body unread, and the browser saw a reset, not the 451
-    # (dash.js then reported no licence response at all; tests/e2e/test_dash_playback.py).
-    body = await read_body(request, limit=clearkey.MAX_REQUEST_BYTES, what="licence request")
     media = service.authorize_licence(
         await state.track_media.get_async(track_id),
         track_id=track_id,
@@ -118,7 +114,9 @@ async def licence(request: Request) -> Response:
         territory=territory,
         at=utcnow(),
     )
-    kids = clearkey.parse_request(body)
+    kids = clearkey.parse_request(
+        await read_body(request, limit=clearkey.MAX_REQUEST_BYTES, what="licence request")
+    )
     keys = state.c.keys.licence_keys(track_id=media.id, kids=kids) if state.c.keys else {}
     if not keys:
         return _json(
