@@ -56,6 +56,9 @@ window.timePlay = async (base, trackId, bearer) => {
   const answer = await fetch(`${base}/api/tracks/${trackId}/stream`,
                              {headers: {Authorization: 'Bearer ' + bearer}});
   const grant = await answer.json();
+  if (!answer.ok || !grant.dash_url) {
+    throw new Error(`no DASH grant (${answer.status}): ${JSON.stringify(grant)}`);
+  }
   const protection = grant.licence_url ? {'org.w3.clearkey': {
     serverURL: base + grant.licence_url, httpRequestHeaders: {Authorization: 'Bearer ' + bearer}}} : null;
   window.play(base + grant.dash_url, protection);
