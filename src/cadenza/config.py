@@ -175,8 +175,7 @@ class Ops(BaseModel):
 class Protection(BaseModel):
     """Content protection (protection/README in docs/delivery.md). Content keys are stored encrypted
     (AES-256-GCM) under a master key: `master_keys` maps key id to 32 bytes in base64, `active_master_key`
-    wraps new keys; every listed key still unwraps, so the master rotates with
-    `protection.keys.rewrap_all` (no CLI yet).
+    wraps new keys; every listed key still unwraps, so the master rotates with `cadenza keys rewrap`.
     Required in production; in dev and tests one is made once and kept in the data directory."""
 
     master_keys: dict[str, str] = Field(default_factory=dict)

@@ -27,13 +27,44 @@ _PAGE = """<!doctype html><html><body><audio id="a" controls></audio>
 <script>
 window.failures = [];
 window.licence = [];
+// What dash.js did about protection, in order (for a failing test's message).
+window.trace = [];
+document.getElementById('a').addEventListener(
+  'encrypted', (e) => window.trace.push('encrypted:' + e.initDataType));
+const PROTECTION_EVENTS = ['public_protectioncreated', 'public_keySystemAccessComplete',
+  'public_keySystemSelected', 'public_keySessionCreated', 'public_keyMessage', 'public_licenseRequestSending',
+  'public_licenseRequestComplete', 'public_keyAdded', 'public_keyError', 'public_keyStatusesChanged'];
 window.play = (url, protection) => {
   const player = dashjs.MediaPlayer().create();
   player.updateSettings({debug: {logLevel: 0}});
   player.on(dashjs.MediaPlayer.events.ERROR, (e) => window.failures.push(JSON.stringify(e.error || e)));
+  for (const name of PROTECTION_EVENTS) {
+    player.on(name, (e) => window.trace.push(
+      name.replace('public_', '') + (e && e.error ? ':' + (e.error.message || e.error) : '')));
+  }
   if (protection) player.setProtectionData(protection);
   player.initialize(document.getElementById('a'), url, true);
   window.player = player;
+};
+// Click-to-first-audio as the web player would spend it: the stream grant, then dash.js on its MPD (with
+// the Clear Key licence URL when the grant names one), until the element's first `playing`; in ms.
+window.timePlay = async (base, trackId, bearer) => {
+  const audio = document.getElementById('a');
+  const t0 = performance.now();
+  const playing = new Promise((resolve) =>
+    audio.addEventListener('playing', () => resolve(performance.now()), {once: true}));
+  const answer = await fetch(`${base}/api/tracks/${trackId}/stream`,
+                             {headers: {Authorization: 'Bearer ' + bearer}});
+  const grant = await answer.json();
+  if (!answer.ok || !grant.dash_url) {
+    throw new Error(`no DASH grant (${answer.status}): ${JSON.stringify(grant)}`);
+  }
+  const protection = grant.licence_url ? {'org.w3.clearkey': {
+    serverURL: base + grant.licence_url, httpRequestHeaders: {Authorization: 'Bearer ' + bearer}}} : null;
+  window.play(base + grant.dash_url, protection);
+  const timeout = new Promise((_, reject) => setTimeout(
+    () => reject(new Error('no playing event in 30 s: ' + window.failures.join('; '))), 30000));
+  return (await Promise.race([playing, timeout])) - t0;
 };
 window.playHls = (url, licence, bearer) => {
   const config = licence ? {
@@ -65,7 +96,9 @@ def missing() -> str | None:
 
 
 def open_page(context, base: str):  # type: ignore[no-untyped-def]
-    """A page at `base` + PAGE_PATH with dash.js loaded and `window.play(url, protection)` defined."""
+    """A page at `base` + PAGE_PATH with dash.js loaded and `window.play(url, protection)`,
+    `window.playHls(url, licence, bearer)` and `window.timePlay(base, track_id, bearer)` (bench/
+    protected_start.py) defined."""
     page = context.new_page()
     page.route(
         base + PAGE_PATH,

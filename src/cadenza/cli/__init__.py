@@ -1,5 +1,5 @@
 """The `cadenza` command: serve, import, reprocess, migrate, worker, user, playlist, search, royalties,
-storage."""
+storage, keys."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cadenza.cli.keys import app as keys_app
 from cadenza.cli.playlists import playlist_app
 from cadenza.cli.repackage import repackage
 from cadenza.cli.reprocess import reprocess
@@ -28,6 +29,7 @@ app.add_typer(playlist_app, name="playlist")
 app.add_typer(search_app, name="search")
 app.add_typer(royalties_app, name="royalties")
 app.add_typer(storage_app, name="storage")
+app.add_typer(keys_app, name="keys")
 app.command("reprocess")(reprocess)
 app.command("repackage")(repackage)
 console = Console()

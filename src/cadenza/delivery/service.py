@@ -21,6 +21,7 @@ from cadenza.config import Delivery
 from cadenza.delivery import replaygain, signing
 from cadenza.delivery.start import StartInline, StartPieces, inline, master_key
 from cadenza.errors import CadenzaError, Forbidden, InvalidInput, NotFound
+from cadenza.protection.models import ProtectionPolicy
 from cadenza.rights import policy
 from cadenza.rights.models import TrackRight
 from cadenza.royalties.recorder import NewSession, new_session
@@ -43,6 +44,15 @@ class TrackMedia:
     hifi_unavailable_reason: str | None
     rights: tuple[policy.Right, ...]
     protected: bool = False  # its CMAF segments are published encrypted (cenc); licences via Clear Key
+    # An administrator protects it (`protection_policies`). Until `cadenza repackage` encrypts its media
+    # (`protected`), the clear HLS still plays, but no clear file leaves for keeps: no MP3/FLAC URL or
+    # download, and OpenSubsonic refuses it, as for a protected one (docs/delivery.md).
+    protection_set: bool = False
+
+    @property
+    def withheld(self) -> bool:
+        """Protected by policy or by its published media: no clear progressive file, no Subsonic."""
+        return self.protected or self.protection_set
 
 
 @dataclass(frozen=True)
@@ -80,9 +90,18 @@ class StreamGrant:
 # as running it, and the track cache runs them for every batch it refreshes. Which tracks may be streamed
 # at all is `catalog.visibility`'s rule (not ready, taken down, deleted: none), stated there only.
 _IDS = bindparam("ids", expanding=True)
-_READY_TRACKS = select(
-    Track.id, Track.media_prefix, Track.duration_sec, Track.waveform_key, Track.hifi_unavailable_reason
-).where(Track.id.in_(_IDS), listable_track())
+_READY_TRACKS = (
+    select(
+        Track.id,
+        Track.media_prefix,
+        Track.duration_sec,
+        Track.waveform_key,
+        Track.hifi_unavailable_reason,
+        ProtectionPolicy.protected.label("protection_set"),
+    )
+    .outerjoin(ProtectionPolicy, ProtectionPolicy.track_id == Track.id)
+    .where(Track.id.in_(_IDS), listable_track())
+)
 _VARIANTS = select(
     TrackVariant.track_id, TrackVariant.quality, TrackVariant.storage_key, TrackVariant.container
 ).where(TrackVariant.track_id.in_(_IDS))
@@ -120,6 +139,7 @@ def load_track_media(session: Session, *, track_ids: list[int]) -> dict[int, Tra
             hifi_unavailable_reason=r.hifi_unavailable_reason,
             rights=tuple(rights[r.id]),
             protected=r.id in protected,
+            protection_set=bool(r.protection_set),
         )
         for r in rows
     }
@@ -178,8 +198,8 @@ def authorize_stream(
         territory=territory,
         duration_sec=media.duration_sec,
         hls_url=url(master_key(media.media_prefix), start_ttl),
-        mp3_url=url(mp3, long_ttl) if mp3 and may_download else None,
-        flac_url=url(flac, long_ttl) if flac and listener.tier == Tier.hifi else None,
+        mp3_url=url(mp3, long_ttl) if mp3 and may_download and not media.withheld else None,
+        flac_url=url(flac, long_ttl) if flac and listener.tier == Tier.hifi and not media.withheld else None,
         waveform_url=url(media.waveform_key, long_ttl) if media.waveform_key else None,
         expires_at=int(t0 + start_ttl),
         hifi_unavailable_reason=media.hifi_unavailable_reason,
@@ -246,6 +266,10 @@ def authorize_licence(
 
 
 DOWNLOADS = {"mp3_320": ".mp3", "flac": ".flac"}
+PROTECTED_REASON = (
+    "track {track_id} is protected: it is delivered only encrypted, to Cadenza's web player "
+    "(DASH/HLS with a Clear Key licence); it has no download"
+)
 
 
 def authorize_download(
@@ -258,11 +282,14 @@ def authorize_download(
     at: datetime,
 ) -> str:
     """The storage key of a file the listener may download: a live `download` right in their territory,
-    and the hi-fi tier for FLAC."""
+    and the hi-fi tier for FLAC. Never for a protected track (`TrackMedia.withheld`), even while its
+    clear files are still published: a download is a clear copy for keeps."""
     if quality not in DOWNLOADS:
         raise InvalidInput(f"quality must be one of {', '.join(DOWNLOADS)}")
     if media is None:
         raise NotFound(f"track {track_id} not found")
+    if media.withheld:
+        raise Forbidden(PROTECTED_REASON.format(track_id=track_id))
     if not policy.has_right(media.rights, right_type="download", territory=territory, at=at):
         raise NotAvailable("this track may not be downloaded in your territory")
     if quality == "flac" and listener.tier != Tier.hifi:

@@ -173,11 +173,15 @@ def encrypt_segment(segment: bytes, *, key: bytes, iv_start: int | None = None) 
     """The protected media segment (styp, sidx, one moof + mdat) for a clear CMAF media segment.
 
     IVs are 8 bytes: a random 64-bit start per segment, then one more per sample, so no (key, counter
-    block) pair repeats (a counter runs in the low 8 bytes, within a sample)."""
+    block) pair repeats (a counter runs in the low 8 bytes, within a sample). A segment with no fragment
+    at all (a bare `styp`: ffmpeg 5.1's segmenter leaves one after the last FLAC fragment, outside the
+    playlist) holds no sample, so there is nothing to encrypt: it is returned as it is."""
     if len(key) != 16:
         raise CencError("a content key is 16 bytes")
     boxes = _parse(segment)
     types = [b.type for b in boxes]
+    if types[:1] == [b"styp"] and set(types) <= {b"styp", b"sidx"}:
+        return segment
     if types.count(b"moof") != 1 or types.count(b"mdat") != 1 or types.index(b"moof") > types.index(b"mdat"):
         raise CencError(f"expected one moof then one mdat, found {[t.decode() for t in types]}")
     moof = boxes[types.index(b"moof")]

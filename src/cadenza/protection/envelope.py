@@ -3,7 +3,8 @@
 The database holds only wrapped keys; the master keys live in configuration (a secret store in
 production). The track id and KID are the associated data, so a wrapped key copied onto another row
 does not unwrap. Several master keys can be configured: the active one wraps, any one unwraps, so the
-master rotates by re-wrapping (`protection.keys.rewrap_all`; no CLI yet) without touching media."""
+master rotates by re-wrapping (`cadenza keys rewrap`, `protection.keys.rewrap_batches`) without
+touching media."""
 
 from __future__ import annotations
 

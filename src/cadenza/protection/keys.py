@@ -21,11 +21,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.db.base import utcnow
@@ -129,16 +130,89 @@ class LocalKeyProvider:
         return TrackKey(kid, key)
 
 
+@dataclass(frozen=True)
+class RewrapBatch:
+    """One committed step of a master-key rotation: the rows looked at (ids up to `last_id`), how many
+    were re-wrapped, and those that did not open (content key id → reason), left as they were."""
+
+    last_id: int
+    rewrapped: int
+    failed: dict[int, str]
+
+
+def rewrap_pending(sessions: sessionmaker[Session], *, target: str) -> dict[str, int]:
+    """How many content keys are wrapped under each master key other than `target` (what is left)."""
+    with sessions() as s:
+        rows = s.execute(
+            select(ContentKey.master_key_id, func.count())
+            .where(ContentKey.master_key_id != target)
+            .group_by(ContentKey.master_key_id)
+        )
+        return {master_id: int(n) for master_id, n in rows}
+
+
+def rewrap_batches(
+    sessions: sessionmaker[Session],
+    masters: envelope.MasterKeys,
+    *,
+    batch: int = 500,
+    dry_run: bool = False,
+) -> Iterator[RewrapBatch]:
+    """Re-wrap every content key not under `masters.active`, `batch` rows per transaction, in id order.
+
+    Each batch commits on its own, so a stopped run has lost at most one batch and a second run picks
+    up what is still under an old master (it selects by master id, not by position). With `dry_run`
+    every row is unwrapped (so the real run's failures show) in a read-only session and nothing is
+    written. A row that does not open (its master key not configured, or tampered) is reported and
+    skipped, never half-written: the key and its wrapping change in one UPDATE. Rows are locked (`FOR
+    UPDATE`, PostgreSQL) so two runs at once do not wrap the same row twice."""
+    after = 0
+    while True:
+        failed: dict[int, str] = {}
+        done = 0
+        with _session(sessions, dry_run=dry_run) as s:
+            query = (
+                select(ContentKey)
+                .where(ContentKey.master_key_id != masters.active, ContentKey.id > after)
+                .order_by(ContentKey.id)
+                .limit(batch)
+            )
+            rows = list(s.scalars(query if dry_run else query.with_for_update()))
+            if not rows:
+                return
+            for row in rows:
+                kid = bytes.fromhex(row.kid)
+                try:
+                    key = envelope.unwrap(
+                        masters,
+                        master_id=row.master_key_id,
+                        track_id=row.track_id,
+                        kid=kid,
+                        wrapped=row.wrapped,
+                    )
+                except envelope.UnwrapError as exc:
+                    failed[row.id] = f"track {row.track_id}, kid {row.kid}: {exc}"
+                    continue
+                if not dry_run:
+                    row.master_key_id, row.wrapped = envelope.wrap(
+                        masters, track_id=row.track_id, kid=kid, key=key
+                    )
+                done += 1
+            after = rows[-1].id
+        yield RewrapBatch(last_id=after, rewrapped=done, failed=failed)
+
+
+def _session(sessions: sessionmaker[Session], *, dry_run: bool) -> AbstractContextManager[Session]:
+    return sessions() if dry_run else transaction(sessions)
+
+
 def rewrap_all(sessions: sessionmaker[Session], masters: envelope.MasterKeys) -> int:
     """Re-wrap every content key under the active master key (master-key rotation); returns how many
-    changed. Media and KIDs stay as they are; the old master key can be removed afterwards."""
+    changed. Media and KIDs stay as they are; the old master key can be removed afterwards. `cadenza keys
+    rewrap` runs the same in batches with a progress bar; a key that does not open raises here."""
     changed = 0
-    with transaction(sessions) as s:
-        for row in s.scalars(select(ContentKey).where(ContentKey.master_key_id != masters.active)):
-            kid = bytes.fromhex(row.kid)
-            key = envelope.unwrap(
-                masters, master_id=row.master_key_id, track_id=row.track_id, kid=kid, wrapped=row.wrapped
-            )
-            row.master_key_id, row.wrapped = envelope.wrap(masters, track_id=row.track_id, kid=kid, key=key)
-            changed += 1
+    for step in rewrap_batches(sessions, masters):
+        if step.failed:
+            raise envelope.UnwrapError("; ".join(step.failed.values()))
+        changed += step.rewrapped
     return changed

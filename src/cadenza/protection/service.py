@@ -7,13 +7,24 @@ from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Track
 from cadenza.db.base import utcnow
+from cadenza.db.engine import after_commit
 from cadenza.errors import NotFound
 from cadenza.protection.models import ProtectionPolicy
+from cadenza.rights.service import TrackCache
 
 
-def set_policy(session: Session, *, track_id: int, protected: bool, by_user: int | None) -> ProtectionPolicy:
+def set_policy(
+    session: Session,
+    *,
+    track_id: int,
+    protected: bool,
+    by_user: int | None,
+    caches: TrackCache | None = None,
+) -> ProtectionPolicy:
     """Record the policy. A track already published clear is re-packaged encrypted by `cadenza
-    repackage` (no re-encode); a track ingested after this is encrypted at its transcode stage."""
+    repackage` (no re-encode); a track ingested after this is encrypted at its transcode stage. From
+    the commit on, no clear download of it is handed out (`delivery.service.TrackMedia.withheld`): the
+    track's cached delivery facts are dropped then (other processes: within their TTL)."""
     if session.get(Track, track_id) is None:
         raise NotFound(f"track {track_id} not found")
     policy = session.get(ProtectionPolicy, track_id)
@@ -24,6 +35,9 @@ def set_policy(session: Session, *, track_id: int, protected: bool, by_user: int
     policy.updated_by = by_user
     policy.updated_at = utcnow()
     session.flush()
+    if caches is not None:
+        drop = caches.drop
+        after_commit(session, lambda: drop(track_id))
     return policy
 
 

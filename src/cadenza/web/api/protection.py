@@ -37,9 +37,12 @@ class PolicyOut(BaseModel):
 @admin.put("/{track_id}/protection", response_model=PolicyOut)
 async def set_protection(track_id: Id, body: PolicyIn, state: AppState, user: AdminUser) -> PolicyOut:
     """Protect (or unprotect) a track. Uploads after this are encrypted at ingest; media already
-    published is re-packaged by `cadenza repackage` (no re-encode)."""
+    published is re-packaged by `cadenza repackage` (no re-encode). Downloads and OpenSubsonic stop at
+    once; until the repackage, the web player still plays the clear HLS/DASH."""
     with transaction(state.c.sessions) as s:
-        protection.set_policy(s, track_id=track_id, protected=body.protected, by_user=user.id)
+        protection.set_policy(
+            s, track_id=track_id, protected=body.protected, by_user=user.id, caches=state.track_media
+        )
     media = await state.track_media.get_async(track_id)
     return PolicyOut(
         track_id=track_id, protected=body.protected, published_protected=bool(media and media.protected)

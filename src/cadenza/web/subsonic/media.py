@@ -8,7 +8,12 @@ ingest (no transcoding at request time), which `web.media` (or nginx) serves wit
 right); otherwise the HLS master playlist (clients built on ffmpeg/mpv/ExoPlayer play it). `maxBitRate`
 below 320 cannot be honoured by a progressive file (AAC renditions exist only as HLS): it selects HLS.
 Opening a stream does not count a play: it opens a playback session, which `scrobble` credits under the
-counting rules (`royalties.scrobbles`)."""
+counting rules (`royalties.scrobbles`).
+
+A protected track (`TrackMedia.withheld`: encrypted, or protected by an administrator and not yet
+repackaged) is refused by `stream` and `download` with error 50 and a message naming the web player:
+a Subsonic app can neither fetch a Clear Key licence nor decrypt `cenc` segments, and it must never be
+handed a clear file. `getSong` and the lists keep showing it."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from cadenza.db.engine import reading
 from cadenza.delivery import service, signing
 from cadenza.royalties import scrobbles
 from cadenza.web.subsonic import ids
-from cadenza.web.subsonic.envelope import MISSING_PARAMETER, NOT_FOUND, SubsonicError
+from cadenza.web.subsonic.envelope import MISSING_PARAMETER, NOT_AUTHORIZED, NOT_FOUND, SubsonicError
 from cadenza.web.subsonic.registry import Call, method
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,20 @@ def _media(call: Call, track_id: int) -> service.TrackMedia | None:
     return cache.get(track_id) or cache.load_now([track_id]).get(track_id)
 
 
+PROTECTED = (
+    "this track is protected (encrypted, with a Clear Key licence): Subsonic apps cannot play or "
+    "download it; play it in Cadenza's web player"
+)
+
+
+def _playable_media(call: Call, track_id: int) -> service.TrackMedia | None:
+    """The track's media, refused with error 50 when protected (before any session or URL is made)."""
+    media = _media(call, track_id)
+    if media is not None and media.withheld:
+        raise SubsonicError(NOT_AUTHORIZED, PROTECTED)
+    return media
+
+
 def _listener(call: Call) -> service.Listener:
     return service.Listener(call.principal.id, call.principal.tier)
 
@@ -48,7 +67,7 @@ def stream(call: Call) -> Response:
     max_rate = call.params.integer("maxBitRate", default=0, lo=0, hi=100_000) or 0
     state, settings = call.state, call.state.c.settings
     grant, playback = service.authorize_stream(
-        _media(call, track_id),
+        _playable_media(call, track_id),
         track_id=track_id,
         listener=_listener(call),
         ip=call.ip,
@@ -74,7 +93,7 @@ def download(call: Call) -> Response:
     track_id = ids.parse(call.params.required("id"), ids.SONG)
     state, settings = call.state, call.state.c.settings
     key = service.authorize_download(
-        _media(call, track_id),
+        _playable_media(call, track_id),
         track_id=track_id,
         listener=_listener(call),
         territory=state.geo.territory(call.ip),
