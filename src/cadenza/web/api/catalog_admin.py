@@ -34,7 +34,7 @@ class TakeDownIn(BaseModel):
     )
 
 
-class MoveIn(BaseModel):
+class TrackMoveIn(BaseModel):
     """Either `release_id` (an existing release), or `release_title` (and optionally `artist_id`): the
     artist's release of that title, made if they have none (default artist: the track's first)."""
 
@@ -45,7 +45,7 @@ class MoveIn(BaseModel):
     artist_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
     @model_validator(mode="after")
-    def _one_target(self) -> MoveIn:
+    def _one_target(self) -> TrackMoveIn:
         if (self.release_id is None) == (self.release_title is None):
             raise ValueError("give either release_id or release_title")
         if self.artist_id is not None and self.release_title is None:
@@ -71,7 +71,7 @@ def reinstate(track_id: Id, state: AppState) -> TrackOut:
 
 
 @router.post("/tracks/{track_id}/move", response_model=TrackOut, responses=_CHANGES)
-def move(track_id: Id, body: MoveIn, state: AppState) -> TrackOut:
+def move(track_id: Id, body: TrackMoveIn, state: AppState) -> TrackOut:
     """Put a track on another release; the album loudness of both releases is computed again."""
     with transaction(state.c.sessions) as s:
         if body.release_title is not None:
