@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,6 +86,8 @@ class Release(Base):
     __table_args__ = (
         CheckConstraint("upc IS NULL OR length(upc) BETWEEN 12 AND 14", name="upc_length"),
         Index("ix_releases_artist_id", "artist_id"),  # an artist's albums; visibility of artists
+        Index("ix_releases_created_at_id", "created_at", "id"),  # album lists: newest, byGenre
+        Index("ix_releases_lower_title_id", text("lower(title)"), "id"),  # album lists: by name
     )
 
 

@@ -3,8 +3,10 @@ length and plays of the tracks the viewer may see), one page in id order in one 
 OpenSubsonic client's full sync (`search3` with an empty query pages 500 albums at a time).
 
 `browse.release_page` then `browse.releases` took two statements and bound the page's 500 ids as an
-array; here the page's ids are chosen in a subquery (after the id `after` when the caller knows where the
-previous page ended, keyset, else from `offset`) and its tracks aggregated in the same statement. The
+array; here the page's ids are chosen in a CTE (after the id `after` when the caller knows where the
+previous page ended, keyset, else from `offset`) and its tracks aggregated in the same statement, read
+as one range of release ids (on PostgreSQL 4.8 ms for a page of 500 at 100k tracks, against 8.4 ms for a
+join of 5,000 track rows sorted by every grouped column, EXPLAIN ANALYZE; bench/subsonic_sync.py). The
 visibility of releases and of the tracks counted is `catalog.visibility`'s: a release with no track the
 viewer may see is left out, as `browse.releases` leaves it out."""
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import visibility
@@ -48,29 +50,39 @@ def page(
 
 
 def _page(listed: ColumnElement[bool], counted: ColumnElement[bool]) -> Select[Any]:
-    ids = (
+    page = (
         select(Release.id)
         .where(listed, Release.id > bindparam("after"))
         .order_by(Release.id)
         .offset(bindparam("offset"))
         .limit(bindparam("size"))
-        .subquery("page")
+        .cte("page")
+    )
+    # The page is a run of consecutive listed ids: its tracks are one range of `ix_tracks_release_id`
+    # and its releases one range of the primary key, read once and aggregated per release (no join of
+    # 5,000 rows then sorted by every column grouped on, no scan of every release to hash-join 500).
+    bounds = select(func.min(page.c.id).label("lo"), func.max(page.c.id).label("hi")).cte("bounds")
+    stats = (
+        select(
+            Track.release_id,
+            func.count(Track.id).label("n"),
+            func.coalesce(func.sum(Track.duration_sec), 0.0).label("d"),
+            func.coalesce(func.sum(Track.play_count), 0).label("p"),
+            func.max(Track.genre).label("g"),
+        )
+        .where(Track.release_id.between(bounds.c.lo, bounds.c.hi), counted)
+        .group_by(Track.release_id)
+        .subquery("stats")
     )
     facts = (
         Release.id, Release.title, Release.artist_id, Artist.name, Release.release_date, Release.created_at,
     )  # fmt: skip
     return (
-        select(
-            *facts,
-            func.count(Track.id),
-            func.coalesce(func.sum(Track.duration_sec), 0.0),
-            func.coalesce(func.sum(Track.play_count), 0),
-            func.max(Track.genre),
-        )
-        .select_from(ids)
-        .join(Release, Release.id == ids.c.id)
+        select(*facts, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
+        .select_from(page)
+        .join(bounds, true())
+        .join(Release, and_(Release.id == page.c.id, Release.id.between(bounds.c.lo, bounds.c.hi)))
+        .join(stats, stats.c.release_id == page.c.id)
         .outerjoin(Artist, Artist.id == Release.artist_id)
-        .join(Track, and_(Track.release_id == Release.id, counted))
-        .group_by(*facts)
-        .order_by(Release.id)
+        .order_by(page.c.id)
     )
