@@ -126,7 +126,7 @@ def test_work_dirs_go_with_their_tracks_and_stay_while_they_process(c: Collabora
 
     gone = {name for name, path in dirs.items() if not path.exists()}
     assert gone == {"ready", "failed", "taken_down", "deleted", "missing"}  # only processing tracks resume
-    assert (report.work_dirs_removed, report.work_dirs_kept) == (4, 2)  # processing, recent
+    assert (report.work_dirs_removed, report.work_dirs_kept) == (5, 2)  # processing, recent
     assert (dirs["processing"] / "0123456789abcdef" / "transcode.json").exists()  # intact, to resume
     later = clean_leftovers(c, clock=lambda: time.time() + hour)
     assert later.work_dirs_removed == 1 and not dirs["recent"].exists()
