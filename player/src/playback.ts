@@ -103,6 +103,9 @@ class Player {
     const seq = ++this.loadSeq;
     this.ensureGraph(); // inside the listener's gesture, so that the context may start
     if (this.engine?.jumpTo(track.id)) {
+      // At its start now: "previous" pressed at once must go back a track, not restart this one (the
+      // position would otherwise be the last track's until the next timeupdate).
+      update({ position: 0 });
       void this.audio.play().catch(() => {}); // prefetched: its audio is already in the buffer
       return;
     }

@@ -360,12 +360,17 @@ def test_the_queue_moves_by_drag_and_keyboard_and_follows_the_listener_to_anothe
     first.get_by_role("button", name="Queue", exact=True).click()
     queue = first.get_by_role("list", name="Queued tracks").locator("li")
     expect(queue).to_have_count(3)
+    first.wait_for_function("document.querySelector('audio').currentTime > 0.2")  # Wombat Morning plays
     # Keyboard: Platypus Dive up one; drag: Quokka Smile dropped below the last row.
     first.get_by_role("button", name="Move Platypus Dive up").click()
     expect(queue.nth(1)).to_contain_text("Platypus Dive")
     queue.nth(2).drag_to(queue.nth(0), target_position={"x": 100, "y": 2})
     expect(queue.nth(0)).to_contain_text("Quokka Smile")
-    expect(queue.nth(1)).to_have_class("playing")  # Wombat Morning still playing, now second
+    rows_now = "Array.from(document.querySelectorAll('.queue-list li')).map(li => li.className + ':' + li.textContent)"
+    try:
+        expect(queue.nth(1)).to_have_class("playing")  # Wombat Morning still playing, now second
+    except AssertionError:
+        raise AssertionError(f"queue after the drag: {first.evaluate(rows_now)}") from None
     # Play on: the track playing (Wombat Morning, 14 s) to past 5 s, then pause.
     first.wait_for_function("document.querySelector('audio').currentTime > 5.5", timeout=20_000)
     first.get_by_role("button", name="Pause", exact=True).click()
