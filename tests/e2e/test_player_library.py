@@ -366,7 +366,9 @@ def test_the_queue_moves_by_drag_and_keyboard_and_follows_the_listener_to_anothe
     expect(queue.nth(1)).to_contain_text("Platypus Dive")
     queue.nth(2).drag_to(queue.nth(0), target_position={"x": 100, "y": 2})
     expect(queue.nth(0)).to_contain_text("Quokka Smile")
-    rows_now = "Array.from(document.querySelectorAll('.queue-list li')).map(li => li.className + ':' + li.textContent)"
+    rows_now = (
+        "[...document.querySelectorAll('.queue-list li')].map(li => li.className + ':' + li.textContent)"
+    )
     try:
         expect(queue.nth(1)).to_have_class("playing")  # Wombat Morning still playing, now second
     except AssertionError:
