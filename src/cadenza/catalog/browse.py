@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Row, Subquery, and_, func, select
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import visibility
@@ -54,6 +54,35 @@ class ReleaseFacts:
     duration_sec: float
     play_count: int
     genre: str | None
+
+
+# The release columns of `ReleaseFacts`, then `release_stats`' four: the order `release_facts` reads.
+RELEASE_COLUMNS = (
+    Release.id, Release.title, Release.artist_id, Artist.name, Release.release_date, Release.created_at,
+)  # fmt: skip
+
+
+def release_stats(tracks: ColumnElement[bool], name: str = "stats") -> Subquery:
+    """Per release, over the tracks `tracks` selects: how many (n), their length (d), plays (p) and a
+    genre (g)."""
+    return (
+        select(
+            Track.release_id,
+            func.count(Track.id).label("n"),
+            func.coalesce(func.sum(Track.duration_sec), 0.0).label("d"),
+            func.coalesce(func.sum(Track.play_count), 0).label("p"),
+            func.max(Track.genre).label("g"),
+        )
+        .where(tracks)
+        .group_by(Track.release_id)
+        .subquery(name)
+    )
+
+
+def release_facts(row: Row[Any] | tuple[Any, ...]) -> ReleaseFacts:
+    """A row of `RELEASE_COLUMNS` then `release_stats`' n, d, p, g."""
+    i, title, artist_id, name, day, created, n, d, p, g = row
+    return ReleaseFacts(i, title, artist_id, name, day, created, int(n), float(d), int(p), g)
 
 
 @dataclass(frozen=True)
@@ -123,30 +152,13 @@ def releases(session: Session, *, viewer: Viewer, release_ids: Sequence[int]) ->
     ids = list(dict.fromkeys(release_ids))
     if not ids:
         return []
-    stats = (
-        select(
-            Track.release_id,
-            func.count(Track.id).label("n"),
-            func.coalesce(func.sum(Track.duration_sec), 0.0).label("d"),
-            func.coalesce(func.sum(Track.play_count), 0).label("p"),
-            func.max(Track.genre).label("g"),
-        )
-        .where(one_of(session, Track.release_id, ids), visibility.track_condition(viewer))
-        .group_by(Track.release_id)
-        .subquery()
-    )
+    stats = release_stats(and_(one_of(session, Track.release_id, ids), visibility.track_condition(viewer)))
     rows = session.execute(  # plain columns, no ORM entities (a sync page asks for 500)
-        select(
-            Release.id, Release.title, Release.artist_id, Artist.name, Release.release_date,
-            Release.created_at, stats.c.n, stats.c.d, stats.c.p, stats.c.g,
-        )
+        select(*RELEASE_COLUMNS, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
         .join(stats, stats.c.release_id == Release.id)
         .outerjoin(Artist, Artist.id == Release.artist_id)
-    ).all()  # fmt: skip
-    found = {
-        i: ReleaseFacts(i, title, artist_id, name, day, created, int(n), float(d), int(p), g)
-        for i, title, artist_id, name, day, created, n, d, p, g in rows
-    }
+    ).all()
+    found = {row[0]: release_facts(row) for row in rows}
     return [found[i] for i in ids if i in found]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, tru
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import visibility
-from cadenza.catalog.browse import ReleaseFacts
+from cadenza.catalog.browse import RELEASE_COLUMNS, ReleaseFacts, release_facts, release_stats
 from cadenza.catalog.models import Artist, Release, Track
 from cadenza.catalog.song_rows import built_once
 from cadenza.catalog.visibility import Viewer
@@ -43,10 +43,7 @@ def page(
         lambda _d, _v: _page(listed, counted),
     )
     params = {"after": after or 0, "offset": 0 if after is not None else offset, "size": size}
-    return [
-        ReleaseFacts(i, title, artist_id, name, day, created, int(n), float(d), int(p), g)
-        for i, title, artist_id, name, day, created, n, d, p, g in session.connection().execute(stmt, params)
-    ]
+    return [release_facts(row) for row in session.connection().execute(stmt, params)]
 
 
 def _page(listed: ColumnElement[bool], counted: ColumnElement[bool]) -> Select[Any]:
@@ -62,23 +59,9 @@ def _page(listed: ColumnElement[bool], counted: ColumnElement[bool]) -> Select[A
     # and its releases one range of the primary key, read once and aggregated per release (no join of
     # 5,000 rows then sorted by every column grouped on, no scan of every release to hash-join 500).
     bounds = select(func.min(page.c.id).label("lo"), func.max(page.c.id).label("hi")).cte("bounds")
-    stats = (
-        select(
-            Track.release_id,
-            func.count(Track.id).label("n"),
-            func.coalesce(func.sum(Track.duration_sec), 0.0).label("d"),
-            func.coalesce(func.sum(Track.play_count), 0).label("p"),
-            func.max(Track.genre).label("g"),
-        )
-        .where(Track.release_id.between(bounds.c.lo, bounds.c.hi), counted)
-        .group_by(Track.release_id)
-        .subquery("stats")
-    )
-    facts = (
-        Release.id, Release.title, Release.artist_id, Artist.name, Release.release_date, Release.created_at,
-    )  # fmt: skip
+    stats = release_stats(and_(Track.release_id.between(bounds.c.lo, bounds.c.hi), counted))
     return (
-        select(*facts, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
+        select(*RELEASE_COLUMNS, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
         .select_from(page)
         .join(bounds, true())
         .join(Release, and_(Release.id == page.c.id, Release.id.between(bounds.c.lo, bounds.c.hi)))
