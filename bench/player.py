@@ -35,8 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from start_probe import CLICK_PROBE, FOUR_G  # noqa: E402
 
 from audio import make_audio  # noqa: E402
 from cadenza.bootstrap import App, build_collaborators  # noqa: E402
@@ -55,7 +57,6 @@ CHROMIUM = os.environ.get("CADENZA_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
 EMAIL, PASSWORD = "listener@example.org", "correct horse battery"  # conftest.create_user's password
-FOUR_G = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 10e6 / 8}
 TITLES = ["Bench Track A", "Bench Track B", "Bench Track C", "Bench Track D"]
 HOVER_MS = 300  # pointer resting on a button before the click: a typical, unhurried reach
 BASELINE = "baseline-0000.m4a"  # an asset-shaped name: served by /assets/ like the player's own files
@@ -68,15 +69,6 @@ new MutationObserver((_, obs) => {
   }
 }).observe(document, { childList: true, subtree: true });
 """
-# Click time (capture phase, before the app's handler) and the audio's first `playing`.
-CLICK_PROBE = """() => {
-  window.__click = null; window.__playing = null;
-  performance.clearResourceTimings();
-  const now = () => performance.now();
-  document.addEventListener('click', () => { window.__click ??= now(); }, { capture: true, once: true });
-  const audio = document.querySelector('audio');
-  audio.addEventListener('playing', () => { window.__playing ??= now(); }, { once: true });
-}"""
 # What the page fetched for the play, relative to the click (negative: before it, i.e. on hover). An entry
 # is written when the response's last byte is in: the first segment's, appended as it arrives, may come
 # after the audio started, so the bench waits for it.

@@ -91,8 +91,9 @@ def cadenza_site(tmp: Path, uploads: list[Upload], **settings: Any) -> Iterator[
 
 
 @contextmanager
-def signed_in_page(base: str) -> Iterator[Page]:
-    """A Chromium page on the player, signed in; page errors collected in `page.errors`."""
+def signed_in_page(base: str, *, on_tracks: bool = False) -> Iterator[Page]:
+    """A Chromium page on the player, signed in (on the Tracks screen if `on_tracks`); page errors
+    collected in `page.errors`."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         # No service worker: the engine tests measure the network (CDP throttling does not reach a
@@ -108,6 +109,9 @@ def signed_in_page(base: str) -> Iterator[Page]:
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="New tracks")).to_be_visible()
         page.errors = errors  # type: ignore[attr-defined]
+        if on_tracks:
+            page.goto(base + "/#/tracks")
+            expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
         try:
             yield page
         finally:
@@ -173,6 +177,20 @@ START_TAP = """async (source) => {
     if (audio.paused || audio.seeking) return;
     cap.clock.push([ctx.currentTime * ctx.sampleRate, audio.currentTime]);
   });
+  // Everything heard so far, once the worklet has flushed: its chunks (each with the context frame it
+  // starts at) and their samples end to end. The tap stops listening.
+  cap.collect = async () => {
+    node.port.postMessage('flush');
+    const t0 = performance.now();
+    while (!cap.chunks.some(c => c.flushed) && performance.now() - t0 < 5000) {
+      await new Promise(r => setTimeout(r, 20));
+    }
+    node.disconnect();
+    const chunks = cap.chunks.filter(c => c.data.length);
+    const x = new Float32Array(chunks.reduce((s, c) => s + c.data.length, 0));
+    let o = 0; for (const c of chunks) { x.set(c.data, o); o += c.data.length; }
+    return { chunks, x };
+  };
   out.connect(node);
   node.connect(ctx.destination);  // pulled by the graph (it writes silence)
   window.__tap = cap;
@@ -188,13 +206,8 @@ START_TAP = """async (source) => {
 # changed, which a busy main thread makes late; the title's frame is reported beside it.
 MEASURE_TAP = """async ([quiet, freq, joinTitle]) => {
   const cap = window.__tap;
-  cap.node.port.postMessage('flush');
-  const t0 = performance.now();
-  while (!cap.chunks.some(c => c.flushed) && performance.now() - t0 < 5000) {
-    await new Promise(r => setTimeout(r, 20));
-  }
-  cap.node.disconnect();
-  const chunks = cap.chunks.filter(c => c.data.length);
+  const { chunks, x } = await cap.collect();
+  const n = x.length;
   // Context frames the graph did not render at all (the frame counter jumps; seen once, right after the
   // context starts, on a loaded machine): nothing was pulled from the media element then, so the tap
   // still holds every sample that played, in order. Reported, not a loss.
@@ -203,9 +216,6 @@ MEASURE_TAP = """async ([quiet, freq, joinTitle]) => {
     skipped += Math.abs(chunks[i].from - (chunks[i - 1].from + chunks[i - 1].data.length));
   }
   const start = chunks[0].from;
-  const n = chunks.reduce((s, c) => s + c.data.length, 0);
-  const x = new Float32Array(n);
-  let o = 0; for (const c of chunks) { x.set(c.data, o); o += c.data.length; }
   const mark = cap.marks.find(m => m.title === joinTitle);
   const offsets = cap.clock.map(([f, t]) => f - t * cap.rate).sort((a, b) => a - b);
   const offset = offsets[Math.floor(offsets.length / 2)];
@@ -265,16 +275,8 @@ def measure_tap(page: Page, *, join_title: str, freq: float, quiet: float = 0.01
 # near-silence and its mean level.
 SUMMARY_TAP = """async (quiet) => {
   const cap = window.__tap;
-  cap.node.port.postMessage('flush');
-  const t0 = performance.now();
-  while (!cap.chunks.some(c => c.flushed) && performance.now() - t0 < 5000) {
-    await new Promise(r => setTimeout(r, 20));
-  }
-  cap.node.disconnect();
-  const chunks = cap.chunks.filter(c => c.data.length);
-  const n = chunks.reduce((s, c) => s + c.data.length, 0);
-  const x = new Float32Array(n);
-  let o = 0; for (const c of chunks) { x.set(c.data, o); o += c.data.length; }
+  const { x } = await cap.collect();
+  const n = x.length;
   let first = 0; while (first < n && Math.abs(x[first]) < quiet) first++;
   let last = n - 1; while (last > first && Math.abs(x[last]) < quiet) last--;
   let run = 0, longest = 0, sum = 0;

@@ -44,9 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 @pytest.fixture
 def page(site: dict) -> Iterator[Page]:
-    with signed_in_page(site["base"]) as p:
-        p.goto(site["base"] + "/#/tracks")
-        expect(p.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+    with signed_in_page(site["base"], on_tracks=True) as p:
         yield p
 
 

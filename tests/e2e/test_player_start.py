@@ -12,21 +12,11 @@ from collections.abc import Iterator
 import pytest
 from player_world import Upload, cadenza_site, signed_in_page, start_tap, summary, tone
 from playwright.sync_api import Page, expect
+from start_probe import CLICK_PROBE, FOUR_G
 
 from audio import make_audio
 
 RATE = 44_100
-FOUR_G = {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 10e6 / 8}
-
-# The click's time (capture phase, before the app's handler) and the audio's first `playing`.
-PROBE = """() => {
-  window.__click = null; window.__playing = null;
-  performance.clearResourceTimings();
-  const now = () => performance.now();
-  document.addEventListener('click', () => { window.__click ??= now(); }, { capture: true, once: true });
-  const audio = document.querySelector('audio');
-  audio.addEventListener('playing', () => { window.__playing ??= now(); }, { once: true });
-}"""
 # The API and media requests of the page so far, in the order they started, relative to the click.
 REQUESTS = """() => performance.getEntriesByType('resource')
   .map((e) => ({ url: new URL(e.name), start: e.startTime - (window.__click ?? Infinity) }))
@@ -49,9 +39,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 @pytest.fixture
 def page(site: dict) -> Iterator[Page]:
-    with signed_in_page(site["base"]) as p:
-        p.goto(site["base"] + "/#/tracks")
-        expect(p.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+    with signed_in_page(site["base"], on_tracks=True) as p:
         yield p
 
 
@@ -68,7 +56,7 @@ def _first_segment(path: str) -> bool:
 
 
 def test_a_tap_asks_for_the_grant_then_the_first_segment_and_nothing_between(page: Page) -> None:
-    page.evaluate(PROBE)
+    page.evaluate(CLICK_PROBE)
     page.get_by_role("button", name="Play Start Tune A", exact=True).dispatch_event("click")  # no hover
     page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=20_000)
     requests = page.evaluate(REQUESTS)
@@ -86,7 +74,7 @@ def test_a_tap_asks_for_the_grant_then_the_first_segment_and_nothing_between(pag
 
 
 def test_a_hover_hands_the_click_its_grant_and_first_segment(page: Page) -> None:
-    page.evaluate(PROBE)
+    page.evaluate(CLICK_PROBE)
     button = page.get_by_role("button", name="Play Start Tune B", exact=True)
     button.hover()
     # the hover's grant and first segment have arrived (a resource entry is written when the body is in)
@@ -112,7 +100,7 @@ def test_a_first_segment_appended_as_it_arrives_on_4g_plays_without_a_gap(page: 
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", FOUR_G)
-    page.evaluate(PROBE)
+    page.evaluate(CLICK_PROBE)
     page.get_by_role("button", name="Play Start Tone", exact=True).dispatch_event("click")
     start_tap(page)  # the graph exists from the click on: the capture holds the start
     # past the first 6 s segment into the second, fetched on the level the measured throughput allows
