@@ -21,7 +21,6 @@ from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from cadenza.bootstrap import App
-from cadenza.delivery import clientip
 from cadenza.ingest.queue import QUEUE
 from cadenza.ingest.reprocess import QUEUE as ANALYSIS_QUEUE
 from cadenza.telemetry import logs, metrics, nginx, queues
@@ -33,6 +32,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STREAM_ROUTE = "/api/tracks/{track_id}/stream"
+# Where the stream route leaves the territory it resolved for the listener, for the grant counter: the
+# route works it out anyway (rights depend on it), so it is never worked out twice.
+GRANT_TERRITORY = "cadenza.territory"
 _PREFIXES = (("/media/", "/media"), ("/origin/", "/origin"), ("/rest/", "/rest/{name}"))
 
 
@@ -55,11 +57,6 @@ class Observability:
         self._token = metrics_token.encode() if metrics_token else None
         self._children: dict[tuple[str, str, int], Any] = {}
         self._grants: dict[tuple[str, str], Any] = {}
-        # A listener's (peer, X-Forwarded-For) repeats from grant to grant: its territory is worked out
-        # once per wired app (behind nginx, walking the header parses each hop's address: ~30 Python
-        # calls); emptied when full, like any bounded memo.
-        self._territories: dict[tuple[str, str | None], str] = {}
-        self._territories_of: App | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,23 +91,11 @@ class Observability:
                 )
                 self._children[key] = child
             child.observe(elapsed)
-            if route == STREAM_ROUTE and status in (200, 451):
-                self._count_grant(scope, status)
+            if route == STREAM_ROUTE and status in (200, 451) and GRANT_TERRITORY in scope:
+                self._count_grant(scope[GRANT_TERRITORY], status)
             logs.request_id.reset(token)
 
-    def _count_grant(self, scope: Scope, status: int) -> None:
-        state = self._state()
-        if state is None:
-            return
-        peer = (scope.get("client") or ("", 0))[0]
-        forwarded = _header(scope, b"x-forwarded-for")
-        if state is not self._territories_of:
-            self._territories, self._territories_of = {}, state
-        territory = self._territories.get((peer, forwarded))
-        if territory is None:
-            if len(self._territories) >= 50_000:
-                self._territories.clear()
-            territory = self._territories[peer, forwarded] = _territory(state, peer, forwarded)
+    def _count_grant(self, territory: str, status: int) -> None:
         key = (territory, _OUTCOMES[status])
         child = self._grants.get(key)
         if child is None:  # bounded: territories x 2 outcomes
@@ -146,11 +131,6 @@ class Observability:
 
 
 _OUTCOMES = {200: "issued", 451: "unavailable"}
-
-
-def _territory(state: App, peer: str, forwarded_for: str | None) -> str:
-    ip = clientip.client_ip(peer, forwarded_for, state.trusted_proxies)
-    return state.geo.territory(ip) or "unknown"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

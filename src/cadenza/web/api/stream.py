@@ -18,6 +18,7 @@ from cadenza.db.base import utcnow
 from cadenza.delivery import service, signing
 from cadenza.errors import InvalidInput
 from cadenza.web.deps import CallerDep, Id, caller_of, lean_route, path_id
+from cadenza.web.observability import GRANT_TERRITORY
 
 router = APIRouter(prefix="/api/tracks", tags=["delivery"])
 
@@ -77,6 +78,8 @@ async def stream(request: Request) -> Response:
     settings = state.c.settings
 
     wants_start = _wants_start(request)
+    territory = state.geo.territory(ip)
+    request.scope[GRANT_TERRITORY] = territory or "unknown"  # for the grant counter (web/observability.py)
     media = await _media(state, track_id)
     start = await state.start_pieces.get(media.media_prefix) if wants_start and media is not None else None
     grant, playback = service.authorize_stream(
@@ -84,7 +87,7 @@ async def stream(request: Request) -> Response:
         track_id=track_id,
         listener=service.Listener(user.id, user.tier),
         ip=ip,
-        territory=state.geo.territory(ip),
+        territory=territory,
         keyring=state.keyring,
         start_ttl=settings.signing.start_ttl_sec,
         cfg=settings.delivery,
