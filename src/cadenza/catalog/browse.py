@@ -4,13 +4,12 @@ applies `catalog.visibility`, so this module states no rule of its own."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Subquery, and_, func, select
+from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, func, select
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import visibility
@@ -76,6 +75,37 @@ def release_stats(tracks: ColumnElement[bool], name: str = "stats") -> Subquery:
         .where(tracks)
         .group_by(Track.release_id)
         .subquery(name)
+    )
+
+
+# The same four facts as the database keeps them for a listener: over the release's listed tracks
+# (`Release.listed_*`, migration 0015).
+LISTED_STATS = (Release.listed_tracks, Release.listed_seconds, Release.listed_plays, Release.listed_genre)
+
+
+def counts_listed_tracks(viewer: Viewer) -> bool:
+    """Whether the tracks `viewer` may see are the listed ones, whose facts each release stores; when
+    not (an administrator, or a rule that came to depend on more than the role), they are aggregated."""
+    return bool(visibility.track_condition(viewer).compare(visibility.listable_track()))
+
+
+def release_facts_query(viewer: Viewer, tracks: ColumnElement[bool]) -> Select[Any]:
+    """`RELEASE_COLUMNS` then the count, length, plays and genre of the tracks the viewer may see, for the
+    releases the viewer may see: read from the release's stored facts when those are the viewer's
+    (`counts_listed_tracks`), else aggregated over the tracks `tracks` selects (a condition that narrows
+    them to the releases wanted) that the viewer may see."""
+    if counts_listed_tracks(viewer):
+        return (
+            select(*RELEASE_COLUMNS, *LISTED_STATS)
+            .outerjoin(Artist, Artist.id == Release.artist_id)
+            .where(visibility.release_condition(viewer))
+        )
+    stats = release_stats(and_(tracks, visibility.track_condition(viewer)))
+    return (
+        select(*RELEASE_COLUMNS, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
+        .join(stats, stats.c.release_id == Release.id)
+        .outerjoin(Artist, Artist.id == Release.artist_id)
+        .where(visibility.release_condition(viewer))
     )
 
 
@@ -152,12 +182,10 @@ def releases(session: Session, *, viewer: Viewer, release_ids: Sequence[int]) ->
     ids = list(dict.fromkeys(release_ids))
     if not ids:
         return []
-    stats = release_stats(and_(one_of(session, Track.release_id, ids), visibility.track_condition(viewer)))
-    rows = session.execute(  # plain columns, no ORM entities (a sync page asks for 500)
-        select(*RELEASE_COLUMNS, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
-        .join(stats, stats.c.release_id == Release.id)
-        .outerjoin(Artist, Artist.id == Release.artist_id)
-    ).all()
+    query = release_facts_query(viewer, one_of(session, Track.release_id, ids))
+    if counts_listed_tracks(viewer):
+        query = query.where(one_of(session, Release.id, ids))
+    rows = session.execute(query).all()  # plain columns, no ORM entities (a sync page asks for 500)
     found = {row[0]: release_facts(row) for row in rows}
     return [found[i] for i in ids if i in found]
 
@@ -271,27 +299,22 @@ def release_page(
             query, offset = query.where(Release.id > after), 0
     elif order == "newest":
         query = query.order_by(Release.created_at.desc(), Release.id.desc())
-    elif order == "frequent":  # one pass summing plays per release, not a sum per release
-        plays = (
-            select(Track.release_id, func.sum(Track.play_count).label("plays"))
-            .where(Track.release_id.is_not(None))
-            .group_by(Track.release_id)
-            .subquery()
-        )
-        query = query.outerjoin(plays, plays.c.release_id == Release.id).order_by(
-            func.coalesce(plays.c.plays, 0).desc(), Release.id
-        )
+    elif order == "frequent":  # the plays of the listed tracks, as each release keeps them
+        query = query.order_by(Release.listed_plays.desc(), Release.id)
     elif order == "byYear":
         lo, hi = from_year or 0, to_year or 9999
         year = func.extract("year", Release.release_date)
         query = query.where(year.between(min(lo, hi), max(lo, hi)))
         query = query.order_by(Release.release_date.desc() if lo > hi else Release.release_date, Release.id)
-    elif order == "random":
-        ids = list(session.scalars(query))
-        return random.sample(ids, min(size, len(ids)))
-    if genre:
+    elif order == "random":  # a fresh sample each call (an offset means nothing here)
+        return list(session.scalars(query.order_by(func.random()).limit(size)))
+    if genre:  # from the genre's tracks (`ix_tracks_genre_release_id`), not a probe of every release
         query = query.where(
-            select(Track.id).where(Track.release_id == Release.id, Track.genre == genre).exists()
+            Release.id.in_(
+                select(Track.release_id).where(
+                    Track.genre == genre, Track.release_id.is_not(None), visibility.track_condition(viewer)
+                )
+            )
         )
     return list(session.scalars(query.offset(offset).limit(size)))
 

@@ -80,6 +80,14 @@ class Release(Base):
     loudness_lufs: Mapped[float | None] = mapped_column(Float)
     true_peak_dbtp: Mapped[float | None] = mapped_column(Float)
 
+    # The release's listed tracks (`catalog.visibility.listable_track`): how many, their length, plays and
+    # greatest genre, kept by the database's triggers in the statement that changes a track (migration
+    # 0015), never written by the application; read by listings instead of aggregating tracks per page.
+    listed_tracks: Mapped[int] = mapped_column(Integer, server_default="0")
+    listed_seconds: Mapped[float] = mapped_column(Float, server_default="0")
+    listed_plays: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    listed_genre: Mapped[str | None] = mapped_column(String(100))
+
     artist: Mapped[Artist | None] = relationship()
     artwork: Mapped[Artwork | None] = relationship()
 
@@ -151,6 +159,7 @@ class Track(Base):
         Index("ix_tracks_status", "status"),
         Index("ix_tracks_source_checksum", "source_checksum"),
         Index("ix_tracks_release_id", "release_id"),  # an album's tracks; visibility and counts of albums
+        Index("ix_tracks_genre_release_id", "genre", "release_id"),  # albums of a genre
     )
 
 

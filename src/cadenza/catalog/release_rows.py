@@ -8,7 +8,12 @@ previous page ended, keyset, else from `offset`) and its tracks aggregated in th
 as one range of release ids (on PostgreSQL 4.8 ms for a page of 500 at 100k tracks, against 8.4 ms for a
 join of 5,000 track rows sorted by every grouped column, EXPLAIN ANALYZE; bench/subsonic_sync.py). The
 visibility of releases and of the tracks counted is `catalog.visibility`'s: a release with no track the
-viewer may see is left out, as `browse.releases` leaves it out."""
+viewer may see is left out, as `browse.releases` leaves it out.
+
+For a listener the facts are those each release stores of its listed tracks (`browse.LISTED_STATS`,
+migration 0015): the page is one range of the releases' primary key and nothing is aggregated (on
+PostgreSQL 0.5 ms for a page of 500, against the 4.8 ms above, which an administrator's page still
+takes, since an administrator also sees tracks a listener does not)."""
 
 from __future__ import annotations
 
@@ -18,7 +23,14 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, tru
 from sqlalchemy.orm import Session
 
 from cadenza.catalog import visibility
-from cadenza.catalog.browse import RELEASE_COLUMNS, ReleaseFacts, release_facts, release_stats
+from cadenza.catalog.browse import (
+    RELEASE_COLUMNS,
+    ReleaseFacts,
+    counts_listed_tracks,
+    release_facts,
+    release_facts_query,
+    release_stats,
+)
 from cadenza.catalog.models import Artist, Release, Track
 from cadenza.catalog.song_rows import built_once
 from cadenza.catalog.visibility import Viewer
@@ -35,15 +47,28 @@ def page(
     if not 1 <= size <= MAX_PAGE:
         raise InvalidInput(f"size must be between 1 and {MAX_PAGE}")
     listed, counted = visibility.release_condition(viewer), visibility.track_condition(viewer)
+    stored = counts_listed_tracks(viewer)
     stmt = built_once(
-        "release page",
+        "release page" if stored else "release page, aggregated",
         dialect_of(session),
         viewer,
         and_(listed, counted),
-        lambda _d, _v: _page(listed, counted),
+        lambda _d, _v: _stored_page(viewer) if stored else _page(listed, counted),
     )
     params = {"after": after or 0, "offset": 0 if after is not None else offset, "size": size}
-    return [release_facts(row) for row in session.connection().execute(stmt, params)]
+    rows = session.connection().execute(stmt, params).all()  # fetchall: a row at a time costs 3 us each
+    return [release_facts(row) for row in rows]
+
+
+def _stored_page(viewer: Viewer) -> Select[Any]:
+    """The page as one range of the primary key, the facts read from each release's stored ones."""
+    return (
+        release_facts_query(viewer, true())
+        .where(Release.id > bindparam("after"))
+        .order_by(Release.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("size"))
+    )
 
 
 def _page(listed: ColumnElement[bool], counted: ColumnElement[bool]) -> Select[Any]:

@@ -97,9 +97,17 @@ def albums_of(
     """`AlbumID3`s (or folder `Child`s) of the releases' facts, with the viewer's stars and ratings
     (`ascending`: in id order, as a sync page)."""
     marks = marks_of(s, viewer, Kind.release, [f.id for f in facts], ascending=ascending)
-    shape = shapes.album_folder if folders else shapes.album
     none = (None, None)
-    return [shape(f, starred=marks.get(f.id, none)[0], rating=marks.get(f.id, none)[1]) for f in facts]
+    if folders:
+        return [
+            shapes.album_folder(f, starred=marks.get(f.id, none)[0], rating=marks.get(f.id, none)[1])
+            for f in facts
+        ]
+    if not marks:  # the common case: none of the page starred or rated
+        return Clean(shapes.album(f) for f in facts)
+    return Clean(
+        shapes.album(f, starred=marks.get(f.id, none)[0], rating=marks.get(f.id, none)[1]) for f in facts
+    )
 
 
 def artists_out(

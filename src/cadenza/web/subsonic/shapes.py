@@ -89,21 +89,27 @@ def replay_gain(
 
 
 def album(r: ReleaseFacts, *, starred: datetime | None = None, rating: int | None = None) -> dict[str, Any]:
-    return {
-        "id": ids.make(ids.ALBUM, r.id),
-        "name": r.title,
-        "artist": r.artist_name,
-        "artistId": ids.make(ids.ARTIST, r.artist_id),
-        "coverArt": ids.make(ids.ALBUM, r.id),
-        "songCount": r.song_count,
-        "duration": round(r.duration_sec),
-        "playCount": r.play_count,
-        "created": stamp(r.created_at),
-        "year": r.release_date.year if r.release_date else None,
-        "genre": r.genre,
-        "starred": stamp(starred),
-        "userRating": rating,
-    }
+    """An `AlbumID3`, without the fields it has no value for (a sync page sends 500: `envelope.Clean`)."""
+    album_id = f"{ids.ALBUM}-{r.id}"
+    out: dict[str, Any] = {"id": album_id, "name": r.title}
+    if r.artist_name is not None:
+        out["artist"] = r.artist_name
+    if r.artist_id is not None:
+        out["artistId"] = f"{ids.ARTIST}-{r.artist_id}"
+    out["coverArt"] = album_id
+    out["songCount"] = r.song_count
+    out["duration"] = round(r.duration_sec)
+    out["playCount"] = r.play_count
+    out["created"] = stamp(r.created_at)
+    if r.release_date is not None:
+        out["year"] = r.release_date.year
+    if r.genre is not None:
+        out["genre"] = r.genre
+    if starred is not None:
+        out["starred"] = stamp(starred)
+    if rating is not None:
+        out["userRating"] = rating
+    return out
 
 
 def album_folder(
