@@ -325,3 +325,21 @@ def test_the_hls_playlists_of_a_protected_track_name_only_encrypted_segments(pro
     assert base64.b64decode(key.uri.removeprefix("data:text/plain;base64,")) == _kid(world, world["song"])
     for seg in playlist.segments:
         assert b"senc" in (world["root"] / prefix / "hls" / "aac_256" / seg.uri).read_bytes()
+
+
+def test_a_deleted_protected_track_leaves_no_key_behind(protected: dict) -> None:
+    """Its media is gone, and so is its content key: copies of the encrypted segments left in a cache or
+    on a disk can no longer be opened, and the licence endpoint has nothing to hand out (last in the
+    module: it deletes `other`)."""
+    world = protected
+    kid = _kid(world, world["other"])
+    url = _grant(world, track=world["other"])["licence_url"]
+    deleted = httpx.delete(f"{world['url']}/api/tracks/{world['other']}", headers=_auth(world["admin"]))
+    assert deleted.status_code == 204, deleted.text
+    with world["c"].sessions() as s:
+        assert s.scalars(select(ContentKey).where(ContentKey.track_id == world["other"])).all() == []
+        assert s.get_one(Track, world["other"]).status == "deleted"  # the row stays, for its history
+    refused = _licence(world, url, [kid])
+    assert refused.status_code in (403, 404, 410, 451), refused.text
+    assert "keys" not in refused.text
+    assert _licence(world, _grant(world)["licence_url"], [_kid(world, world["song"])]).status_code == 200

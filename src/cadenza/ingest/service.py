@@ -17,6 +17,7 @@ from cadenza.db.base import utcnow
 from cadenza.db.engine import transaction
 from cadenza.ingest import orphans, pipeline
 from cadenza.ingest.metadata import read_tags
+from cadenza.protection import service as protection
 from cadenza.rights.service import TrackCache
 
 
@@ -86,4 +87,5 @@ def delete_track(c: pipeline.Collaborators, *, track_id: int, caches: TrackCache
     deleted track is deleted again without change), as does `cadenza storage gc`."""
     with transaction(c.sessions) as s:
         catalog.delete_track(s, track_id=track_id, caches=caches, at=utcnow())
+        protection.forget_keys(s, track_id=track_id)  # a protected track's keys go with its media
     return orphans.purge_track(c.store, c.sessions, track_id=track_id)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cadenza.catalog.models import Track
 from cadenza.db.base import utcnow
 from cadenza.db.engine import after_commit
 from cadenza.errors import NotFound
-from cadenza.protection.models import ProtectionPolicy
+from cadenza.protection.models import ContentKey, ProtectionPolicy
 from cadenza.rights.service import TrackCache
 
 
@@ -55,3 +55,10 @@ def protected_ids(session: Session, *, track_ids: list[int]) -> set[int]:
             )
         )
     )
+
+
+def forget_keys(session: Session, *, track_id: int) -> int:
+    """Delete a track's content keys, in the caller's transaction (the track is being deleted: its media
+    are gone, `catalog.service.delete_track`); copies of its encrypted segments left in a cache or on a
+    disk can no longer be opened, and no licence names them. Its policy row stays, as a record."""
+    return int(session.execute(delete(ContentKey).where(ContentKey.track_id == track_id)).rowcount or 0)
