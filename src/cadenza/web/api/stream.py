@@ -107,6 +107,10 @@ async def stream(request: Request) -> Response:
     responses={
         307: {"description": "redirect to a signed URL of the file (embedded mode)"},
         200: {"description": "the file, moved by nginx via X-Accel-Redirect (production mode)"},
+        403: {
+            "description": "a protected track (no clear file is handed out: it plays in the web player), "
+            "or FLAC asked for below the hi-fi tier",
+        },
         451: {"description": "no download right in the listener's territory"},
     },
 )
