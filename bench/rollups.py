@@ -36,11 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from cadenza.db import migrate  # noqa: E402
-from cadenza.db.engine import make_engine  # noqa: E402
 from cadenza.royalties import rollups  # noqa: E402
 from cadenza.royalties.rules import Royalties  # noqa: E402
+from harness import pg_schema  # noqa: E402
 
-PG = os.environ.get("CADENZA_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DAY = date(2026, 10, 14)
 TRACKS, USERS = 5000, 50_000
 
@@ -190,52 +189,43 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the schema (bench_rollups) for inspection")
     args = ap.parse_args()
     schema = "bench_rollups" if args.keep else f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG)
-    with admin.begin() as c:
-        c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG, connect_args={"options": f"-csearch_path={schema}"})
+    with pg_schema(schema, replace=True, keep=args.keep) as engine:
+        run(engine, args.sessions)
+
+
+def run(engine: Engine, n_sessions: int) -> None:
     rules = Royalties()
-    try:
-        migrate.upgrade(engine)
-        n_events = generate(engine, args.sessions)
-        fulls = [
-            rollups.recompute(engine, start=DAY, end=DAY + timedelta(days=1), rules=rules) for _ in range(2)
-        ]
-        full = min(r.seconds for r in fulls)
-        # A recount rewrites the day's rollups and session outcomes: a day's worth of dead rows, which
-        # autovacuum clears within minutes. The refreshes below start from vacuumed tables, as they run
-        # in steady state, not through a day of dead index entries.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text("VACUUM ANALYZE playback_session_counts, playback_daily, playback_discards"))
-        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(f"full recount of the day ({n_events:,} events)   {full:7.2f} s  (runs "
-              f"{' / '.join(f'{r.seconds:.2f}' for r in fulls)} s)")  # fmt: skip
-        for k in (1_000, 10_000, 100_000):
-            runs = []
-            for _ in range(3):
-                add_traffic(engine, k, args.sessions)
-                done = rollups.refresh(engine, rules=rules)
-                assert done.days == ()
-                runs.append((done.seconds, done.sessions))
-            best, sessions = min(runs)
-            print(f"incremental refresh after {k:>7,} new events  {best:7.3f} s  ratio {best / full:.4f} of "
-                  f"the full recount; {best / k * 1e6:6.1f} us per new event, {best / sessions * 1e3:.2f} ms "
-                  f"per session ({sessions:,} recounted); runs {' / '.join(f'{s:.3f}' for s, _ in runs)} s; "
-                  f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
-        incremental = sums(engine)
-        rollups.recompute(engine, start=DAY, end=DAY + timedelta(days=1), rules=rules)
-        recount = sums(engine)
-        print(f"rollup rows {recount[0]:,}; sessions {recount[1]:,}; streams {recount[2]:,}; "
-              f"discarded {recount[3]:,}")  # fmt: skip
-        assert incremental == recount, f"incremental {incremental} != full recount {recount}"
-        print("after the incremental refreshes the rollups, discards and play counts equal a full recount")
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.begin() as c:
-                c.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    migrate.upgrade(engine)
+    n_events = generate(engine, n_sessions)
+    fulls = [rollups.recompute(engine, start=DAY, end=DAY + timedelta(days=1), rules=rules) for _ in range(2)]
+    full = min(r.seconds for r in fulls)
+    # A recount rewrites the day's rollups and session outcomes: a day's worth of dead rows, which
+    # autovacuum clears within minutes. The refreshes below start from vacuumed tables, as they run
+    # in steady state, not through a day of dead index entries.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE playback_session_counts, playback_daily, playback_discards"))
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"full recount of the day ({n_events:,} events)   {full:7.2f} s  (runs "
+          f"{' / '.join(f'{r.seconds:.2f}' for r in fulls)} s)")  # fmt: skip
+    for k in (1_000, 10_000, 100_000):
+        runs = []
+        for _ in range(3):
+            add_traffic(engine, k, n_sessions)
+            done = rollups.refresh(engine, rules=rules)
+            assert done.days == ()
+            runs.append((done.seconds, done.sessions))
+        best, sessions = min(runs)
+        print(f"incremental refresh after {k:>7,} new events  {best:7.3f} s  ratio {best / full:.4f} of "
+              f"the full recount; {best / k * 1e6:6.1f} us per new event, {best / sessions * 1e3:.2f} ms "
+              f"per session ({sessions:,} recounted); runs {' / '.join(f'{s:.3f}' for s, _ in runs)} s; "
+              f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    incremental = sums(engine)
+    rollups.recompute(engine, start=DAY, end=DAY + timedelta(days=1), rules=rules)
+    recount = sums(engine)
+    print(f"rollup rows {recount[0]:,}; sessions {recount[1]:,}; streams {recount[2]:,}; "
+          f"discarded {recount[3]:,}")  # fmt: skip
+    assert incremental == recount, f"incremental {incremental} != full recount {recount}"
+    print("after the incremental refreshes the rollups, discards and play counts equal a full recount")
 
 
 if __name__ == "__main__":
