@@ -76,7 +76,12 @@ async def endpoint(request: Request, name: str) -> Response:
     fmt, callback = "xml", None
     m = METHODS.get(name.removesuffix(".view"))
     if m is None:  # not a Subsonic method: a failed answer a client can show, with HTTP 404
-        asked = request.query_params.get("f", "xml")
+        # in the format asked where every method reads it, the query or the form body (OpenSubsonic
+        # formPost): a JSON client that posts its parameters cannot parse an XML answer
+        try:
+            asked = ((await Params.of(request)).text("f", max_length=10) or "xml").lower()
+        except SubsonicError:
+            asked = "xml"
         unknown = render(
             failed(NOT_FOUND, f"unknown method {name[:60]!r}"),
             fmt=asked if asked in ("xml", "json") else "xml",
