@@ -7,14 +7,20 @@ databases; and the listings that read the stored facts agree with the ones that 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
-from sqlalchemy import Engine, and_, func, select, text, update
+from sqlalchemy import Engine, and_, func, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog import browse, release_rows, visibility
 from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer
-from cadenza.db.engine import make_session_factory, transaction
+from cadenza.db import migrate
+from cadenza.db.engine import make_engine, make_session_factory, transaction
+from conftest import PG_URL, drop_schema
 from library_world import add_track
 
 LISTENER, ADMIN = Viewer(user_id=1), Viewer(user_id=2, is_admin=True)
@@ -158,3 +164,67 @@ def test_listings_read_the_stored_facts_as_the_aggregate_would_give_them(
         assert browse.release_page(s, viewer=ADMIN, order="newest", size=10, offset=0, genre="Jazz") == [
             ids[0]
         ]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database, not migrated."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"m_{uuid.uuid4().hex[:10]}"
+    with make_engine(PG_URL).begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    yield engine
+    engine.dispose()
+    drop_schema(schema)
+
+
+def test_the_migration_counts_the_catalog_it_finds_and_goes_back(old_engine: Engine) -> None:
+    """0015 on a catalog written before it: every release's facts counted from its tracks as they are
+    (ready or not, played or not); and its downgrade leaves 0014's schema, data kept."""
+    migrate.upgrade(old_engine, "0014")
+    now = "2026-11-30 12:00:00"
+    with old_engine.begin() as c:
+        c.execute(text("INSERT INTO artists (id, name, created_at) VALUES (1, 'Ana', :t)"), {"t": now})
+        for rid in (1, 2, 3):
+            c.execute(
+                text("INSERT INTO releases (id, title, artist_id, created_at) VALUES (:i, :n, 1, :t)"),
+                {"i": rid, "n": f"R{rid}", "t": now},
+            )
+        for tid, rid, status, secs, genre, plays in [
+            (1, 1, "ready", 100.0, "Jazz", 5), (2, 1, "ready", 50.5, "Rock", 2),
+            (3, 1, "failed", 9.0, "Zz", 9), (4, 2, "taken_down", 30.0, "Folk", 1),
+            (5, None, "ready", 10.0, None, 0),
+        ]:  # fmt: skip
+            c.execute(
+                text(
+                    "INSERT INTO tracks (id, title, duration_sec, status, release_id, genre, play_count,"
+                    " created_at, updated_at) VALUES (:i, :n, :d, :s, :r, :g, :p, :t, :t)"
+                ),
+                {
+                    "i": tid,
+                    "n": f"t{tid}",
+                    "d": secs,
+                    "s": status,
+                    "r": rid,
+                    "g": genre,
+                    "p": plays,
+                    "t": now,
+                },
+            )
+    migrate.upgrade(old_engine)
+    with make_session_factory(old_engine)() as s:
+        assert _stored(s) == _by_the_rule(s)
+        assert _stored(s)[1] == (2, 150.5, 7, "Rock") and _stored(s)[2] == (0, 0.0, 0, None)
+    migrate.downgrade(old_engine, "0014")
+    assert "listed_tracks" not in {col["name"] for col in inspect(old_engine).get_columns("releases")}
+    with old_engine.begin() as c:
+        assert c.execute(text("SELECT count(*) FROM tracks")).scalar() == 5
+        c.execute(text("UPDATE tracks SET status = 'ready' WHERE id = 4"))  # no trigger left behind
+    migrate.upgrade(old_engine)
+    with make_session_factory(old_engine)() as s:
+        assert _stored(s)[2] == (1, 30.0, 1, "Folk")
