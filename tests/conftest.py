@@ -62,6 +62,23 @@ def db(
         drop_schema(schema)
 
 
+@pytest.fixture(params=BACKENDS)
+def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database, not migrated (for tests of a migration on data written before it)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    schema = f"m_{uuid.uuid4().hex[:10]}"
+    with make_engine(PG_URL).begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
+    yield engine
+    engine.dispose()
+    drop_schema(schema)
+
+
 @pytest.fixture
 def engine(db: tuple[Engine, str]) -> Iterator[Engine]:
     """The module's database, emptied before each test."""

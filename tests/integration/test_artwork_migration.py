@@ -3,34 +3,11 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from cadenza.db import migrate
-from cadenza.db.engine import make_engine
-from conftest import PG_URL, drop_schema
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database, not migrated."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"m_{uuid.uuid4().hex[:10]}"
-    with make_engine(PG_URL).begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    yield engine
-    engine.dispose()
-    drop_schema(schema)
 
 
 def _triggers(c: Connection) -> set[str]:

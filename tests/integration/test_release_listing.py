@@ -7,10 +7,6 @@ databases; and the listings that read the stored facts agree with the ones that 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, and_, func, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,8 +15,7 @@ from cadenza.catalog import browse, release_rows, visibility
 from cadenza.catalog.models import Release, Track, TrackStatus
 from cadenza.catalog.visibility import Viewer
 from cadenza.db import migrate
-from cadenza.db.engine import make_engine, make_session_factory, transaction
-from conftest import PG_URL, drop_schema
+from cadenza.db.engine import make_session_factory, transaction
 from library_world import add_track
 
 LISTENER, ADMIN = Viewer(user_id=1), Viewer(user_id=2, is_admin=True)
@@ -164,23 +159,6 @@ def test_listings_read_the_stored_facts_as_the_aggregate_would_give_them(
         assert browse.release_page(s, viewer=ADMIN, order="newest", size=10, offset=0, genre="Jazz") == [
             ids[0]
         ]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def old_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database, not migrated."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    schema = f"m_{uuid.uuid4().hex[:10]}"
-    with make_engine(PG_URL).begin() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    yield engine
-    engine.dispose()
-    drop_schema(schema)
 
 
 def test_the_migration_counts_the_catalog_it_finds_and_goes_back(old_engine: Engine) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from cadenza.db.sql_scripts import run_script
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -259,29 +261,13 @@ DROP TABLE IF EXISTS search_documents;
 """
 
 
-def _run(script: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        # Trigger bodies hold semicolons: SQLite's own splitter (complete_statement) finds the ends.
-        import sqlite3
-
-        statement = ""
-        for line in script.splitlines(keepends=True):
-            statement += line
-            if sqlite3.complete_statement(statement):
-                op.execute(statement.strip())
-                statement = ""
-        return
-    bind.exec_driver_sql(script)
-
-
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        _run(POSTGRES.format(id_type="BIGINT"))
+        run_script(POSTGRES.format(id_type="BIGINT"))
     else:
-        _run(SQLITE.format(id_type="INTEGER"))
+        run_script(SQLITE.format(id_type="INTEGER"))
 
 
 def downgrade() -> None:
-    _run(DROP_POSTGRES if op.get_bind().dialect.name == "postgresql" else DROP_SQLITE)
+    run_script(DROP_POSTGRES if op.get_bind().dialect.name == "postgresql" else DROP_SQLITE)

@@ -34,6 +34,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from cadenza.db.sql_scripts import run_script
+
 revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
@@ -188,24 +190,8 @@ ALTER TABLE releases DROP COLUMN listed_tracks;
 
 
 def upgrade() -> None:
-    _run(POSTGRES if op.get_bind().dialect.name == "postgresql" else SQLITE)
+    run_script(POSTGRES if op.get_bind().dialect.name == "postgresql" else SQLITE)
 
 
 def downgrade() -> None:
-    _run(DROP_POSTGRES if op.get_bind().dialect.name == "postgresql" else DROP_SQLITE)
-
-
-def _run(script: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        # Trigger bodies hold semicolons: SQLite's own splitter (complete_statement) finds the ends.
-        import sqlite3
-
-        statement = ""
-        for line in script.splitlines(keepends=True):
-            statement += line
-            if sqlite3.complete_statement(statement):
-                op.execute(statement.strip())
-                statement = ""
-        return
-    bind.exec_driver_sql(script)
+    run_script(DROP_POSTGRES if op.get_bind().dialect.name == "postgresql" else DROP_SQLITE)
