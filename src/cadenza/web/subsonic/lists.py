@@ -123,13 +123,11 @@ def _sync_page(
         if counts["artist"] or counts["album"]
         else None
     )
-    try:
-        after = cursors.after(owner, "song", offsets["song"])
-        page = song_rows.page(s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after)
-        cursors.gave(owner, "song", offsets["song"], [r[0] for r in page])
-        songs = songs_of(s, viewer, page, ascending=True)
-    finally:
-        artists, albums = beside.result() if beside is not None else ([], [])
+    after = cursors.after(owner, "song", offsets["song"])
+    page = song_rows.page(s, viewer=viewer, size=counts["song"], offset=offsets["song"], after=after)
+    cursors.gave(owner, "song", offsets["song"], [r[0] for r in page])
+    songs = songs_of(s, viewer, page, ascending=True)
+    artists, albums = beside.result() if beside is not None else ([], [])  # its error, if any, raised here
     return {"artist": artists, "album": albums, "song": songs}
 
 
