@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Row, Select, Subquery, and_, func, select
 from sqlalchemy.orm import Session
@@ -41,8 +41,10 @@ class SongFacts:
     album_true_peak_dbtp: float | None = None
 
 
-@dataclass(frozen=True)
-class ReleaseFacts:
+class ReleaseFacts(NamedTuple):
+    """A release as an album listing shows it (a tuple: a sync page builds 500 of these, and a frozen
+    dataclass's constructor cost as much as reading the rows)."""
+
     id: int
     title: str
     artist_id: int | None

@@ -57,6 +57,8 @@ def page(
     )
     params = {"after": after or 0, "offset": 0 if after is not None else offset, "size": size}
     rows = session.connection().execute(stmt, params).all()  # fetchall: a row at a time costs 3 us each
+    if stored:  # the stored facts come typed as the tuple holds them: no conversion per row
+        return list(map(ReleaseFacts._make, rows))
     return [release_facts(row) for row in rows]
 
 
