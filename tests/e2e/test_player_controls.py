@@ -42,7 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 def page(site: dict) -> Iterator[Page]:
     with signed_in_page(site["base"]) as p:
         p.goto(site["base"] + "/#/tracks")
-        expect(p.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+        expect(p.get_by_role("heading", name="Tracks", exact=True, level=1)).to_be_visible()
         p.get_by_role("button", name="Play Night Drive", exact=True).first.click()
         p.wait_for_function("document.querySelector('audio').currentTime > 1", timeout=20_000)
         yield p

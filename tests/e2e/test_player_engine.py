@@ -49,7 +49,7 @@ def page(site: dict) -> Iterator[Page]:
 
 def _play(page: Page, site: dict, title: str) -> None:
     page.goto(site["base"] + "/#/tracks")
-    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Tracks", exact=True, level=1)).to_be_visible()
     page.get_by_role("button", name=f"Play {title}", exact=True).first.click()
     expect(page.locator(".now-title")).to_have_text(title)
     page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=20_000)
