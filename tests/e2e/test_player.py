@@ -174,7 +174,9 @@ def test_the_server_stores_the_playback_events_by_fetch_and_by_beacon(page: Page
 
     page.get_by_role("button", name="Play", exact=True).click()
     page.wait_for_function("!document.querySelector('audio').paused")
-    time.sleep(1.5)
+    # a second heard on the media clock (a wall-clock sleep may hear less on a loaded machine)
+    resumed = _audio(page, "currentTime")
+    page.wait_for_function(f"document.querySelector('audio').currentTime > {resumed + 1}")
     page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")  # a closing tab
     assert _wait_for(lambda: "progress" in kinds()), kinds()
     beaconed = [e for e in _events(site, site["song"]) if e.kind == "progress"]
