@@ -136,9 +136,10 @@ def _play_past(page: Page, seconds: float, *, rate: float = 1.0) -> None:
     page.wait_for_function(f"document.querySelector('audio').currentTime > {seconds}", timeout=60_000)
 
 
-# The element waiting for data at the end of what it has (not paused, nothing left to play).
+# The element waiting for data at the end of what it has (not paused; within a second of the end: 55 ms
+# on an idle machine, and a decoder may hold back a little more on a loaded one).
 STALLED = """(a => a.readyState < 3 && !a.paused && a.buffered.length > 0
-  && a.currentTime > a.buffered.end(a.buffered.length - 1) - 0.3)(document.querySelector('audio'))"""
+  && a.currentTime > a.buffered.end(a.buffered.length - 1) - 1)(document.querySelector('audio'))"""
 MEDIA_STATE = """(a => ({ time: a.currentTime, readyState: a.readyState, paused: a.paused,
   error: a.error?.code, rate: a.playbackRate,
   buffered: [...Array(a.buffered.length).keys()].map((i) => [a.buffered.start(i), a.buffered.end(i)]) }))(
@@ -343,12 +344,15 @@ def test_a_network_loss_mid_track_is_shown_and_playback_resumes(
         except PlaywrightTimeoutError:
             raise AssertionError(f"no stall at the buffer's end: {page.evaluate(MEDIA_STATE)}") from None
         stalled_at = _audio(page, "currentTime")
+        end = float(page.evaluate("(b => b.end(b.length - 1))(document.querySelector('audio').buffered)"))
         assert stalled_at < 13  # two 6-second segments, then nothing to play
         expect(page.locator(".offline-badge")).to_have_text(
             "Offline: playback resumes when the network returns"
         )
+        # A second later: still waiting, and nothing played past what came through.
         page.wait_for_timeout(1000)
-        assert _audio(page, "currentTime") - stalled_at < 0.5
+        later = page.evaluate(MEDIA_STATE)
+        assert later["readyState"] < 3 and not later["paused"] and later["time"] <= end + 0.05, (end, later)
     finally:
         lost["yes"] = False
         browser_context.set_offline(False)
