@@ -51,6 +51,11 @@ class Player {
       : null;
     const a = this.audio;
     a.addEventListener("timeupdate", () => {
+      // While a play waits for its stream grant and its run (`playing` is null then), the element still
+      // plays the track before: that position is not the new track's. The store keeps the 0 the play
+      // set; otherwise "previous" pressed then restarted the last track's position instead of going back
+      // a track (the window is the grant's round trip: seen on a loaded machine).
+      if (!this.playing) return;
       const position = this.position();
       this.heard = position;
       if (!a.seeking && !a.paused) this.report?.advance(position);

@@ -2,7 +2,7 @@
 // device to save wins) when it changes and every 15 s while playing, and restored at sign-in on a device
 // whose own queue is empty, with the track and the position it had reached (GET /api/me/queue).
 
-import { api } from "./api";
+import { api, type Track } from "./api";
 import { player } from "./playback";
 import { getState, update, watch } from "./store";
 
@@ -12,7 +12,9 @@ const SAVE_EVERY_MS = 15_000;
 
 let ready = false; // nothing is saved before the saved queue has been read (it would be overwritten)
 let timer: number | undefined;
-let resumeAt: { trackId: number; seconds: number } | null = null;
+// The restored queue item to start where the other device was: that item (the object), not any play of the
+// same track (a release played from its page after sign-in starts at its top, whatever was restored).
+let resumeAt: { item: Track; seconds: number } | null = null;
 
 async function save(): Promise<void> {
   const { queue, current, position, user } = getState();
@@ -34,7 +36,7 @@ async function restore(): Promise<void> {
     const queue = saved.entries.map((e) => ({ ...e.track, available: e.available })); // covers included
     const current = Math.min(saved.current_index, queue.length - 1);
     const seconds = saved.position_ms / 1000;
-    resumeAt = { trackId: queue[current].id, seconds };
+    resumeAt = { item: queue[current], seconds };
     update({ queue, current, position: seconds, duration: queue[current].duration_sec ?? 0 });
   } finally {
     ready = true;
@@ -55,7 +57,7 @@ export function syncQueue(): void {
   // The first play of a restored track starts where the other device was.
   player.audio.addEventListener("loadedmetadata", () => {
     const { queue, current } = getState();
-    if (resumeAt && queue[current]?.id === resumeAt.trackId && resumeAt.seconds > 0) player.seek(resumeAt.seconds);
+    if (resumeAt && queue[current] === resumeAt.item && resumeAt.seconds > 0) player.seek(resumeAt.seconds);
     resumeAt = null;
   });
 }

@@ -111,7 +111,7 @@ def signed_in_page(base: str, *, on_tracks: bool = False) -> Iterator[Page]:
         page.errors = errors  # type: ignore[attr-defined]
         if on_tracks:
             page.goto(base + "/#/tracks")
-            expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+            expect(page.get_by_role("heading", name="Tracks", exact=True, level=1)).to_be_visible()
         try:
             yield page
         finally:

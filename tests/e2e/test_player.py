@@ -174,7 +174,9 @@ def test_the_server_stores_the_playback_events_by_fetch_and_by_beacon(page: Page
 
     page.get_by_role("button", name="Play", exact=True).click()
     page.wait_for_function("!document.querySelector('audio').paused")
-    time.sleep(1.5)
+    # a second heard on the media clock (a wall-clock sleep may hear less on a loaded machine)
+    resumed = _audio(page, "currentTime")
+    page.wait_for_function(f"document.querySelector('audio').currentTime > {resumed + 1}")
     page.evaluate("window.dispatchEvent(new PageTransitionEvent('pagehide'))")  # a closing tab
     assert _wait_for(lambda: "progress" in kinds()), kinds()
     beaconed = [e for e in _events(site, site["song"]) if e.kind == "progress"]
@@ -185,8 +187,10 @@ def test_the_server_stores_the_playback_events_by_fetch_and_by_beacon(page: Page
 
 
 def test_the_queue_takes_play_next_and_add_and_clears_to_the_track_playing(page: Page, site: dict) -> None:
+    # The search results the first test left have a "Tracks" heading (h2) and a "Play Quokka Sunrise" of
+    # their own: wait for the Tracks screen's h1, or the click may play the one-track search list.
     page.goto(site["base"] + "/#/tracks")
-    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Tracks", exact=True, level=1)).to_be_visible()
     page.get_by_role("button", name="Play Quokka Sunrise", exact=True).click()
     expect(page.locator(".now-title")).to_have_text("Quokka Sunrise")
     page.get_by_role("button", name="Add Only In Japan to queue").click()
@@ -208,7 +212,7 @@ def test_the_queue_takes_play_next_and_add_and_clears_to_the_track_playing(page:
 
 def test_a_track_not_licensed_here_says_so(page: Page, site: dict) -> None:
     page.goto(site["base"] + "/#/tracks")
-    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Tracks", exact=True, level=1)).to_be_visible()
     row = page.locator(f"[data-track-id='{site['elsewhere']}'] .track-title")
     if not row.count():
         pytest.skip("the catalog hides tracks without a right here: no row to click")

@@ -44,7 +44,7 @@ def page(site: dict) -> Iterator[Page]:
 
 def test_two_tracks_cut_from_one_tone_play_as_one_uninterrupted_tone(page: Page, site: dict) -> None:
     page.goto(site["base"] + "/#/tracks")
-    expect(page.get_by_role("heading", name="Tracks", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Tracks", exact=True, level=1)).to_be_visible()
     page.get_by_role("button", name="Play Tone A", exact=True).first.click()
     start_tap(page)
     expect(page.locator(".now-title")).to_have_text("Tone A")

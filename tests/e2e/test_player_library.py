@@ -112,10 +112,21 @@ def page(browser: Browser, site: dict) -> Iterator[Page]:
     p.context.close()
 
 
+# To another screen of the app, returning once the app has taken the new address: it changes screens on
+# the hashchange, a task after the address changes (and after `page.goto` of a fragment returns).
+GO = """(url) => new Promise((resolve) => {
+  if (location.href === url) return resolve();
+  window.addEventListener('hashchange', () => resolve(), { once: true });
+  location.href = url;
+})"""
+
+
 def _go(page: Page, site: dict, hash_: str, heading: str) -> None:
-    page.goto(f"{site['base']}/#/{hash_}")
-    expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+    """Show `#/hash_` and wait for its screen: the screen before may have a heading of the same name (the
+    favourites' and the search results' "Tracks"), which must not pass for the new one."""
+    page.evaluate(GO, f"{site['base']}/#/{hash_}")
     page.wait_for_function("!document.querySelector('#content').hasAttribute('aria-busy')")
+    expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
 
 
 def _listings_asked(page: Page) -> list[str]:
