@@ -122,11 +122,11 @@ class Player {
       grant = await streamGrant(track.id);
     } catch (e) {
       if (seq !== this.loadSeq) return;
-      const notice =
+      this.cannotPlay(
         e instanceof ApiError && e.status === 451
           ? "Not available in your country."
-          : `This track cannot be played: ${e instanceof Error ? e.message : e}`;
-      update({ notice, playing: false });
+          : `This track cannot be played: ${e instanceof Error ? e.message : e}`,
+      );
       return;
     }
     if (seq !== this.loadSeq) return;
@@ -134,12 +134,12 @@ class Player {
       try {
         await this.engine.start(this.sourceOf({ track, grant }));
       } catch (e) {
-        if (seq === this.loadSeq) update({ notice: "This track cannot be played right now.", playing: false });
+        if (seq === this.loadSeq) this.cannotPlay("This track cannot be played right now.");
         return;
       }
     } else if (grant.licence_url) {
       // The browser's own HLS (Safari) takes `cbcs` from FairPlay, not the `cenc` set Cadenza serves.
-      update({ notice: "This browser cannot play protected tracks.", playing: false });
+      this.cannotPlay("This browser cannot play protected tracks.");
       return;
     } else {
       this.audio.src = grant.hls_url; // the browser's own HLS
@@ -154,6 +154,14 @@ class Player {
         update({ notice: "Press play to start listening.", playing: false });
       }
     }
+  }
+
+  /** The track asked for cannot play: stop what the element still plays (the track before it, whose
+   * session is already finished; it went on under the new title) and say why. */
+  private cannotPlay(notice: string): void {
+    this.engine?.stop();
+    this.audio.pause();
+    update({ notice, playing: false });
   }
 
   private sourceOf(p: Playing): Source<Playing> {

@@ -216,5 +216,14 @@ def test_a_track_not_licensed_here_says_so(page: Page, site: dict) -> None:
     row = page.locator(f"[data-track-id='{site['elsewhere']}'] .track-title")
     if not row.count():
         pytest.skip("the catalog hides tracks without a right here: no row to click")
+    # from a track playing: what it played stops with it, not under the refused track's title
+    page.get_by_role("button", name="Play Quokka Sunrise", exact=True).first.click()
+    page.wait_for_function("document.querySelector('audio').currentTime > 0.5", timeout=20_000)
     row.click()
     expect(page.locator(".notice")).to_have_text("Not available in your country.")
+    expect(page.locator(".now-title")).to_have_text("Only In Japan")
+    page.wait_for_function("document.querySelector('audio').paused")
+    at = page.evaluate("document.querySelector('audio').currentTime")
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.querySelector('audio').currentTime") == at  # nothing plays on
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
