@@ -85,18 +85,6 @@ def main() -> None:
             ),
         }
         raw = engine.raw_connection().driver_connection
-        if os.environ.get("DEBUG"):
-            raw.add_notice_handler(lambda d: print(d.message_primary[:3000]))
-            with raw.cursor() as cur:
-                for q in (
-                    "LOAD 'auto_explain'",
-                    "SET auto_explain.log_nested_statements = on",
-                    "SET auto_explain.log_min_duration = 3",
-                    "SET auto_explain.log_analyze = on",
-                    "SET client_min_messages = log",
-                ):
-                    cur.execute(q)
-            raw.commit()
         try:
             times: dict[tuple[str, bool], list[float]] = {}
             for _ in range(args.rounds):
@@ -105,10 +93,7 @@ def main() -> None:
                     for name, (sql, params, rows) in writes.items():
                         # the best of three: the first after ENABLE/DISABLE also plans (and compiles the
                         # trigger functions), a cost a pooled connection pays once
-                        tries = [_timed(raw, sql, params, rows) for _ in range(3)]
-                        best = min(tries)
-                        if os.environ.get("DEBUG"):
-                            print(name[:20], on, [round(t * 1000, 2) for t in tries])
+                        best = min(_timed(raw, sql, params, rows) for _ in range(3))
                         times.setdefault((name, on), []).append(best)
             _triggers(raw, True)
         finally:

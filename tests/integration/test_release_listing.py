@@ -8,7 +8,7 @@ databases; and the listings that read the stored facts agree with the ones that 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, and_, func, inspect, select, text, update
+from sqlalchemy import Engine, and_, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cadenza.catalog import browse, release_rows, visibility
@@ -33,16 +33,9 @@ def _stored(s: Session) -> dict[int, tuple[int, float, int, str | None]]:
 
 def _by_the_rule(s: Session) -> dict[int, tuple[int, float, int, str | None]]:
     """The same facts aggregated from the tracks the rule lists (what a listing computed before 0015)."""
-    t = select(
-        Track.release_id.label("rid"),
-        func.count(Track.id).label("n"),
-        func.coalesce(func.sum(Track.duration_sec), 0.0).label("d"),
-        func.coalesce(func.sum(Track.play_count), 0).label("p"),
-        func.max(Track.genre).label("g"),
-    )
-    agg = t.where(visibility.listable_track()).group_by(Track.release_id).subquery()
+    agg = browse.release_stats(visibility.listable_track())
     rows = s.execute(
-        select(Release.id, agg.c.n, agg.c.d, agg.c.p, agg.c.g).outerjoin(agg, agg.c.rid == Release.id)
+        select(Release.id, agg.c.n, agg.c.d, agg.c.p, agg.c.g).outerjoin(agg, agg.c.release_id == Release.id)
     )
     return {i: (int(n or 0), round(float(d or 0.0), 3), int(p or 0), g) for i, n, d, p, g in rows}
 

@@ -91,23 +91,22 @@ def counts_listed_tracks(viewer: Viewer) -> bool:
     return bool(visibility.track_condition(viewer).compare(visibility.listable_track()))
 
 
-def release_facts_query(viewer: Viewer, tracks: ColumnElement[bool]) -> Select[Any]:
+def release_facts_query(
+    viewer: Viewer, *, tracks: ColumnElement[bool], releases: ColumnElement[bool]
+) -> Select[Any]:
     """`RELEASE_COLUMNS` then the count, length, plays and genre of the tracks the viewer may see, for the
-    releases the viewer may see: read from the release's stored facts when those are the viewer's
-    (`counts_listed_tracks`), else aggregated over the tracks `tracks` selects (a condition that narrows
-    them to the releases wanted) that the viewer may see."""
+    releases `releases` selects that the viewer may see: read from the release's stored facts when those
+    are the viewer's (`counts_listed_tracks`), else aggregated over the tracks `tracks` selects (a
+    condition that narrows them to the releases wanted) that the viewer may see."""
     if counts_listed_tracks(viewer):
-        return (
-            select(*RELEASE_COLUMNS, *LISTED_STATS)
-            .outerjoin(Artist, Artist.id == Release.artist_id)
-            .where(visibility.release_condition(viewer))
+        query = select(*RELEASE_COLUMNS, *LISTED_STATS)
+    else:
+        stats = release_stats(and_(tracks, visibility.track_condition(viewer)))
+        query = select(*RELEASE_COLUMNS, stats.c.n, stats.c.d, stats.c.p, stats.c.g).join(
+            stats, stats.c.release_id == Release.id
         )
-    stats = release_stats(and_(tracks, visibility.track_condition(viewer)))
-    return (
-        select(*RELEASE_COLUMNS, stats.c.n, stats.c.d, stats.c.p, stats.c.g)
-        .join(stats, stats.c.release_id == Release.id)
-        .outerjoin(Artist, Artist.id == Release.artist_id)
-        .where(visibility.release_condition(viewer))
+    return query.outerjoin(Artist, Artist.id == Release.artist_id).where(
+        visibility.release_condition(viewer), releases
     )
 
 
@@ -184,9 +183,9 @@ def releases(session: Session, *, viewer: Viewer, release_ids: Sequence[int]) ->
     ids = list(dict.fromkeys(release_ids))
     if not ids:
         return []
-    query = release_facts_query(viewer, one_of(session, Track.release_id, ids))
-    if counts_listed_tracks(viewer):
-        query = query.where(one_of(session, Release.id, ids))
+    query = release_facts_query(
+        viewer, tracks=one_of(session, Track.release_id, ids), releases=one_of(session, Release.id, ids)
+    )
     rows = session.execute(query).all()  # plain columns, no ORM entities (a sync page asks for 500)
     found = {row[0]: release_facts(row) for row in rows}
     return [found[i] for i in ids if i in found]

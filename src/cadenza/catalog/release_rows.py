@@ -65,8 +65,7 @@ def page(
 def _stored_page(viewer: Viewer) -> Select[Any]:
     """The page as one range of the primary key, the facts read from each release's stored ones."""
     return (
-        release_facts_query(viewer, true())
-        .where(Release.id > bindparam("after"))
+        release_facts_query(viewer, tracks=true(), releases=Release.id > bindparam("after"))
         .order_by(Release.id)
         .offset(bindparam("offset"))
         .limit(bindparam("size"))
